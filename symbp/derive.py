@@ -1,0 +1,141 @@
+"""The reverse pass: spec -> `Derivation`.
+
+`graph` turns a spec into forward ops (affine map, activation, loss) over the symbols of
+`naming.Names`; `reverse` walks them backwards through the rule table, naming the adjoint of
+each pre-activation u_j as delta_j, so every expression stays the size of one layer and the work
+grows linearly in J.  `chains` replays the same rules along the path from the loss to each
+parameter, recording each equality with its reason, as the lecture's slides do.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+from sympy import MatAdd, MatMul, OneMatrix
+
+from . import activations, losses
+from .naming import N, Names
+from .nodes import ElementSum, Partial, Sigma, VJP, lift
+from .rules import Op, vjp
+from .spec import Spec
+from .steps import Chain, Derivation, Pass, Reason, Step
+
+f = sp.Symbol("f")  #: the objective
+
+
+def graph(spec: Spec, names: Names) -> list[Op]:
+    """Forward ops: for j = 1..J an affine op (u_j) and an activation op (z_j); then the loss."""
+    ops = []
+    for j, layer in enumerate(spec.layers, start=1):
+        W, z_prev, u = names.W(j), names.z(j - 1), names.u(j)
+        inputs = (W, z_prev)
+        pre = MatMul(W, z_prev)
+        if layer.bias:
+            b = names.b(j)
+            inputs += (b,)
+            pre = MatAdd(pre, b if names.cols == 1 else MatMul(b, OneMatrix(1, names.cols)))
+        ops.append(Op("affine", u, inputs, pre, layer=j))
+        one = activations.derivative(layer.activation).is_one
+        dsig = None if one else names.dsigma(j)
+        ops.append(Op("activation", names.z(j), (u,), Sigma(j, u), layer=j, sigma_prime=dsig))
+    zJ, y = names.z(spec.depth), names.y()
+    loss = lift(losses.LOSSES[spec.loss].expr, {losses.z: zJ, losses.y: y})
+    ops.append(Op("loss", f, (zJ, y), ElementSum(loss), loss=spec.loss))
+    return ops
+
+
+def sigma_prime(spec: Spec, names: Names, j: int):
+    """sigma'_j as a matrix formula in z_j (or u_j), from the activation's SymPy derivative."""
+    d = activations.derivative(spec.layers[j - 1].activation)
+    arg = names.z(j) if d.of_output else names.u(j)
+    return lift(d.expr, {d.var: arg})
+
+
+def reverse(spec: Spec, names: Names) -> Pass:
+    """Walk `graph` backwards through the rule table; name adj(u_j) = delta_j."""
+    ops = graph(spec, names)
+    scale = (1 / N if spec.reduction == "mean" else sp.Integer(1)) if names.batch else sp.Integer(1)
+    adjoint: dict = {}
+    deltas, grads = [], {}
+    seed = None
+    for op in reversed(ops):
+        g = sp.Integer(1) if op.kind == "loss" else adjoint.pop(op.output)
+        for x, gx in zip(op.inputs, vjp(op, g)):
+            if gx is None:
+                continue
+            if op.kind == "loss":
+                seed = gx
+            if op.kind == "activation":  # the adjoint of u_j is delta_j
+                delta = names.delta(op.layer)
+                deltas.append((delta, gx))
+                gx = delta
+            if x in adjoint:
+                gx = MatAdd(adjoint[x], gx)
+            adjoint[x] = gx
+    for j, layer in enumerate(spec.layers, start=1):
+        for param in (names.W(j), names.b(j)) if layer.bias else (names.W(j),):
+            g = adjoint[param]
+            grads[param.name] = g if scale == 1 else MatMul(scale, g)
+    primes = tuple(
+        (op.sigma_prime, sigma_prime(spec, names, op.layer))
+        for op in ops
+        if op.kind == "activation" and op.sigma_prime is not None
+    )
+    return Pass(
+        names=names,
+        forward=tuple((op.output, op.equation) for op in ops[:-1]),
+        objective=ops[-1].equation if scale == 1 else scale * ops[-1].equation,
+        scale=scale,
+        seed=seed,
+        deltas=tuple(deltas),
+        sigma_primes=primes,
+        gradients=grads,
+    )
+
+
+def chain(spec: Spec, names: Names, target_layer: int, param) -> Chain:
+    """d f / d param as the lecture derives it, each equality with its reason."""
+    ops = graph(spec, names)
+    J = spec.depth
+
+    def jac(expr):
+        return Partial(expr, param)
+
+    loss_op = ops[-1]
+    zJ = names.z(J)
+    steps = [Step(VJP(Partial(f, zJ), jac(zJ)), Reason("chain"))]
+    g = vjp(loss_op, sp.Integer(1))[0]
+    steps.append(Step(VJP(g, jac(zJ)), Reason("loss")))
+    for k in range(J, target_layer - 1, -1):
+        affine, act = ops[2 * (k - 1)], ops[2 * k - 1]
+        steps.append(Step(VJP(g, jac(Sigma(k, affine.equation))), Reason("layer", k)))
+        (gu,) = vjp(act, g)
+        steps.append(Step(VJP(gu, jac(affine.equation)), Reason("chain")))
+        delta = names.delta(k)
+        adjoints = vjp(affine, delta)
+        if k == target_layer:
+            steps.append(Step(adjoints[affine.inputs.index(param)], Reason("delta", k)))
+            break
+        steps.append(Step(VJP(delta, jac(affine.equation)), Reason("delta", k)))
+        g = adjoints[1]
+        steps.append(Step(VJP(g, jac(names.z(k - 1))), Reason("chain")))
+    return Chain(target=param, steps=tuple(steps))
+
+
+@lru_cache(maxsize=64)
+def derive(spec: Spec) -> Derivation:
+    """Derive the delta recursion and every gradient of `spec` (cached per spec)."""
+    sample = Names(spec.widths, batch=False)
+    chains = []
+    for j in range(spec.depth, 0, -1):
+        chains.append(chain(spec, sample, j, sample.W(j)))
+        if spec.layers[j - 1].bias:
+            chains.append(chain(spec, sample, j, sample.b(j)))
+    return Derivation(
+        spec=spec,
+        sample=reverse(spec, sample),
+        batch=reverse(spec, Names(spec.widths, batch=True)),
+        chains=tuple(chains),
+        derivatives=tuple(activations.derivative(layer.activation) for layer in spec.layers),
+    )

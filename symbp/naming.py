@@ -1,0 +1,89 @@
+"""One naming module: each quantity has one SymPy symbol, whose name is its Python identifier,
+and from which its LaTeX and Unicode forms are derived.
+
+Per-sample quantities are lower case (z2, u2, delta2, y), batch quantities upper case
+(Z2, U2, Delta2, Y), as the lecture writes z_j for one sample and the samples are columns of Z_j.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy import MatrixSymbol
+
+N = sp.Symbol("N", integer=True, positive=True)  #: number of samples (columns)
+
+# code stem -> (LaTeX stem, Unicode stem)
+_STEMS = {
+    "z": (r"\mathbf{z}", "z"),
+    "u": (r"\mathbf{u}", "u"),
+    "y": (r"\mathbf{y}", "y"),
+    "W": (r"\mathbf{W}", "W"),
+    "b": (r"\mathbf{b}", "b"),
+    "delta": (r"\boldsymbol{\delta}", "δ"),
+    "dsig": (r"\boldsymbol{\sigma}'", "σ′"),
+    "Z": (r"\mathbf{Z}", "Z"),
+    "U": (r"\mathbf{U}", "U"),
+    "Y": (r"\mathbf{Y}", "Y"),
+    "Delta": (r"\boldsymbol{\Delta}", "Δ"),
+    "Dsig": (r"\boldsymbol{\Sigma}'", "Σ′"),
+}
+_NAME = re.compile(r"([A-Za-z]+?)(\d*)\Z")
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _symbol(stem: str, layer: int | None, rows, cols) -> MatrixSymbol:
+    return MatrixSymbol(f"{stem}{'' if layer is None else layer}", rows, cols)
+
+
+class Names:
+    """The symbols of one network, per sample (`batch=False`, one column) or for N columns."""
+
+    def __init__(self, widths, batch: bool):
+        self.widths = tuple(widths)
+        self.batch = batch
+        self.cols = N if batch else 1
+
+    def z(self, j):
+        return _symbol("Z" if self.batch else "z", j, self.widths[j], self.cols)
+
+    def u(self, j):
+        return _symbol("U" if self.batch else "u", j, self.widths[j], self.cols)
+
+    def delta(self, j):
+        return _symbol("Delta" if self.batch else "delta", j, self.widths[j], self.cols)
+
+    def dsigma(self, j):
+        return _symbol("Dsig" if self.batch else "dsig", j, self.widths[j], self.cols)
+
+    def y(self):
+        return _symbol("Y" if self.batch else "y", None, self.widths[-1], self.cols)
+
+    def W(self, j):
+        return _symbol("W", j, self.widths[j], self.widths[j - 1])
+
+    def b(self, j):
+        return _symbol("b", j, self.widths[j], 1)
+
+
+def split(name: str) -> tuple[str, str]:
+    match = _NAME.match(name)
+    if not match or match.group(1) not in _STEMS:
+        return name, ""
+    return match.group(1), match.group(2)
+
+
+def latex_name(name: str) -> str:
+    stem, index = split(name)
+    if stem not in _STEMS:
+        return name
+    tex = _STEMS[stem][0]
+    return f"{tex}_{{{index}}}" if index else tex
+
+
+def unicode_name(name: str) -> str:
+    stem, index = split(name)
+    if stem not in _STEMS:
+        return name
+    return _STEMS[stem][1] + index.translate(_SUBSCRIPTS)

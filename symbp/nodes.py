@@ -1,0 +1,103 @@
+"""symbp's own SymPy nodes and the lift from scalar formulas to element-wise matrix formulas.
+
+* `Sigma(j, U)` is sigma_j applied entry-wise to the matrix U.
+* `Partial(f, X)` and `VJP(g, J)` exist for display only: the chains of the lecture write a
+  Jacobian ``d z / d W`` and a row factor ``g`` applied to it.
+* `ElementSum(A)` is the sum of all entries of A (the loss summed over components and samples).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixExpr, OneMatrix
+from sympy.core.basic import Basic
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+
+class Sigma(MatrixExpr):
+    """sigma_j(U): the activation of layer `layer`, entry-wise on `arg`."""
+
+    def __new__(cls, layer: int, arg):
+        return super().__new__(cls, sp.Integer(layer), arg)
+
+    @property
+    def layer(self) -> int:
+        return int(self.args[0])
+
+    @property
+    def arg(self):
+        return self.args[1]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class ElementSum(sp.Expr):
+    """The sum of all entries of a matrix expression (a scalar)."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+
+class Partial(Basic):
+    """The (display-only) derivative d num / d den, as the lecture writes it."""
+
+    def __new__(cls, num, den):
+        return super().__new__(cls, num, den)
+
+
+class VJP(Basic):
+    """A row factor applied to a Jacobian: the lecture's ``g  d z / d W`` (display only)."""
+
+    def __new__(cls, row, jacobian):
+        return super().__new__(cls, row, jacobian)
+
+
+def hadamard(*factors):
+    """The Hadamard product of `factors`, dropping factors that are all ones."""
+    kept = [f for f in factors if not isinstance(f, OneMatrix)]
+    if not kept:
+        return factors[0]
+    return kept[0] if len(kept) == 1 else HadamardProduct(*kept, evaluate=False)
+
+
+def lift(expr: sp.Expr, env: dict) -> sp.Basic:
+    """Lift a scalar formula to the matrix formula that applies it entry-wise.
+
+    `env` maps each scalar symbol of `expr` to a matrix expression of one common shape.  Products
+    of matrix factors become Hadamard products, powers Hadamard powers, constants multiples of
+    the all-ones matrix, and any other function of one variable an `ElementwiseApplyFunction`.
+    Terms keep a readable order: positive terms first (``z - y``, not ``-y + z``).
+    """
+    shape = next(iter(env.values())).shape
+
+    def go(e):
+        if e in env:
+            return env[e]
+        if e.is_Number:
+            return e * OneMatrix(*shape) if e != 1 else OneMatrix(*shape)
+        if e.is_Add:
+            terms = sorted(e.args, key=lambda a: (a.could_extract_minus_sign(), a.is_Number))
+            return MatAdd(*(go(a) for a in terms), evaluate=False)
+        if e.is_Mul:
+            coeff, rest = e.as_coeff_Mul()
+            factors = [go(f) for f in sp.Mul.make_args(rest)]
+            body = hadamard(*factors)
+            if coeff == 1:
+                return body
+            if coeff == -1:
+                return MatMul(sp.S.NegativeOne, body, evaluate=False)
+            return MatMul(coeff, body, evaluate=False)
+        if e.is_Pow and e.exp.is_Integer and e.exp > 0:
+            return HadamardPower(go(e.base), e.exp)
+        free = [v for v in env if v in e.free_symbols]
+        if len(free) == 1:  # exp(-s), Heaviside(t), Piecewise(...): applied entry-wise
+            return ElementwiseApplyFunction(sp.Lambda(free[0], e), env[free[0]])
+        raise ValueError(f"cannot lift {e} to an element-wise matrix formula")
+
+    return go(expr)

@@ -1,0 +1,120 @@
+"""LaTeX in the lecture's notation: bold vectors, ``\\circ`` for Hadamard, ``^T``, sigma'_j."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul
+from sympy.printing.latex import LatexPrinter
+
+from .. import naming
+from ..nodes import Partial
+
+
+class SymbpLatexPrinter(LatexPrinter):
+    def _print_MatrixSymbol(self, expr):
+        return naming.latex_name(expr.name)
+
+    def _print_Symbol(self, expr, style="plain"):
+        return naming.latex_name(expr.name) if expr.name in ("f",) else super()._print_Symbol(expr)
+
+    def _print_Transpose(self, expr):
+        return f"{self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct))}^{{T}}"
+
+    def _wrap(self, expr, kinds, left=r"\left(", right=r"\right)"):
+        text = self._print(expr)
+        return f"{left}{text}{right}" if isinstance(expr, kinds) else text
+
+    def _print_MatAdd(self, expr):
+        out = ""
+        for i, term in enumerate(expr.args):
+            negative = term.could_extract_minus_sign()
+            text = self._print(-term if negative else term)
+            out += (" - " if negative else (" + " if i else "")) + text
+            if i == 0 and negative:
+                out = "- " + text
+        return out
+
+    def _print_MatMul(self, expr):
+        coeff, factors = expr.as_coeff_matrices()
+        parts = [self._wrap(m, (MatAdd, HadamardProduct)) for m in factors]
+        body = " ".join(parts)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "- " + body
+        return f"{self._print(coeff)} {body}"
+
+    def _print_HadamardProduct(self, expr):
+        return r" \circ ".join(self._factor(a) for a in expr.args)
+
+    def _factor(self, expr):
+        """A Hadamard factor, parenthesised unless it is a symbol or a scaled sum like 2(z - y)."""
+        if isinstance(expr, MatMul) and len(expr.as_coeff_matrices()[1]) == 1:
+            return self._print(expr)
+        return self._wrap(expr, (MatAdd, MatMul, HadamardProduct))
+
+    def _print_HadamardPower(self, expr):
+        base = self._factor(expr.base)
+        if expr.exp == 2:
+            return rf"{base} \circ {base}"
+        return rf"{base}^{{\circ {self._print(expr.exp)}}}"
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbf{1}"
+
+    def _print_Sigma(self, expr):
+        return rf"\sigma_{{{expr.layer}}}\left({self._print(expr.arg)}\right)"
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        var = expr.function.variables[0]
+        shown = sp.Symbol(self._print(expr.expr))
+        return self._print(expr.function.expr.subs(var, shown))
+
+    def _print_ElementSum(self, expr):
+        arg = expr.arg
+        if isinstance(arg, sp.HadamardPower) and arg.exp == 2:
+            norm = "F" if arg.base.shape[1] != 1 else "2"
+            return rf"\left\|{self._print(arg.base)}\right\|_{norm}^2"
+        return rf"\mathbf{{1}}^T \left({self._print(arg)}\right) \mathbf{{1}}"
+
+    def _print_Partial(self, expr):
+        num, den = expr.args
+        top = self._print(num)
+        if not isinstance(num, (sp.MatrixSymbol, sp.Symbol)):
+            top = rf"\left({top}\right)"
+        return rf"\frac{{\partial {top}}}{{\partial {self._print(den)}}}"
+
+    def _print_VJP(self, expr):
+        row, jac = expr.args
+        if isinstance(row, Partial):
+            return f"{self._print(row)} {self._print(jac)}"
+        shown = self._wrap(row, (HadamardProduct, MatAdd), r"\left[", r"\right]")
+        return f"{shown} {self._print(jac)}"
+
+
+def latex(expr) -> str:
+    return SymbpLatexPrinter().doprint(expr)
+
+
+def reason(r) -> str:
+    """The label over an ``=``."""
+    if r.kind == "chain":
+        return r"\text{CR}"
+    if r.kind == "loss":
+        return r"\text{(L)}"
+    if r.kind == "layer":
+        return rf"\text{{(e.{r.layer})}}"
+    return rf"\text{{def.}}\ \boldsymbol{{\delta}}_{{{r.layer}}}"
+
+
+def derivation_summary(derivation) -> str:
+    """The delta recursion and gradients as one LaTeX display (Jupyter's `_repr_latex_`)."""
+    p = derivation.sample
+    rows = [rf"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in (*p.deltas, *p.sigma_primes)]
+    rows += [rf"\frac{{\partial f}}{{\partial {latex(_sym(p, k))}}} &= {latex(g)}" for k, g in p.gradients.items()]
+    return r"$$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"
+
+
+def _sym(p, key):
+    j = int(key[1:])
+    return p.names.W(j) if key[0] == "W" else p.names.b(j)
