@@ -76,7 +76,7 @@ def reverse(spec: Spec, names: Names) -> Pass:
     for j, layer in enumerate(spec.layers, start=1):
         for param in (names.W(j), names.b(j)) if layer.bias else (names.W(j),):
             g = adjoint[param]
-            grads[param.name] = g if scale == 1 else MatMul(scale, g)
+            grads[param.name] = g if scale == 1 else MatMul(scale, *MatMul.make_args(g))
     primes = tuple(
         (op.sigma_prime, sigma_prime(spec, names, op.layer))
         for op in ops

@@ -1,0 +1,62 @@
+"""Emit a standalone NumPy training module for a concrete spec, from the batch pass.
+
+The context handed to `templates/module.py.j2` is printed code only; the template adds structure.
+"""
+
+from __future__ import annotations
+
+from .activations import ACTIVATIONS
+from .derive import derive
+from .errors import SpecError
+from .files import stamp
+from .printing.numpy import code
+from .printing.text import text
+from .render import render
+from .spec import Spec
+
+
+def module_source(spec: Spec, command: str | None = None) -> str:
+    """The module's full text, header included; deterministic for a given spec and command."""
+    for where, width in (("input", spec.input), *((f"layers[{i}].units", l.units) for i, l in enumerate(spec.layers))):
+        if not isinstance(width, int):
+            raise SpecError(where, f"generate needs a concrete width, got the symbol {width}; use a positive integer", spec.source)
+    d = derive(spec)
+    batch = d.batch
+    acts = {j: layer.activation for j, layer in enumerate(spec.layers, start=1)}
+    widths = spec.widths
+    params = []
+    for j, layer in enumerate(spec.layers, start=1):
+        gain = ACTIVATIONS[layer.activation].init_gain
+        params.append({"key": f"W{j}", "shape": (widths[j], widths[j - 1]), "scale": repr(gain / widths[j - 1] ** 0.5)})
+        if layer.bias:
+            params.append({"key": f"b{j}", "shape": (widths[j], 1), "scale": None})
+    primes = dict(batch.sigma_primes)
+    backward = []
+    for delta, expr in batch.deltas:
+        j = int(delta.name[len("Delta"):])
+        dsig = batch.names.dsigma(j)
+        if dsig in primes:
+            backward.append((dsig.name, code(primes[dsig], acts)))
+        backward.append((delta.name, code(expr, acts)))
+    summary = ", ".join(
+        f"{w}" + (f" {l.activation}{' +bias' if l.bias else ''}" if l else " (input)")
+        for w, l in zip(widths, (None, *spec.layers))
+    )
+    body = render(
+        "module.py.j2",
+        name=spec.name,
+        summary=summary,
+        objective_text=text(batch.objective),
+        d0=widths[0],
+        dJ=widths[-1],
+        J=spec.depth,
+        widths=repr(tuple(widths)),
+        params=params,
+        forward=[(lhs.name, code(rhs, acts)) for lhs, rhs in batch.forward],
+        zs=", ".join(f"Z{j}" for j in range(spec.depth + 1)),
+        objective=code(batch.objective, acts),
+        backward=backward,
+        gradients=[(key, code(g, acts)) for key, g in batch.gradients.items()],
+    )
+    command = command or f"symbp generate {spec.source or ''} -o {spec.name}.py".replace("  ", " ")
+    return stamp(body, "#", spec.name, spec.digest(), command)

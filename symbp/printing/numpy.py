@@ -1,0 +1,158 @@
+"""NumPy code for the batch pass: samples are columns, `@` for matrix products, `*` for Hadamard.
+
+Element-wise formulas are printed from their SymPy expressions after numerically stable rewrites
+(log(1 + exp(a)) -> logaddexp(0, a); 1/(1 + exp(-a)) -> exp(-logaddexp(0, -a))), so that no
+activation overflows for pre-activations of any size.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
+from sympy.codegen.numpy_nodes import logaddexp
+from sympy.printing.numpy import NumPyPrinter
+
+from ..activations import ACTIVATIONS, t
+
+_a = sp.Wild("a")
+_STABLE = (
+    (sp.log(1 + sp.exp(_a)), lambda a: logaddexp(0, a)),
+    (1 / (1 + sp.exp(_a)), lambda a: sp.exp(-logaddexp(0, a))),
+)
+
+
+def stable(expr: sp.Expr) -> sp.Expr:
+    """Rewrite overflow-prone subexpressions into log-sum-exp forms (same value, exactly)."""
+    for pattern, replacement in _STABLE:
+        expr = expr.replace(
+            lambda e, p=pattern: e.match(p) is not None,
+            lambda e, p=pattern, r=replacement: r(e.match(p)[_a]),
+        )
+    return expr
+
+
+class SymbpNumPyPrinter(NumPyPrinter):
+    def __init__(self, activations: dict[int, str]):
+        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
+        self.activations = activations  # layer -> activation name
+
+    def _module_format(self, fqn, register=True):
+        text = super()._module_format(fqn, register)
+        return "np." + text[len("numpy.") :] if text.startswith("numpy.") else text
+
+    def _print_MatrixSymbol(self, expr):
+        return expr.name
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+    def _wrap(self, expr):
+        text = self._print(expr)
+        simple = isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Transpose)) or expr.is_Number
+        return text if simple else f"({text})"
+
+    def _print_Transpose(self, expr):
+        return f"{self._wrap(expr.arg)}.T"
+
+    def _print_MatAdd(self, expr):
+        out = []
+        for i, term in enumerate(expr.args):
+            negative = term.could_extract_minus_sign()
+            text = self._print(-term if negative else term)
+            out.append(("-" if i == 0 else " - ") + text if negative else (" + " if i else "") + text)
+        return "".join(out)
+
+    def _print_MatMul(self, expr):
+        coeff, factors = expr.as_coeff_matrices()
+        factors = list(factors)
+        tail = ""
+        if isinstance(factors[-1], OneMatrix):
+            if factors[-1].shape[1] == 1:  # A 1 = row sums of A
+                tail = ".sum(axis=1, keepdims=True)"
+            factors.pop()  # b 1^T broadcasts as b
+        if len(factors) > 1:
+            body = " @ ".join(self._wrap(m) for m in factors)
+            body = f"({body}){tail}" if tail else body
+        else:
+            body = self._wrap(factors[0]) + tail
+        if coeff == 1:
+            return body
+        if coeff.is_Pow and coeff.exp == -1:
+            return f"{body} / {self._print(coeff.base)}"
+        return f"{self._print(coeff)} * {body}"
+
+    def _print_HadamardProduct(self, expr):
+        return " * ".join(self._wrap(a) for a in expr.args)
+
+    def _print_HadamardPower(self, expr):
+        base = self._wrap(expr.base)
+        return f"{base}**{expr.exp}" if base.isidentifier() else f"{base} ** {expr.exp}"
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_ElementSum(self, expr):
+        return f"np.sum({self._print(expr.arg)})"
+
+    def _print_Sigma(self, expr):
+        sigma = ACTIVATIONS[self.activations[expr.layer]].expr
+        return self._print(stable(sigma).subs(t, sp.Symbol(self._wrap(expr.arg))))
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        var = expr.function.variables[0]
+        arg = self._wrap(expr.expr)
+        body = stable(expr.function.expr).subs(var, sp.Symbol(arg))
+        text = self._print(body)
+        if body.has(sp.Piecewise):  # np.where of Python constants would be float64
+            text = f"{text}.astype({arg}.dtype, copy=False)"
+        return text
+
+    def _print_Max(self, expr):
+        a, *rest = expr.args
+        return self._print(a) if not rest else f"np.maximum({self._print(a)}, {self._print(sp.Max(*rest))})"
+
+    def _print_Heaviside(self, expr):
+        at_zero = expr.subs(expr.args[0], 0)  # SymPy's H(0), 1/2 unless the formula says otherwise
+        return f"np.heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+
+    def _print_Piecewise(self, expr):
+        *branches, (last, cond) = expr.args
+        if cond != sp.true:
+            return super()._print_Piecewise(expr)
+        out = self._print(last)
+        for value, cond in reversed(branches):
+            out = f"np.where({self._print(cond)}, {self._print(value)}, {out})"
+        return out
+
+    def _print_Mul(self, expr):
+        num, den = sp.fraction(expr)
+        if den != 1:
+            return f"{self._operand(num)} / {self._operand(den)}"
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff == -1:
+            return f"-{self._operand(rest)}"
+        return " * ".join(self._operand(f) for f in expr.as_ordered_factors())
+
+    def _operand(self, expr):
+        text = self._print(expr)
+        return f"({text})" if expr.is_Add or (expr.is_Number and expr < 0) else text
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -1:
+            return f"1 / {self._operand(expr.base)}"
+        if expr.exp.is_Integer and expr.exp > 0:
+            simple = expr.base.is_Symbol or expr.base.is_Number
+            base = self._print(expr.base) if simple else f"({self._print(expr.base)})"
+            return f"{base}**{expr.exp}" if simple else f"{base} ** {expr.exp}"
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Rational(self, expr):
+        return f"{expr.p} / {expr.q}"
+
+    def _print_logaddexp(self, expr):
+        return f"np.logaddexp({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+def code(expr, activations: dict[int, str]) -> str:
+    return SymbpNumPyPrinter(activations).doprint(expr)
+
