@@ -29,6 +29,7 @@ _STEMS = {
     "Delta": (r"\boldsymbol{\Delta}", "Δ"),
     "Dsig": (r"\boldsymbol{\Sigma}'", "Σ′"),
 }
+PER_SAMPLE = {"z", "u", "y", "delta", "dsig"}  #: stems of one-sample quantities
 _NAME = re.compile(r"([A-Za-z]+?)(\d*)\Z")
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 

@@ -11,14 +11,22 @@ from ..nodes import Partial
 
 
 class SymbpLatexPrinter(LatexPrinter):
+    """With ``sample="i"``, per-sample symbols carry a sample index: z_1^{(i)}."""
+
+    _default_settings = {**LatexPrinter._default_settings, "sample": None}
+
     def _print_MatrixSymbol(self, expr):
-        return naming.latex_name(expr.name)
+        tex = naming.latex_name(expr.name)
+        sample = self._settings["sample"]
+        if sample and naming.split(expr.name)[0] in naming.PER_SAMPLE:
+            tex = f"{tex}^{{({sample})}}"
+        return tex
 
     def _print_Symbol(self, expr, style="plain"):
         return naming.latex_name(expr.name) if expr.name in ("f",) else super()._print_Symbol(expr)
 
     def _print_Transpose(self, expr):
-        return f"{self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct))}^{{T}}"
+        return f"{{{self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct))}}}^{{T}}"
 
     def _wrap(self, expr, kinds, left=r"\left(", right=r"\right)"):
         text = self._print(expr)
@@ -92,8 +100,8 @@ class SymbpLatexPrinter(LatexPrinter):
         return f"{shown} {self._print(jac)}"
 
 
-def latex(expr) -> str:
-    return SymbpLatexPrinter().doprint(expr)
+def latex(expr, sample: str | None = None) -> str:
+    return SymbpLatexPrinter({"sample": sample}).doprint(expr)
 
 
 def reason(r) -> str:

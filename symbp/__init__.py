@@ -1,0 +1,36 @@
+"""symbp: derive, explain and emit backpropagation.
+
+    >>> import symbp
+    >>> spec = symbp.lecture_spec()            # or symbp.load_spec("net.toml"), or Spec(...)
+    >>> d = symbp.derive(spec)                 # the delta recursion; print(d), or d in Jupyter
+    >>> tex = symbp.latex_document(spec)       # standalone LaTeX (beamer=True for slides)
+    >>> code = symbp.generate_module(spec)     # standalone NumPy trainer
+    >>> symbp.check(spec).ok                   # proof by expansion + finite differences
+    True
+"""
+
+from .check import Report, check
+from .derive import derive
+from .document import document_source as latex_document
+from .emit import module_source as generate_module
+from .errors import SpecError, SymbpError
+from .spec import Layer, Spec, from_dict, lecture_spec
+from .spec import load as load_spec
+from .steps import Derivation
+
+__all__ = [
+    "Derivation",
+    "Layer",
+    "Report",
+    "Spec",
+    "SpecError",
+    "SymbpError",
+    "check",
+    "derive",
+    "from_dict",
+    "generate_module",
+    "latex_document",
+    "lecture_spec",
+    "load_spec",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""The LaTeX document (article or beamer) presenting a derivation as the lecture does.
+
+`document_source` prints every formula of the derivation through the LaTeX printer and hands the
+strings to `templates/article.tex.j2` or `templates/beamer.tex.j2`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import naming
+from .activations import ACTIVATIONS, s, t
+from .derive import derive, f
+from .files import stamp
+from .nodes import Partial, Sigma
+from .printing.latex import latex, reason
+from .spec import Spec
+
+_TEX_SPECIALS = {"_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}"}
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_TEX_SPECIALS.get(c, c) for c in text)
+
+
+def _width(w) -> str:
+    return latex(w) if not isinstance(w, int) else str(w)
+
+
+def context(spec: Spec) -> dict:
+    d = derive(spec)
+    p, b = d.sample, d.batch
+    names = p.names
+    forward = dict(p.forward)
+    equations = []
+    for j, layer in enumerate(spec.layers, start=1):
+        pre = forward[names.u(j)]
+        equations.append(
+            {
+                "label": f"e.{j}",
+                "tex": f"{latex(names.z(j))} = {latex(Sigma(j, pre))}",
+                "activation": tex_escape(layer.activation),
+            }
+        )
+    activations = []
+    for name in dict.fromkeys(layer.activation for layer in spec.layers):
+        deriv = next(dv for dv, l in zip(d.derivatives, spec.layers) if l.activation == name)
+        sigma = ACTIVATIONS[name].expr
+        activations.append(
+            {
+                "name": tex_escape(name),
+                "sigma": latex(sigma),
+                "raw": latex(deriv.raw),
+                "simplified": latex(deriv.expr),
+                "same": sp.simplify(deriv.raw - deriv.expr) == 0 and deriv.raw == deriv.expr,
+                "of_output": deriv.of_output,
+                "var": latex(s if deriv.of_output else t),
+            }
+        )
+    primes = dict(p.sigma_primes)
+    sigma_primes = []
+    for j in range(1, spec.depth + 1):
+        dsig = names.dsigma(j)
+        sigma_primes.append((latex(dsig), latex(primes[dsig]) if dsig in primes else "1"))
+    chains = []
+    for chain in d.chains:
+        layer = int(chain.target.name[1:])
+        chains.append(
+            {
+                "title": f"Layer {layer}: ${latex(Partial(f, chain.target))}$",
+                "lhs": latex(Partial(f, chain.target)),
+                "steps": [(reason(st.reason), latex(st.rhs)) for st in chain.steps],
+                "delta": next(
+                    (latex(lhs), latex(rhs)) for lhs, rhs in p.deltas if lhs == names.delta(layer)
+                ),
+            }
+        )
+    grads = []
+    for key in p.gradients:
+        param = names.W(int(key[1:])) if key[0] == "W" else names.b(int(key[1:]))
+        batch_param = b.names.W(int(key[1:])) if key[0] == "W" else b.names.b(int(key[1:]))
+        grads.append(
+            {
+                "lhs": latex(Partial(f, param)),
+                "sample": latex(p.gradients[key]),
+                "sum": latex(p.gradients[key], sample="i"),
+                "batch": latex(b.gradients[batch_param.name]),
+            }
+        )
+    J = spec.depth
+    return {
+        "name": tex_escape(spec.name),
+        "depth": J,
+        "widths": ", ".join(f"d_{{{j}}} = {_width(w)}" for j, w in enumerate(spec.widths)),
+        "equations": equations,
+        "loss_tex": f"f = {latex(p.objective)}",
+        "batch_loss_tex": f"f = {latex(b.scale) + ' ' if b.scale != 1 else ''}{latex(b.objective / b.scale)}",
+        "batch_sigma_primes": [(latex(lhs), latex(rhs)) for lhs, rhs in b.sigma_primes],
+        "scale": latex(b.scale) if b.scale != 1 else "",
+        "reduction": spec.reduction,
+        "activations": activations,
+        "sigma_primes": sigma_primes,
+        "chains": chains,
+        "deltas": [(latex(lhs), latex(rhs)) for lhs, rhs in p.deltas],
+        "batch_deltas": [(latex(lhs), latex(rhs)) for lhs, rhs in b.deltas],
+        "gradients": grads,
+        "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
+    }
+
+
+def _stack(batch_stem: str, sample_stem: str) -> str:
+    """Batch matrix = [per-sample columns], e.g. Delta_j = [delta_j^(1), ..., delta_j^(N)]."""
+    big, small = naming.latex_name(batch_stem), naming.latex_name(sample_stem)
+    return rf"{big}_{{j}} = \left[{small}_{{j}}^{{(1)}}, \dots, {small}_{{j}}^{{(N)}}\right]"
+
+
+def document_source(spec: Spec, beamer: bool = False, command: str | None = None) -> str:
+    """A standalone LaTeX document (article, or beamer slides) with a stamped header."""
+    from .render import render
+
+    body = render("beamer.tex.j2" if beamer else "article.tex.j2", **context(spec))
+    command = command or f"symbp latex {spec.source or ''} -o {spec.name}.tex".replace("  ", " ")
+    return stamp(body, "%", spec.name, spec.digest(), command)
