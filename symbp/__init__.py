@@ -1,12 +1,12 @@
 """symbp: derive, explain and emit backpropagation.
 
-    >>> import symbp
-    >>> spec = symbp.lecture_spec()            # or symbp.load_spec("net.toml"), or Spec(...)
-    >>> d = symbp.derive(spec)                 # the delta recursion; print(d), or d in Jupyter
-    >>> tex = symbp.latex_document(spec)       # standalone LaTeX (beamer=True for slides)
-    >>> code = symbp.generate_module(spec)     # standalone NumPy trainer
-    >>> symbp.check(spec).ok                   # proof by expansion + finite differences
-    True
+>>> import symbp
+>>> spec = symbp.lecture_spec()            # or symbp.load_spec("net.toml"), or Spec(...)
+>>> d = symbp.derive(spec)                 # the delta recursion; print(d), or d in Jupyter
+>>> tex = symbp.latex_document(spec)       # standalone LaTeX (beamer=True for slides)
+>>> code = symbp.generate_module(spec)     # standalone NumPy trainer
+>>> symbp.check(spec).ok                   # proof by expansion + finite differences
+True
 """
 
 from .check import Report, check

@@ -61,7 +61,7 @@ class Derivative:
 def _equal(a: sp.Expr, b: sp.Expr) -> bool:
     try:
         return sp.simplify(a - b) == 0
-    except Exception:  # SymPy may raise on exotic forms; then no proof, no rewrite
+    except (NotImplementedError, TypeError, ValueError):  # no proof, so no rewrite
         return False
 
 
@@ -70,13 +70,17 @@ def _in_terms_of_output(sigma: sp.Expr, raw: sp.Expr) -> sp.Expr | None:
     candidates = [raw.subs(sigma, s)]
     try:
         inverse = sp.solve(sp.Eq(s, sigma), t)
-    except Exception:  # not invertible in closed form (Max, Piecewise, ...)
+    except (NotImplementedError, TypeError, ValueError):  # no closed-form inverse (Max, ...)
         inverse = []
     if len(inverse) == 1:
         candidates.append(sp.simplify(raw.subs(t, inverse[0])))
     for cand in candidates:
         cand = sp.factor_terms(sp.simplify(cand))
-        if t not in cand.free_symbols and s in cand.free_symbols and _equal(cand.subs(s, sigma), raw):
+        if (
+            t not in cand.free_symbols
+            and s in cand.free_symbols
+            and _equal(cand.subs(s, sigma), raw)
+        ):
             return cand
     return None
 

@@ -54,5 +54,3 @@ def check(spec: Spec, max_width: int | None = None) -> Report:
     checks = tuple(prove_activations(spec) + prove(spec, max_width))
     error = numeric_error(spec) if spec.is_concrete else None
     return Report(checks, error)
-
-

@@ -64,18 +64,30 @@ def compile_pdf(tex: Path) -> Path:
     """pdflatex `tex` in a scratch directory; the PDF lands beside it.  LaTeX errors raise."""
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
-        raise SymbpError("--pdf needs pdflatex on PATH (Debian: apt-get install texlive-latex-base)")
+        raise SymbpError(
+            "--pdf needs pdflatex on PATH (Debian: apt-get install texlive-latex-base)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(2):  # twice, so that references settle
             run = subprocess.run(
-                [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-output-directory", tmp, str(tex)],
+                [
+                    pdflatex,
+                    "-interaction=nonstopmode",
+                    "-halt-on-error",
+                    "-output-directory",
+                    tmp,
+                    str(tex),
+                ],
+                check=False,
                 capture_output=True,
                 text=True,
                 errors="replace",
             )
             if run.returncode != 0:
                 errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
-                raise LatexError(f"pdflatex failed on {tex}: {'; '.join(errors) or run.stdout[-500:]}")
+                raise LatexError(
+                    f"pdflatex failed on {tex}: {'; '.join(errors) or run.stdout[-500:]}"
+                )
         target = tex.with_suffix(".pdf")
         shutil.copyfile(Path(tmp) / (tex.stem + ".pdf"), target)
     return target
@@ -97,7 +109,9 @@ def _check(args) -> int:
     spec = _spec(args)
     report = check(spec, max_width=args.max_width)
     for c in report.checks:
-        print(f"  {'ok  ' if c.ok else 'FAIL'} {c.what}: {c.entries} entr{'y' if c.entries == 1 else 'ies'}")
+        print(
+            f"  {'ok  ' if c.ok else 'FAIL'} {c.what}: {c.entries} entr{'y' if c.entries == 1 else 'ies'}"
+        )
     if report.numeric_error is None:
         print("  skip emitted module: symbolic widths")
     else:
@@ -117,7 +131,9 @@ def parser() -> argparse.ArgumentParser:
 
     def command(name, func, help_text):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("spec", nargs="?", help="network spec (TOML); default: the lecture's network")
+        p.add_argument(
+            "spec", nargs="?", help="network spec (TOML); default: the lecture's network"
+        )
         p.set_defaults(func=func)
         return p
 

@@ -16,7 +16,7 @@ from sympy import MatAdd, MatMul, OneMatrix
 
 from . import activations, losses
 from .naming import N, Names
-from .nodes import ElementSum, Partial, Sigma, VJP, lift
+from .nodes import VJP, ElementSum, Partial, Sigma, lift
 from .rules import Op, vjp
 from .spec import Spec
 from .steps import Chain, Derivation, Pass, Reason, Step

@@ -5,6 +5,8 @@ The context handed to `templates/module.py.j2` is printed code only; the templat
 
 from __future__ import annotations
 
+import re
+
 from .activations import ACTIVATIONS
 from .derive import derive
 from .errors import SpecError
@@ -17,9 +19,16 @@ from .spec import Spec
 
 def module_source(spec: Spec, command: str | None = None) -> str:
     """The module's full text, header included; deterministic for a given spec and command."""
-    for where, width in (("input", spec.input), *((f"layers[{i}].units", l.units) for i, l in enumerate(spec.layers))):
+    for where, width in (
+        ("input", spec.input),
+        *((f"layers[{i}].units", l.units) for i, l in enumerate(spec.layers)),
+    ):
         if not isinstance(width, int):
-            raise SpecError(where, f"generate needs a concrete width, got the symbol {width}; use a positive integer", spec.source)
+            raise SpecError(
+                where,
+                f"generate needs a concrete width, got the symbol {width}; use a positive integer",
+                spec.source,
+            )
     d = derive(spec)
     batch = d.batch
     acts = {j: layer.activation for j, layer in enumerate(spec.layers, start=1)}
@@ -27,13 +36,19 @@ def module_source(spec: Spec, command: str | None = None) -> str:
     params = []
     for j, layer in enumerate(spec.layers, start=1):
         gain = ACTIVATIONS[layer.activation].init_gain
-        params.append({"key": f"W{j}", "shape": (widths[j], widths[j - 1]), "scale": repr(gain / widths[j - 1] ** 0.5)})
+        params.append(
+            {
+                "key": f"W{j}",
+                "shape": (widths[j], widths[j - 1]),
+                "scale": repr(gain / widths[j - 1] ** 0.5),
+            }
+        )
         if layer.bias:
             params.append({"key": f"b{j}", "shape": (widths[j], 1), "scale": None})
     primes = dict(batch.sigma_primes)
     backward = []
     for delta, expr in batch.deltas:
-        j = int(delta.name[len("Delta"):])
+        j = int(delta.name[len("Delta") :])
         dsig = batch.names.dsigma(j)
         if dsig in primes:
             backward.append((dsig.name, code(primes[dsig], acts)))
@@ -42,9 +57,13 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         f"{w}" + (f" {l.activation}{' +bias' if l.bias else ''}" if l else " (input)")
         for w, l in zip(widths, (None, *spec.layers))
     )
+    objective = code(batch.objective, acts)
+    grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]
+    uses_n = re.compile(r"\bN\b").search
     body = render(
         "module.py.j2",
         name=spec.name,
+        reduction=spec.reduction,
         summary=summary,
         objective_text=text(batch.objective),
         d0=widths[0],
@@ -54,9 +73,11 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         params=params,
         forward=[(lhs.name, code(rhs, acts)) for lhs, rhs in batch.forward],
         zs=", ".join(f"Z{j}" for j in range(spec.depth + 1)),
-        objective=code(batch.objective, acts),
+        objective=objective,
+        objective_uses_n=bool(uses_n(objective)),
+        gradients_use_n=any(uses_n(c) for c in [objective, *(c for _, c in grads + backward)]),
         backward=backward,
-        gradients=[(key, code(g, acts)) for key, g in batch.gradients.items()],
+        gradients=grads,
     )
     command = command or f"symbp generate {spec.source or ''} -o {spec.name}.py".replace("  ", " ")
     return stamp(body, "#", spec.name, spec.digest(), command)

@@ -48,7 +48,9 @@ def write(path: str | Path, text: str, force: bool = False) -> bool:
         try:
             old = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise SymbpError(f"{path}: cannot read the existing file ({exc}); not overwriting") from None
+            raise SymbpError(
+                f"{path}: cannot read the existing file ({exc}); not overwriting"
+            ) from None
         if old == text:
             return False
         why = check_stamp(old)

@@ -24,8 +24,7 @@ class Loss:
 
 
 LOSSES: dict[str, Loss] = {
-    loss.name: loss
-    for loss in (Loss("l2", (y - z) ** 2, r"\|{y} - {z}\|_2^2", "‖{y} − {z}‖₂²"),)
+    loss.name: loss for loss in (Loss("l2", (y - z) ** 2, r"\|{y} - {z}\|_2^2", "‖{y} − {z}‖₂²"),)
 }
 
 

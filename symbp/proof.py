@@ -66,7 +66,7 @@ def evaluate(expr, env: dict, n: int = 1):
                 out = out.multiply_elementwise(go(a))
             return out
         if isinstance(e, HadamardPower):
-            return go(e.base).applyfunc(lambda v: v ** e.exp)
+            return go(e.base).applyfunc(lambda v: v**e.exp)
         if isinstance(e, OneMatrix):
             return sp.ones(*(sp.sympify(k).subs(N, n) for k in e.shape))
         if isinstance(e, ElementwiseApplyFunction):
@@ -102,7 +102,9 @@ def _equal(a, b, table: dict) -> bool:
 
 
 def _small(spec: Spec, max_width: int) -> Spec:
-    return spec.with_widths([min(w, max_width) if isinstance(w, int) else max_width for w in spec.widths])
+    return spec.with_widths(
+        [min(w, max_width) if isinstance(w, int) else max_width for w in spec.widths]
+    )
 
 
 def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
@@ -127,7 +129,7 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
             sigma = sp.Function(f"sigma{j}")
             env[("sigma", j)] = sigma
             env[names.dsigma(j)] = ("generic", sigma(xi).diff(xi), xi)
-    rows = lambda k: sp.sympify(spec.widths[k])  # noqa: E731
+    rows = lambda k: sp.sympify(spec.widths[k])
     env[names.z(0)] = sp.Matrix(rows(0), cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
     env[names.y()] = sp.Matrix(rows(-1), cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
     for lhs, rhs in p.forward:
@@ -137,7 +139,9 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
         dsig = names.dsigma(j)
         if dsig in env:
             _, dexpr, var = env[dsig]
-            env[dsig] = env[names.u(j)].applyfunc(lambda v, dexpr=dexpr, var=var: dexpr.subs(var, v))
+            env[dsig] = env[names.u(j)].applyfunc(
+                lambda v, dexpr=dexpr, var=var: dexpr.subs(var, v)
+            )
     for lhs, rhs in p.deltas:
         env[lhs] = evaluate(rhs, env, cols)
     checks, table = [], {}
@@ -167,6 +171,7 @@ def prove_activations(spec: Spec) -> list[Check]:
         sigma = activations.ACTIVATIONS[name].expr
         claimed = d.expr.subs(activations.s, sigma) if d.of_output else d.expr
         ok = sp.simplify(claimed - sp.diff(sigma, activations.t)) == 0
-        checks.append(Check(f"sigma' of {name} = {d.expr} (in {'z' if d.of_output else 'u'})", 1, ok))
+        checks.append(
+            Check(f"sigma' of {name} = {d.expr} (in {'z' if d.of_output else 'u'})", 1, ok)
+        )
     return checks
-

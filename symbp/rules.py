@@ -61,5 +61,7 @@ def vjp(op: Op, g) -> tuple:
     """Apply the rule for `op`; checks that it returns one adjoint per input."""
     grads = RULES[op.kind](op, g)
     if len(grads) != len(op.inputs):
-        raise AssertionError(f"rule {op.kind!r} returned {len(grads)} adjoints for {len(op.inputs)}")
+        raise AssertionError(
+            f"rule {op.kind!r} returned {len(grads)} adjoints for {len(op.inputs)}"
+        )
     return grads

@@ -73,7 +73,11 @@ class Spec:
             "loss": self.loss,
             "reduction": self.reduction,
             "layers": [
-                {"units": _width_out(layer.units), "activation": layer.activation, "bias": layer.bias}
+                {
+                    "units": _width_out(layer.units),
+                    "activation": layer.activation,
+                    "bias": layer.bias,
+                }
                 for layer in self.layers
             ],
         }
@@ -124,7 +128,9 @@ def _width(value, where: str, source: str | None) -> Width:
 
 def _choice(value, where: str, options, source: str | None) -> str:
     if not isinstance(value, str) or value not in options:
-        raise SpecError(where, f"unknown value {value!r}; choose one of: {', '.join(options)}", source)
+        raise SpecError(
+            where, f"unknown value {value!r}; choose one of: {', '.join(options)}", source
+        )
     return value
 
 
@@ -160,7 +166,9 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         raise SpecError("", "a spec is a table of fields", source)
     unknown = sorted(set(data) - _SPEC_KEYS)
     if unknown:
-        raise SpecError(unknown[0], f"unknown field; allowed: {', '.join(sorted(_SPEC_KEYS))}", source)
+        raise SpecError(
+            unknown[0], f"unknown field; allowed: {', '.join(sorted(_SPEC_KEYS))}", source
+        )
     for key in ("name", "input", "layers"):
         if key not in data:
             raise SpecError(key, "missing required field", source)
@@ -173,14 +181,18 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         unknown = sorted(set(table) - _LAYER_KEYS)
         if unknown:
             allowed = ", ".join(sorted(_LAYER_KEYS))
-            raise SpecError(f"layers[{i}].{unknown[0]}", f"unknown field; allowed: {allowed}", source)
+            raise SpecError(
+                f"layers[{i}].{unknown[0]}", f"unknown field; allowed: {allowed}", source
+            )
         if "units" not in table:
             raise SpecError(f"layers[{i}].units", "missing required field", source)
         activation = table.get("activation", "sigmoid")
         layers.append(
             Layer(
                 units=_width(table["units"], f"layers[{i}].units", source),
-                activation=_choice(activation, f"layers[{i}].activation", tuple(ACTIVATIONS), source),
+                activation=_choice(
+                    activation, f"layers[{i}].activation", tuple(ACTIVATIONS), source
+                ),
                 bias=_boolean(table.get("bias", default_bias), f"layers[{i}].bias", source),
             )
         )

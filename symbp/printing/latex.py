@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
@@ -13,7 +15,7 @@ from ..nodes import Partial
 class SymbpLatexPrinter(LatexPrinter):
     """With ``sample="i"``, per-sample symbols carry a sample index: z_1^{(i)}."""
 
-    _default_settings = {**LatexPrinter._default_settings, "sample": None}
+    _default_settings: ClassVar[dict] = {**LatexPrinter._default_settings, "sample": None}
 
     def _print_MatrixSymbol(self, expr):
         tex = naming.latex_name(expr.name)
@@ -119,7 +121,10 @@ def derivation_summary(derivation) -> str:
     """The delta recursion and gradients as one LaTeX display (Jupyter's `_repr_latex_`)."""
     p = derivation.sample
     rows = [rf"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in (*p.deltas, *p.sigma_primes)]
-    rows += [rf"\frac{{\partial f}}{{\partial {latex(_sym(p, k))}}} &= {latex(g)}" for k, g in p.gradients.items()]
+    rows += [
+        rf"\frac{{\partial f}}{{\partial {latex(_sym(p, k))}}} &= {latex(g)}"
+        for k, g in p.gradients.items()
+    ]
     return r"$$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"
 
 

@@ -8,7 +8,7 @@ activation overflows for pre-activations of any size.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
+from sympy import OneMatrix
 from sympy.codegen.numpy_nodes import logaddexp
 from sympy.printing.numpy import NumPyPrinter
 
@@ -59,7 +59,9 @@ class SymbpNumPyPrinter(NumPyPrinter):
         for i, term in enumerate(expr.args):
             negative = term.could_extract_minus_sign()
             text = self._print(-term if negative else term)
-            out.append(("-" if i == 0 else " - ") + text if negative else (" + " if i else "") + text)
+            out.append(
+                ("-" if i == 0 else " - ") + text if negative else (" + " if i else "") + text
+            )
         return "".join(out)
 
     def _print_MatMul(self, expr):
@@ -109,7 +111,11 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
     def _print_Max(self, expr):
         a, *rest = expr.args
-        return self._print(a) if not rest else f"np.maximum({self._print(a)}, {self._print(sp.Max(*rest))})"
+        return (
+            self._print(a)
+            if not rest
+            else f"np.maximum({self._print(a)}, {self._print(sp.Max(*rest))})"
+        )
 
     def _print_Heaviside(self, expr):
         at_zero = expr.subs(expr.args[0], 0)  # SymPy's H(0), 1/2 unless the formula says otherwise
@@ -155,4 +161,3 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
 def code(expr, activations: dict[int, str]) -> str:
     return SymbpNumPyPrinter(activations).doprint(expr)
-

@@ -31,7 +31,11 @@ class TextPrinter(StrPrinter):
         for i, term in enumerate(expr.args):
             negative = term.could_extract_minus_sign()
             text = self._print(-term if negative else term)
-            out += ("−" + text if i == 0 else " − " + text) if negative else (" + " if i else "") + text
+            out += (
+                ("−" + text if i == 0 else " − " + text)
+                if negative
+                else (" + " if i else "") + text
+            )
         return out
 
     def _print_MatMul(self, expr):
@@ -118,7 +122,9 @@ def render_text(derivation) -> str:
         dsig = p.names.dsigma(j)
         formula = text(primes[dsig]) if dsig in primes else "1"
         sigma = ACTIVATIONS[layer.activation].expr
-        lines.append(f"  {text(dsig)} = {formula}    ({layer.activation}: σ(t) = {sigma}, σ′(t) = {d.raw})")
+        lines.append(
+            f"  {text(dsig)} = {formula}    ({layer.activation}: σ(t) = {sigma}, σ′(t) = {d.raw})"
+        )
     lines.append("gradients (one sample):")
     lines += [f"  ∂f/∂{gradient_name(p.names, k)} = {text(g)}" for k, g in p.gradients.items()]
     lines.append(f"batch form (samples as columns, f = {text(b.objective)}):")
