@@ -1,0 +1,148 @@
+"""The emitted NumPy module: golden bytes, lint, interface, training, dtype, stability."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import symbp
+from symbp.spec import Layer, Spec
+
+from .conftest import EXAMPLES, ROOT, module_for
+
+
+def _golden(spec_path):
+    name = spec_path.stem
+    rel = spec_path.relative_to(ROOT)
+    return {
+        f"{name}.py": symbp.generate_module(
+            symbp.load_spec(spec_path), f"symbp generate {rel} -o generated/{name}.py"
+        ),
+        f"{name}.tex": symbp.latex_document(
+            symbp.load_spec(spec_path), False, f"symbp latex {rel} -o generated/{name}.tex"
+        ),
+        f"{name}_slides.tex": symbp.latex_document(
+            symbp.load_spec(spec_path),
+            True,
+            f"symbp latex {rel} -o generated/{name}_slides.tex --beamer",
+        ),
+    }
+
+
+@pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)
+def test_generated_files_are_byte_for_byte_reproducible(spec_path):
+    for filename, text in _golden(spec_path).items():
+        stored = (ROOT / "generated" / filename).read_bytes()
+        assert stored == text.encode("utf-8"), f"generated/{filename} is stale: run generated/regenerate.sh"
+
+
+def test_emitted_modules_are_ruff_clean():
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.fail("ruff is a test dependency (pip install -e '.[test]')")
+    files = sorted(str(p) for p in (ROOT / "generated").glob("*.py"))
+    assert subprocess.run([ruff, "check", *files], capture_output=True).returncode == 0
+    assert subprocess.run([ruff, "format", "--check", *files], capture_output=True).returncode == 0
+
+
+def test_emitted_module_imports_only_numpy_and_the_standard_library():
+    for path in (ROOT / "generated").glob("*.py"):
+        imports = [ln for ln in path.read_text().splitlines() if ln.startswith(("import ", "from "))]
+        assert imports == ["import argparse", "import math", "import sys", "import numpy as np"]
+
+
+@pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)
+def test_generated_module_interface_and_training(spec_path):
+    spec = symbp.load_spec(spec_path)
+    mod = module_for(spec)
+    params = mod.init_params(seed=1)
+    d = spec.widths
+    for j, layer in enumerate(spec.layers, start=1):
+        assert params[f"W{j}"].shape == (d[j], d[j - 1])
+        assert (f"b{j}" in params) == layer.bias
+        if layer.bias:
+            assert params[f"b{j}"].shape == (d[j], 1)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((d[0], 40))
+    Y = mod.forward(mod.init_params(seed=7), X)[-1]
+    Zs = mod.forward(params, X)
+    assert [z.shape for z in Zs] == [(w, 40) for w in d]
+    grads = mod.gradients(params, X, Y)
+    assert {k: g.shape for k, g in grads.items()} == {k: p.shape for k, p in params.items()}
+    before = mod.loss(params, X, Y)
+    lr = 0.05 if spec.reduction == "mean" else 0.05 / 40
+    for kwargs in ({}, {"batch_size": 1}, {"batch_size": 8, "schedule": "1/sqrt(k)"}):
+        p = {k: v.copy() for k, v in params.items()}
+        losses = mod.train(p, X, Y, epochs=30, lr=lr, **kwargs)
+        assert len(losses) == 30 and losses[-1] < before
+    assert mod.check_gradients(params, X[:, :5], Y[:, :5]) <= 1e-6
+
+
+def test_loss_is_the_erm_objective_of_eq_2():
+    spec = symbp.lecture_spec()
+    mod = module_for(spec)
+    params = mod.init_params(seed=3)
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((4, 6)), rng.random((2, 6))
+    per_sample = [np.sum((Y[:, [i]] - mod.forward(params, X[:, [i]])[-1]) ** 2) for i in range(6)]
+    assert mod.loss(params, X, Y) == pytest.approx(np.mean(per_sample), rel=1e-12)
+    summed = module_for(Spec("lecture_sum", 4, spec.layers, reduction="sum"))
+    assert summed.loss(params, X, Y) == pytest.approx(np.sum(per_sample), rel=1e-12)
+
+
+def test_float32_stays_float32():
+    mod = module_for(symbp.load_spec(ROOT / "examples" / "deep_mlp.toml"))
+    params = mod.init_params(seed=0, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 16)).astype(np.float32)
+    Y = rng.standard_normal((3, 16)).astype(np.float32)
+    assert all(z.dtype == np.float32 for z in mod.forward(params, X))
+    assert all(g.dtype == np.float32 for g in mod.gradients(params, X, Y).values())
+    mod.train(params, X, Y, epochs=3, lr=0.01, batch_size=4, schedule="1/k")
+    assert all(p.dtype == np.float32 for p in params.values())
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_overflow_for_huge_pre_activations(activation, dtype):
+    mod = module_for(Spec(f"stable_{activation}", 1, (Layer(4, activation), Layer(1, "sigmoid"))))
+    params = {"W1": np.ones((4, 1), dtype), "W2": np.full((1, 4), 1e3, dtype)}
+    X = np.array([[-1e4, -30.0, 0.0, 30.0, 1e4]], dtype)
+    Y = np.zeros((1, 5), dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        Z = mod.forward(params, X)
+        grads = mod.gradients(params, X, Y)
+        value = mod.loss(params, X, Y)
+    assert np.isfinite(value) and all(np.all(np.isfinite(z)) for z in Z)
+    assert all(np.all(np.isfinite(g)) for g in grads.values())
+
+
+def test_module_runs_as_a_script_with_and_without_data(tmp_path):
+    path = ROOT / "generated" / "lecture.py"
+    run = subprocess.run([sys.executable, path, "--epochs", "20"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "synthetic" in run.stdout and "gradient check" in run.stdout
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.standard_normal((4, 10)), Y=rng.random((2, 10)))
+    run = subprocess.run(
+        [sys.executable, path, "--data", tmp_path / "d.npz", "--epochs", "5", "--batch-size", "2"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0 and "epoch 5" in run.stdout, run.stderr
+    np.savez(tmp_path / "bad.npz", X=np.zeros((3, 10)), Y=np.zeros((2, 10)))
+    run = subprocess.run([sys.executable, path, "--data", tmp_path / "bad.npz"], capture_output=True, text=True)
+    assert run.returncode != 0 and "expected" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_train_rejects_bad_arguments():
+    mod = module_for(symbp.lecture_spec())
+    params, X, Y = mod.init_params(), np.zeros((4, 3)), np.zeros((2, 3))
+    with pytest.raises(ValueError, match="schedule"):
+        mod.train(params, X, Y, epochs=1, lr=0.1, schedule="cosine")
+    with pytest.raises(ValueError, match="batch_size"):
+        mod.train(params, X, Y, epochs=1, lr=0.1, batch_size=10)

@@ -1,0 +1,50 @@
+"""Proof by expansion: holds for the examples and fails for a wrong rule (it can fail)."""
+
+from __future__ import annotations
+
+from sympy import MatMul
+
+import symbp
+from symbp import rules
+from symbp.derive import derive
+from symbp.proof import prove, prove_activations
+from symbp.spec import Layer, Spec
+
+
+def test_examples_are_proved(example):
+    spec = symbp.load_spec(example)
+    checks = prove(spec) + prove_activations(spec)
+    assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_every_activation_with_bias_and_sum_is_proved():
+    acts = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
+    spec = Spec("all", 2, tuple(Layer(2, a, i % 2 == 0) for i, a in enumerate(acts)), reduction="sum")
+    assert all(c.ok for c in prove(spec, max_width=2) + prove_activations(spec))
+
+
+def test_a_wrong_rule_is_caught(monkeypatch):
+    def no_transpose(op, g):  # the classic mistake: W g instead of W^T g
+        W, z, *bias = op.inputs
+        right = rules._affine(op, g)
+        return (right[0], MatMul(W.T.T, g) if W.shape[0] == W.shape[1] else right[1], *right[2:])
+
+    monkeypatch.setitem(rules.RULES, "affine", no_transpose)
+    derive.cache_clear()
+    try:
+        spec = Spec("square", 2, (Layer(2, "tanh"), Layer(2, "tanh"), Layer(1, "sigmoid")))
+        checks = prove(spec)
+        assert not all(c.ok for c in checks)
+        assert any(not c.ok and "W1" in c.what for c in checks)
+    finally:
+        derive.cache_clear()
+
+
+def test_a_wrong_sigma_prime_is_caught(monkeypatch):
+    from symbp import activations
+
+    right = activations.derivative("sigmoid")
+    wrong = activations.Derivative(right.raw, activations.s * (1 + activations.s), activations.s)
+    monkeypatch.setattr(activations, "derivative", lambda name: wrong)
+    checks = prove_activations(symbp.lecture_spec())
+    assert [c.ok for c in checks] == [False]
