@@ -1,0 +1,116 @@
+"""Every CLI command runs; bad input gives one line naming the field, exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+def symbp(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "symbp", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_derive_default_is_the_lecture_network():
+    run = symbp("derive")
+    assert run.returncode == 0, run.stderr
+    for line in ("δ₃ = 2(z₃ − y) ∘ σ′₃", "δ₂ = (W₃ᵀ δ₃) ∘ σ′₂", "∂f/∂W₁ = δ₁ z₀ᵀ", "σ′₁ = z₁ ∘ (1 − z₁)"):
+        assert line in run.stdout
+
+
+def test_derive_check_generate_latex_on_an_example(tmp_path):
+    spec = ROOT / "examples" / "deep_mlp.toml"
+    assert symbp("derive", spec).returncode == 0
+    run = symbp("check", spec)
+    assert run.returncode == 0 and "all checks passed" in run.stdout, run.stdout + run.stderr
+    run = symbp("generate", spec, "-o", tmp_path / "m.py")
+    assert run.returncode == 0 and (tmp_path / "m.py").exists()
+    run = symbp("latex", spec, "-o", tmp_path / "m.tex", "--pdf")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "m.pdf").read_bytes().startswith(b"%PDF")
+    run = symbp("latex", spec, "-o", tmp_path / "s.tex", "--beamer", "--pdf")
+    assert run.returncode == 0, run.stderr
+    assert r"\documentclass{beamer}" in (tmp_path / "s.tex").read_text()
+
+
+def test_generate_refuses_to_overwrite_edited_or_foreign_files(tmp_path):
+    out = tmp_path / "net.py"
+    assert symbp("generate", "-o", out).returncode == 0
+    assert symbp("generate", "-o", out).returncode == 0  # unchanged symbp output: fine
+    out.write_text(out.read_text() + "# my tweak\n")
+    run = symbp("generate", "-o", out)
+    assert run.returncode == 2 and "edited" in run.stderr and "--force" in run.stderr
+    assert out.read_text().endswith("# my tweak\n")
+    foreign = tmp_path / "mine.py"
+    foreign.write_text("print('hello')\n")
+    run = symbp("generate", "-o", foreign)
+    assert run.returncode == 2 and "not written by symbp" in run.stderr
+    assert foreign.read_text() == "print('hello')\n"
+    assert symbp("generate", "-o", foreign, "--force").returncode == 0
+    assert "symbp-sha256" in foreign.read_text()
+
+
+def test_latex_refuses_to_overwrite_a_hand_written_file(tmp_path):
+    out = tmp_path / "notes.tex"
+    out.write_text("\\documentclass{article}\n")
+    run = symbp("latex", "-o", out)
+    assert run.returncode == 2 and "not written by symbp" in run.stderr
+
+
+def test_pdf_failure_is_loud(tmp_path, monkeypatch):
+    from symbp.cli import LatexError, compile_pdf
+
+    bad = tmp_path / "bad.tex"
+    bad.write_text("\\documentclass{article}\\begin{document}$\\frac{1}{$\\end{document}\n")
+    with pytest.raises(LatexError, match="pdflatex failed"):
+        compile_pdf(bad)
+
+
+BAD_SPECS = [
+    ("missing.toml", None, "spec file not found"),
+    ("syntax.toml", 'name = "x"\ninput = 3\n[[layers]\nunits = 2\n', "line 3"),
+    ("act.toml", 'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = "sigmod"\n', "layers[0].activation"),
+    ("loss.toml", 'name = "x"\ninput = 3\nloss = "hinge"\n[[layers]]\nunits = 2\n', "loss: unknown value 'hinge'"),
+    ("red.toml", 'name = "x"\ninput = 3\nreduction = "max"\n[[layers]]\nunits = 2\n', "reduction"),
+    ("zero.toml", 'name = "x"\ninput = 3\n[[layers]]\nunits = 0\n', "layers[0].units: width must be positive"),
+    ("neg.toml", 'name = "x"\ninput = -3\n[[layers]]\nunits = 2\n', "input: width must be positive"),
+    ("frac.toml", 'name = "x"\ninput = 3\n[[layers]]\nunits = 2.5\n', "whole number"),
+    ("nolayers.toml", 'name = "x"\ninput = 3\n', "layers: missing required field"),
+    ("noname.toml", 'input = 3\n[[layers]]\nunits = 2\n', "name: missing required field"),
+    ("nounits.toml", 'name = "x"\ninput = 3\n[[layers]]\nactivation = "tanh"\n', "layers[0].units: missing"),
+    ("type.toml", 'name = "x"\ninput = 3\nbias = "yes"\n[[layers]]\nunits = 2\n', "bias: expected true or false"),
+    ("ident.toml", 'name = "my-net"\ninput = 3\n[[layers]]\nunits = 2\n', "not a Python identifier"),
+    ("unknown.toml", 'name = "x"\ninput = 3\nlayer = 2\n[[layers]]\nunits = 2\n', "layer: unknown field"),
+    ("evil.toml", 'name = "x"\ninput = "__import__(\'os\')"\n[[layers]]\nunits = 2\n', "not a valid width symbol"),
+    ("binary.toml", b"\xff\xfe\x00garbage", "cannot read spec file"),
+]
+
+
+@pytest.mark.parametrize("filename, content, message", BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
+@pytest.mark.parametrize("command", ["derive", "check", "latex", "generate"])
+def test_bad_specs_fail_cleanly(tmp_path, filename, content, message, command):
+    path = tmp_path / filename
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    extra = ["-o", tmp_path / "out"] if command in ("latex", "generate") else []
+    run = symbp(command, path, *extra)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr and message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_symbolic_width_is_refused_by_generate_only(tmp_path):
+    spec = tmp_path / "sym.toml"
+    spec.write_text('name = "sym"\ninput = "d_0"\n[[layers]]\nunits = "d_1"\n[[layers]]\nunits = 2\n')
+    assert symbp("derive", spec).returncode == 0
+    assert symbp("latex", spec, "-o", tmp_path / "s.tex").returncode == 0
+    run = symbp("generate", spec, "-o", tmp_path / "s.py")
+    assert run.returncode == 2 and "input: generate needs a concrete width" in run.stderr
