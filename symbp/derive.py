@@ -94,20 +94,38 @@ def reverse(spec: Spec, names: Names) -> Pass:
     )
 
 
-def chain(spec: Spec, names: Names, target_layer: int, param) -> Chain:
-    """d f / d param as the lecture derives it, each equality with its reason."""
-    ops = graph(spec, names)
+FULL_CHAINS = 2  #: the top layers whose chain starts from f, as on the lecture's slides
+
+
+def chain(spec: Spec, names: Names, ops: list[Op], target_layer: int, param) -> Chain:
+    """d f / d param as the lecture derives it, each equality with its reason.
+
+    For the top `FULL_CHAINS` layers the chain starts from f and runs through the loss; below
+    them it starts from delta_{j+1}, already defined, so that each chain has O(1) steps and the
+    whole derivation stays linear in J.
+    """
     J = spec.depth
 
     def jac(expr):
         return Partial(expr, param)
 
-    loss_op = ops[-1]
-    zJ = names.z(J)
-    steps = [Step(VJP(Partial(f, zJ), jac(zJ)), Reason("chain"))]
-    g = vjp(loss_op, sp.Integer(1))[0]
-    steps.append(Step(VJP(g, jac(zJ)), Reason("loss")))
-    for k in range(J, target_layer - 1, -1):
+    if target_layer > J - FULL_CHAINS:
+        zJ = names.z(J)
+        steps = [Step(VJP(Partial(f, zJ), jac(zJ)), Reason("chain"))]
+        g = vjp(ops[-1], sp.Integer(1))[0]
+        steps.append(Step(VJP(g, jac(zJ)), Reason("loss")))
+        top = J
+    else:
+        above, u_above = ops[2 * target_layer], names.u(target_layer + 1)
+        delta = names.delta(target_layer + 1)
+        steps = [
+            Step(VJP(Partial(f, u_above), jac(u_above)), Reason("chain")),
+            Step(VJP(delta, jac(above.equation)), Reason("delta", target_layer + 1)),
+        ]
+        g = vjp(above, delta)[1]
+        steps.append(Step(VJP(g, jac(names.z(target_layer))), Reason("chain")))
+        top = target_layer
+    for k in range(top, target_layer - 1, -1):
         affine, act = ops[2 * (k - 1)], ops[2 * k - 1]
         steps.append(Step(VJP(g, jac(Sigma(k, affine.equation))), Reason("layer", k)))
         (gu,) = vjp(act, g)
@@ -127,11 +145,12 @@ def chain(spec: Spec, names: Names, target_layer: int, param) -> Chain:
 def derive(spec: Spec) -> Derivation:
     """Derive the delta recursion and every gradient of `spec` (cached per spec)."""
     sample = Names(spec.widths, batch=False)
+    ops = graph(spec, sample)
     chains = []
     for j in range(spec.depth, 0, -1):
-        chains.append(chain(spec, sample, j, sample.W(j)))
+        chains.append(chain(spec, sample, ops, j, sample.W(j)))
         if spec.layers[j - 1].bias:
-            chains.append(chain(spec, sample, j, sample.b(j)))
+            chains.append(chain(spec, sample, ops, j, sample.b(j)))
     return Derivation(
         spec=spec,
         sample=reverse(spec, sample),

@@ -62,6 +62,7 @@ def context(spec: Spec) -> dict:
     for j in range(1, spec.depth + 1):
         dsig = names.dsigma(j)
         sigma_primes.append((latex(dsig), latex(primes[dsig]) if dsig in primes else "1"))
+    deltas = dict(p.deltas)
     chains = []
     for chain in d.chains:
         layer = int(chain.target.name[1:])
@@ -70,9 +71,7 @@ def context(spec: Spec) -> dict:
                 "title": f"Layer {layer}: ${latex(Partial(f, chain.target))}$",
                 "lhs": latex(Partial(f, chain.target)),
                 "steps": [(reason(st.reason), latex(st.rhs)) for st in chain.steps],
-                "delta": next(
-                    (latex(lhs), latex(rhs)) for lhs, rhs in p.deltas if lhs == names.delta(layer)
-                ),
+                "delta": (latex(names.delta(layer)), latex(deltas[names.delta(layer)])),
             }
         )
     grads = []
