@@ -11,7 +11,6 @@ from __future__ import annotations
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixExpr, OneMatrix
 from sympy.core.basic import Basic
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 
 class Sigma(MatrixExpr):
@@ -23,6 +22,26 @@ class Sigma(MatrixExpr):
     @property
     def layer(self) -> int:
         return int(self.args[0])
+
+    @property
+    def arg(self):
+        return self.args[1]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class Elementwise(MatrixExpr):
+    """A scalar function (a `Lambda`) applied entry-wise to `arg`.  Unlike SymPy's
+    ElementwiseApplyFunction it never evaluates, not even for a 1 x 1 argument."""
+
+    def __new__(cls, function: sp.Lambda, arg):
+        return super().__new__(cls, function, arg)
+
+    @property
+    def function(self) -> sp.Lambda:
+        return self.args[0]
 
     @property
     def arg(self):
@@ -71,7 +90,7 @@ def lift(expr: sp.Expr, env: dict) -> sp.Basic:
 
     `env` maps each scalar symbol of `expr` to a matrix expression of one common shape.  Products
     of matrix factors become Hadamard products, powers Hadamard powers, constants multiples of
-    the all-ones matrix, and any other function of one variable an `ElementwiseApplyFunction`.
+    the all-ones matrix, and any other function of one variable an `Elementwise` node.
     Terms keep a readable order: positive terms first (``z - y``, not ``-y + z``).
     """
     shape = next(iter(env.values())).shape
@@ -97,7 +116,7 @@ def lift(expr: sp.Expr, env: dict) -> sp.Basic:
             return HadamardPower(go(e.base), e.exp)
         free = [v for v in env if v in e.free_symbols]
         if len(free) == 1:  # exp(-s), Heaviside(t), Piecewise(...): applied entry-wise
-            return ElementwiseApplyFunction(sp.Lambda(free[0], e), env[free[0]])
+            return Elementwise(sp.Lambda(free[0], e), env[free[0]])
         raise ValueError(f"cannot lift {e} to an element-wise matrix formula")
 
     return go(expr)

@@ -23,12 +23,11 @@ from sympy import (
     Transpose,
 )
 from sympy.core.function import AppliedUndef
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from . import activations
 from .derive import derive
 from .naming import N
-from .nodes import ElementSum, Sigma
+from .nodes import ElementSum, Elementwise, Sigma
 from .spec import Spec
 
 SAMPLES = 2  #: columns used for the proof of the batch form
@@ -69,9 +68,9 @@ def evaluate(expr, env: dict, n: int = 1):
             return go(e.base).applyfunc(lambda v: v**e.exp)
         if isinstance(e, OneMatrix):
             return sp.ones(*(sp.sympify(k).subs(N, n) for k in e.shape))
-        if isinstance(e, ElementwiseApplyFunction):
+        if isinstance(e, Elementwise):
             fn = e.function
-            return go(e.expr).applyfunc(lambda v: fn.expr.subs(fn.variables[0], v))
+            return go(e.arg).applyfunc(lambda v: fn.expr.subs(fn.variables[0], v))
         if isinstance(e, Sigma):
             return go(e.arg).applyfunc(env[("sigma", e.layer)])
         if isinstance(e, ElementSum):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import symbp
 from symbp.check import load_module
@@ -23,3 +25,9 @@ def module_for(spec: symbp.Spec):
 @pytest.fixture(params=EXAMPLES, ids=lambda p: p.stem)
 def example(request) -> Path:
     return request.param
+
+
+# CI explores a fixed set of hypothesis examples (reproducible runs); locally they vary.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

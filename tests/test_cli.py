@@ -19,7 +19,12 @@ def symbp(*args, cwd=None):
 def test_derive_default_is_the_lecture_network():
     run = symbp("derive")
     assert run.returncode == 0, run.stderr
-    for line in ("δ₃ = 2(z₃ − y) ∘ σ′₃", "δ₂ = (W₃ᵀ δ₃) ∘ σ′₂", "∂f/∂W₁ = δ₁ z₀ᵀ", "σ′₁ = z₁ ∘ (1 − z₁)"):
+    for line in (
+        "δ₃ = 2(z₃ − y) ∘ σ′₃",
+        "δ₂ = (W₃ᵀ δ₃) ∘ σ′₂",
+        "∂f/∂W₁ = δ₁ z₀ᵀ",
+        "σ′₁ = z₁ ∘ (1 − z₁)",
+    ):
         assert line in run.stdout
 
 
@@ -74,19 +79,55 @@ def test_pdf_failure_is_loud(tmp_path, monkeypatch):
 BAD_SPECS = [
     ("missing.toml", None, "spec file not found"),
     ("syntax.toml", 'name = "x"\ninput = 3\n[[layers]\nunits = 2\n', "line 3"),
-    ("act.toml", 'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = "sigmod"\n', "layers[0].activation"),
-    ("loss.toml", 'name = "x"\ninput = 3\nloss = "hinge"\n[[layers]]\nunits = 2\n', "loss: unknown value 'hinge'"),
+    (
+        "act.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = "sigmod"\n',
+        "layers[0].activation",
+    ),
+    (
+        "loss.toml",
+        'name = "x"\ninput = 3\nloss = "hinge"\n[[layers]]\nunits = 2\n',
+        "loss: unknown value 'hinge'",
+    ),
     ("red.toml", 'name = "x"\ninput = 3\nreduction = "max"\n[[layers]]\nunits = 2\n', "reduction"),
-    ("zero.toml", 'name = "x"\ninput = 3\n[[layers]]\nunits = 0\n', "layers[0].units: width must be positive"),
-    ("neg.toml", 'name = "x"\ninput = -3\n[[layers]]\nunits = 2\n', "input: width must be positive"),
+    (
+        "zero.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 0\n',
+        "layers[0].units: width must be positive",
+    ),
+    (
+        "neg.toml",
+        'name = "x"\ninput = -3\n[[layers]]\nunits = 2\n',
+        "input: width must be positive",
+    ),
     ("frac.toml", 'name = "x"\ninput = 3\n[[layers]]\nunits = 2.5\n', "whole number"),
     ("nolayers.toml", 'name = "x"\ninput = 3\n', "layers: missing required field"),
-    ("noname.toml", 'input = 3\n[[layers]]\nunits = 2\n', "name: missing required field"),
-    ("nounits.toml", 'name = "x"\ninput = 3\n[[layers]]\nactivation = "tanh"\n', "layers[0].units: missing"),
-    ("type.toml", 'name = "x"\ninput = 3\nbias = "yes"\n[[layers]]\nunits = 2\n', "bias: expected true or false"),
-    ("ident.toml", 'name = "my-net"\ninput = 3\n[[layers]]\nunits = 2\n', "not a Python identifier"),
-    ("unknown.toml", 'name = "x"\ninput = 3\nlayer = 2\n[[layers]]\nunits = 2\n', "layer: unknown field"),
-    ("evil.toml", 'name = "x"\ninput = "__import__(\'os\')"\n[[layers]]\nunits = 2\n', "not a valid width symbol"),
+    ("noname.toml", "input = 3\n[[layers]]\nunits = 2\n", "name: missing required field"),
+    (
+        "nounits.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nactivation = "tanh"\n',
+        "layers[0].units: missing",
+    ),
+    (
+        "type.toml",
+        'name = "x"\ninput = 3\nbias = "yes"\n[[layers]]\nunits = 2\n',
+        "bias: expected true or false",
+    ),
+    (
+        "ident.toml",
+        'name = "my-net"\ninput = 3\n[[layers]]\nunits = 2\n',
+        "not a Python identifier",
+    ),
+    (
+        "unknown.toml",
+        'name = "x"\ninput = 3\nlayer = 2\n[[layers]]\nunits = 2\n',
+        "layer: unknown field",
+    ),
+    (
+        "evil.toml",
+        'name = "x"\ninput = "__import__(\'os\')"\n[[layers]]\nunits = 2\n',
+        "not a valid width symbol",
+    ),
     ("binary.toml", b"\xff\xfe\x00garbage", "cannot read spec file"),
 ]
 
@@ -109,7 +150,9 @@ def test_bad_specs_fail_cleanly(tmp_path, filename, content, message, command):
 
 def test_symbolic_width_is_refused_by_generate_only(tmp_path):
     spec = tmp_path / "sym.toml"
-    spec.write_text('name = "sym"\ninput = "d_0"\n[[layers]]\nunits = "d_1"\n[[layers]]\nunits = 2\n')
+    spec.write_text(
+        'name = "sym"\ninput = "d_0"\n[[layers]]\nunits = "d_1"\n[[layers]]\nunits = 2\n'
+    )
     assert symbp("derive", spec).returncode == 0
     assert symbp("latex", spec, "-o", tmp_path / "s.tex").returncode == 0
     run = symbp("generate", spec, "-o", tmp_path / "s.py")

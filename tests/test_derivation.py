@@ -27,9 +27,7 @@ def test_lecture_network_gives_the_lectures_general_case():
         "W2": "δ₂ z₁ᵀ",
         "W3": "δ₃ z₂ᵀ",
     }
-    assert [text(rhs) for _, rhs in d.sample.sigma_primes] == [
-        f"z{s} ∘ (1 − z{s})" for s in "₁₂₃"
-    ]
+    assert [text(rhs) for _, rhs in d.sample.sigma_primes] == [f"z{s} ∘ (1 − z{s})" for s in "₁₂₃"]
 
 
 @pytest.mark.parametrize(

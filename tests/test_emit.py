@@ -37,7 +37,9 @@ def _golden(spec_path):
 def test_generated_files_are_byte_for_byte_reproducible(spec_path):
     for filename, text in _golden(spec_path).items():
         stored = (ROOT / "generated" / filename).read_bytes()
-        assert stored == text.encode("utf-8"), f"generated/{filename} is stale: run generated/regenerate.sh"
+        assert stored == text.encode("utf-8"), (
+            f"generated/{filename} is stale: run generated/regenerate.sh"
+        )
 
 
 def test_emitted_modules_are_ruff_clean():
@@ -51,7 +53,9 @@ def test_emitted_modules_are_ruff_clean():
 
 def test_emitted_module_imports_only_numpy_and_the_standard_library():
     for path in (ROOT / "generated").glob("*.py"):
-        imports = [ln for ln in path.read_text().splitlines() if ln.startswith(("import ", "from "))]
+        imports = [
+            ln for ln in path.read_text().splitlines() if ln.startswith(("import ", "from "))
+        ]
         assert imports == ["import argparse", "import math", "import sys", "import numpy as np"]
 
 
@@ -106,7 +110,9 @@ def test_float32_stays_float32():
     assert all(p.dtype == np.float32 for p in params.values())
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"])
+@pytest.mark.parametrize(
+    "activation", ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"]
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_no_overflow_for_huge_pre_activations(activation, dtype):
     mod = module_for(Spec(f"stable_{activation}", 1, (Layer(4, activation), Layer(1, "sigmoid"))))
@@ -135,7 +141,9 @@ def test_module_runs_as_a_script_with_and_without_data(tmp_path):
     )
     assert run.returncode == 0 and "epoch 5" in run.stdout, run.stderr
     np.savez(tmp_path / "bad.npz", X=np.zeros((3, 10)), Y=np.zeros((2, 10)))
-    run = subprocess.run([sys.executable, path, "--data", tmp_path / "bad.npz"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, path, "--data", tmp_path / "bad.npz"], capture_output=True, text=True
+    )
     assert run.returncode != 0 and "expected" in run.stderr and "Traceback" not in run.stderr
 
 

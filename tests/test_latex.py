@@ -20,7 +20,14 @@ def pdflatex(tex, cwd):
     if exe is None:
         pytest.fail("pdflatex is required (.ci/run installs TeX Live)")
     return subprocess.run(
-        [exe, "-interaction=nonstopmode", "-halt-on-error", "-output-directory", str(cwd), str(tex)],
+        [
+            exe,
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-output-directory",
+            str(cwd),
+            str(tex),
+        ],
         capture_output=True,
         text=True,
         errors="replace",
@@ -40,7 +47,9 @@ def test_every_activation_and_symbolic_widths_compile(tmp_path, beamer):
     layers = tuple(Layer(3, a, i % 2 == 1) for i, a in enumerate(acts))
     for spec in (
         Spec("all_acts", 2, layers),
-        symbp.from_dict({"name": "sym", "input": "d_0", "layers": [{"units": "d_1", "bias": True}]}),
+        symbp.from_dict(
+            {"name": "sym", "input": "d_0", "layers": [{"units": "d_1", "bias": True}]}
+        ),
     ):
         tex = tmp_path / f"{spec.name}.tex"
         tex.write_text(symbp.latex_document(spec, beamer=beamer))
@@ -51,7 +60,11 @@ def test_every_activation_and_symbolic_widths_compile(tmp_path, beamer):
 def test_article_presents_the_derivation_step_by_step():
     tex = symbp.latex_document(symbp.lecture_spec())
     assert tex.count(r"\subsection*{Layer") == 3
-    for label in (r"\overset{\text{CR}}{=}", r"\overset{\text{(L)}}{=}", r"\overset{\text{(e.3)}}{=}"):
+    for label in (
+        r"\overset{\text{CR}}{=}",
+        r"\overset{\text{(L)}}{=}",
+        r"\overset{\text{(e.3)}}{=}",
+    ):
         assert label in tex
     assert r"\overset{\text{def.}\ \boldsymbol{\delta}_{2}}{=}" in tex
     assert r"\sum_{i=1}^{N}" in tex and r"\boldsymbol{\Delta}_{1} {\mathbf{Z}_{0}}^{T}" in tex

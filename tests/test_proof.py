@@ -19,7 +19,9 @@ def test_examples_are_proved(example):
 
 def test_every_activation_with_bias_and_sum_is_proved():
     acts = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
-    spec = Spec("all", 2, tuple(Layer(2, a, i % 2 == 0) for i, a in enumerate(acts)), reduction="sum")
+    spec = Spec(
+        "all", 2, tuple(Layer(2, a, i % 2 == 0) for i, a in enumerate(acts)), reduction="sum"
+    )
     assert all(c.ok for c in prove(spec, max_width=2) + prove_activations(spec))
 
 

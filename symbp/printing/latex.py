@@ -75,9 +75,9 @@ class SymbpLatexPrinter(LatexPrinter):
     def _print_Sigma(self, expr):
         return rf"\sigma_{{{expr.layer}}}\left({self._print(expr.arg)}\right)"
 
-    def _print_ElementwiseApplyFunction(self, expr):
+    def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
-        shown = sp.Symbol(self._print(expr.expr))
+        shown = sp.Symbol(self._print(expr.arg))
         return self._print(expr.function.expr.subs(var, shown))
 
     def _print_ElementSum(self, expr):

@@ -100,9 +100,9 @@ class SymbpNumPyPrinter(NumPyPrinter):
         sigma = ACTIVATIONS[self.activations[expr.layer]].expr
         return self._print(stable(sigma).subs(t, sp.Symbol(self._wrap(expr.arg))))
 
-    def _print_ElementwiseApplyFunction(self, expr):
+    def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
-        arg = self._wrap(expr.expr)
+        arg = self._wrap(expr.arg)
         body = stable(expr.function.expr).subs(var, sp.Symbol(arg))
         text = self._print(body)
         if body.has(sp.Piecewise):  # np.where of Python constants would be float64

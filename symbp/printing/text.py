@@ -61,9 +61,9 @@ class TextPrinter(StrPrinter):
     def _print_Sigma(self, expr):
         return f"σ{str(expr.layer).translate(naming._SUBSCRIPTS)}({self._print(expr.arg)})"
 
-    def _print_ElementwiseApplyFunction(self, expr):
+    def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
-        return self._print(expr.function.expr.subs(var, sp.Symbol(self._print(expr.expr))))
+        return self._print(expr.function.expr.subs(var, sp.Symbol(self._print(expr.arg))))
 
     def _print_ElementSum(self, expr):
         arg = expr.arg
