@@ -61,7 +61,7 @@ def reverse(spec: Spec, names: Names) -> Pass:
     seed = None
     for op in reversed(ops):
         g = sp.Integer(1) if op.kind == "loss" else adjoint.pop(op.output)
-        for x, gx in zip(op.inputs, vjp(op, g)):
+        for x, gx in zip(op.inputs, vjp(op, g), strict=True):
             if gx is None:
                 continue
             if op.kind == "loss":

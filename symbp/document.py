@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import activations as activations_module
 from . import naming
 from .activations import ACTIVATIONS, s, t
 from .derive import derive, f
@@ -44,7 +45,7 @@ def context(spec: Spec) -> dict:
         )
     activations = []
     for name in dict.fromkeys(layer.activation for layer in spec.layers):
-        deriv = next(dv for dv, l in zip(d.derivatives, spec.layers) if l.activation == name)
+        deriv = activations_module.derivative(name)
         sigma = ACTIVATIONS[name].expr
         activations.append(
             {

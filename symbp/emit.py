@@ -21,7 +21,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
     """The module's full text, header included; deterministic for a given spec and command."""
     for where, width in (
         ("input", spec.input),
-        *((f"layers[{i}].units", l.units) for i, l in enumerate(spec.layers)),
+        *((f"layers[{i}].units", layer.units) for i, layer in enumerate(spec.layers)),
     ):
         if not isinstance(width, int):
             raise SpecError(
@@ -54,8 +54,8 @@ def module_source(spec: Spec, command: str | None = None) -> str:
             backward.append((dsig.name, code(primes[dsig], acts)))
         backward.append((delta.name, code(expr, acts)))
     summary = ", ".join(
-        f"{w}" + (f" {l.activation}{' +bias' if l.bias else ''}" if l else " (input)")
-        for w, l in zip(widths, (None, *spec.layers))
+        [f"{widths[0]} (input)"]
+        + [f"{x.units} {x.activation}{' +bias' if x.bias else ''}" for x in spec.layers]
     )
     objective = code(batch.objective, acts)
     grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]

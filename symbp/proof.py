@@ -128,9 +128,9 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
             sigma = sp.Function(f"sigma{j}")
             env[("sigma", j)] = sigma
             env[names.dsigma(j)] = ("generic", sigma(xi).diff(xi), xi)
-    rows = lambda k: sp.sympify(spec.widths[k])
-    env[names.z(0)] = sp.Matrix(rows(0), cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
-    env[names.y()] = sp.Matrix(rows(-1), cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
+    d0, dJ = spec.widths[0], spec.widths[-1]
+    env[names.z(0)] = sp.Matrix(d0, cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
+    env[names.y()] = sp.Matrix(dJ, cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
     for lhs, rhs in p.forward:
         env[lhs] = evaluate(rhs, env, cols)
     objective = evaluate(p.objective, env, cols)
@@ -148,7 +148,7 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
     for param in params:
         derived = evaluate(p.gradients[param.name], env, cols)
         explicit = env[param].applyfunc(lambda w: sp.diff(objective, w))
-        ok = all(_equal(a, b, table) for a, b in zip(derived, explicit))
+        ok = all(_equal(a, b, table) for a, b in zip(derived, explicit, strict=True))
         checks.append(Check(f"df/d{param.name} ({form}, N={cols})", len(derived), ok))
     return checks
 

@@ -110,7 +110,9 @@ def render_text(derivation) -> str:
 
     spec, p, b = derivation.spec, derivation.sample, derivation.batch
     lines = [f"network {spec.name}: J = {spec.depth}, widths {'-'.join(map(str, spec.widths))}"]
-    for (u, pre), (z, sigma), layer in zip(p.forward[::2], p.forward[1::2], spec.layers):
+    for (_, pre), (z, sigma), layer in zip(
+        p.forward[::2], p.forward[1::2], spec.layers, strict=True
+    ):
         lines.append(f"  {text(z)} = {text(Sigma(sigma.layer, pre))}    σ = {layer.activation}")
     lines.append(f"  f = {text(p.objective)}")
     lines.append("")
@@ -118,7 +120,7 @@ def render_text(derivation) -> str:
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in p.deltas]
     lines.append("activation derivatives (from sympy.diff, simplified):")
     primes = dict(p.sigma_primes)
-    for j, (layer, d) in enumerate(zip(spec.layers, derivation.derivatives), start=1):
+    for j, (layer, d) in enumerate(zip(spec.layers, derivation.derivatives, strict=True), start=1):
         dsig = p.names.dsigma(j)
         formula = text(primes[dsig]) if dsig in primes else "1"
         sigma = ACTIVATIONS[layer.activation].expr
