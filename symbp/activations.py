@@ -30,7 +30,8 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("identity", t),
         Activation("sigmoid", 1 / (1 + sp.exp(-t))),
         Activation("tanh", sp.tanh(t)),
-        Activation("relu", sp.Max(0, t), math.sqrt(2)),
+        # relu'(0) = 0, the convention of PyTorch and JAX (SymPy's Max would give H(0) = 1/2)
+        Activation("relu", sp.Piecewise((t, t > 0), (0, True)), math.sqrt(2)),
         Activation("leaky_relu", sp.Piecewise((t, t >= 0), (t / 100, True)), math.sqrt(2)),
         Activation("softplus", sp.log(1 + sp.exp(t))),
     )
@@ -70,10 +71,10 @@ def _in_terms_of_output(sigma: sp.Expr, raw: sp.Expr) -> sp.Expr | None:
     candidates = [raw.subs(sigma, s)]
     try:
         inverse = sp.solve(sp.Eq(s, sigma), t)
-    except (NotImplementedError, TypeError, ValueError):  # no closed-form inverse (Max, ...)
-        inverse = []
-    if len(inverse) == 1:
-        candidates.append(sp.simplify(raw.subs(t, inverse[0])))
+        if len(inverse) == 1:
+            candidates.append(sp.simplify(raw.subs(t, inverse[0])))
+    except (NotImplementedError, TypeError, ValueError):  # no closed-form inverse (Piecewise, ...)
+        pass
     for cand in candidates:
         cand = sp.factor_terms(sp.simplify(cand))
         if (

@@ -75,7 +75,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         zs=", ".join(f"Z{j}" for j in range(spec.depth + 1)),
         objective=objective,
         objective_uses_n=bool(uses_n(objective)),
-        gradients_use_n=any(uses_n(c) for c in [objective, *(c for _, c in grads + backward)]),
+        gradients_use_n=any(uses_n(c) for _, c in grads + backward),
         backward=backward,
         gradients=grads,
     )

@@ -1,29 +1,31 @@
 """NumPy code for the batch pass: samples are columns, `@` for matrix products, `*` for Hadamard.
 
-Element-wise formulas are printed from their SymPy expressions after numerically stable rewrites
-(log(1 + exp(a)) -> logaddexp(0, a); 1/(1 + exp(-a)) -> exp(-logaddexp(0, -a))), so that no
-activation overflows for pre-activations of any size.
+Element-wise formulas are printed from their SymPy expressions after exact rewrites into forms
+that cannot overflow for pre-activations of any size (`STABLE_REWRITES`).
 """
 
 from __future__ import annotations
 
 import sympy as sp
 from sympy import OneMatrix
-from sympy.codegen.numpy_nodes import logaddexp
+from sympy.codegen.cfunctions import log1p
 from sympy.printing.numpy import NumPyPrinter
 
 from ..activations import ACTIVATIONS, t
 
 _a = sp.Wild("a")
-_STABLE = (
-    (sp.log(1 + sp.exp(_a)), lambda a: logaddexp(0, a)),
-    (1 / (1 + sp.exp(_a)), lambda a: sp.exp(-logaddexp(0, a))),
+#: (pattern, exact replacement): forms that neither overflow nor call slow ufuncs (logaddexp).
+STABLE_REWRITES = (
+    # log(1 + e^a) = max(a, 0) + log1p(e^-|a|)
+    (sp.log(1 + sp.exp(_a)), lambda a: sp.Max(a, 0) + log1p(sp.exp(-sp.Abs(a)))),
+    # 1 / (1 + e^-a) = (1 + tanh(a / 2)) / 2
+    (1 / (1 + sp.exp(-_a)), lambda a: (1 + sp.tanh(a / 2)) / 2),
 )
 
 
 def stable(expr: sp.Expr) -> sp.Expr:
     """Rewrite overflow-prone subexpressions into log-sum-exp forms (same value, exactly)."""
-    for pattern, replacement in _STABLE:
+    for pattern, replacement in STABLE_REWRITES:
         expr = expr.replace(
             lambda e, p=pattern: e.match(p) is not None,
             lambda e, p=pattern, r=replacement: r(e.match(p)[_a]),
@@ -105,7 +107,8 @@ class SymbpNumPyPrinter(NumPyPrinter):
         arg = self._wrap(expr.arg)
         body = stable(expr.function.expr).subs(var, sp.Symbol(arg))
         text = self._print(body)
-        if body.has(sp.Piecewise):  # np.where of Python constants would be float64
+        indicator = isinstance(body, sp.Piecewise) and {v for v, _ in body.args} == {0, 1}
+        if body.has(sp.Piecewise) and not indicator:  # np.where of Python constants is float64
             text = f"{text}.astype({arg}.dtype, copy=False)"
         return text
 
@@ -118,13 +121,22 @@ class SymbpNumPyPrinter(NumPyPrinter):
         )
 
     def _print_Heaviside(self, expr):
+        arg = self._print(expr.args[0])
         at_zero = expr.subs(expr.args[0], 0)  # SymPy's H(0), 1/2 unless the formula says otherwise
-        return f"np.heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+        if at_zero == sp.S.Half:  # H(a) = (sign(a) + 1) / 2 exactly, and 5x faster than heaviside
+            return f"(np.sign({arg}) + 1) / 2"
+        return f"np.heaviside({arg}, {self._print(at_zero)})"
 
     def _print_Piecewise(self, expr):
         *branches, (last, cond) = expr.args
         if cond != sp.true:
             return super()._print_Piecewise(expr)
+        if len(branches) == 1 and last == 0:
+            value, condition = branches[0]
+            if value == 1:  # an indicator: a bool mask
+                return self._print(condition)
+            if condition == (value > 0):  # x if x > 0 else 0 is max(x, 0)
+                return f"np.maximum({self._print(value)}, 0)"
         out = self._print(last)
         for value, cond in reversed(branches):
             out = f"np.where({self._print(cond)}, {self._print(value)}, {out})"
@@ -155,8 +167,8 @@ class SymbpNumPyPrinter(NumPyPrinter):
     def _print_Rational(self, expr):
         return f"{expr.p} / {expr.q}"
 
-    def _print_logaddexp(self, expr):
-        return f"np.logaddexp({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+    def _print_log1p(self, expr):
+        return f"np.log1p({self._print(expr.args[0])})"
 
 
 def code(expr, activations: dict[int, str]) -> str:
