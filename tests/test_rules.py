@@ -1,0 +1,114 @@
+"""Every rule of the table passes the inner-product test <v, J u> = <J^T v, u>, with J u by central
+differences (float64); the NumPy printer's rewrites are exact identities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symbp.activations import ACTIVATIONS, t
+from symbp.derive import graph, sigma_prime
+from symbp.naming import Names
+from symbp.printing.numpy import STABLE_REWRITES, _a
+from symbp.proof import evaluate
+from symbp.rules import vjp
+from symbp.spec import Layer, Spec
+
+H = 1e-6
+
+
+def _num(matrix) -> np.ndarray:
+    return np.array(sp.Matrix(matrix).evalf(), dtype=float)
+
+
+def _sym(array) -> sp.Matrix:
+    return sp.Matrix(array.tolist())
+
+
+def _setup(activation="tanh", bias=True, batch=False):
+    spec = Spec("r", 3, (Layer(2, activation, bias),))
+    names = Names(spec.widths, batch=batch)
+    return spec, names, graph(spec, names)
+
+
+def _env(names, values, activation):
+    sigma = sp.Lambda(t, ACTIVATIONS[activation].expr)
+    env = {("sigma", 1): sigma}
+    env.update({k: _sym(v) for k, v in values.items()})
+    return env
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_activation_rule(activation):
+    spec, names, ops = _setup(activation)
+    op, rng = ops[1], np.random.default_rng(1)
+    u, v, w = (rng.standard_normal((2, 1)) for _ in range(3))
+    sigma = sp.lambdify(t, ACTIVATIONS[activation].expr, "numpy")
+
+    def f(x):
+        return float(np.sum(v * sigma(x)))
+
+    directional = (f(u + H * w) - f(u - H * w)) / (2 * H)
+    g = sp.MatrixSymbol("g", 2, 1)
+    (gu,) = vjp(op, g)
+    env = _env(names, {names.u(1): u, names.z(1): sigma(u)}, activation)
+    env[g] = _sym(v)
+    if op.sigma_prime is not None:
+        env[op.sigma_prime] = evaluate(sigma_prime(spec, names, 1), env)
+    assert np.sum(_num(evaluate(gu, env)) * w) == pytest.approx(directional, rel=1e-7, abs=1e-9)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_affine_rule(batch):
+    _, names, ops = _setup(batch=batch)
+    op, rng = ops[0], np.random.default_rng(2)
+    cols = 3 if batch else 1
+    W, z, b = (
+        rng.standard_normal((2, 3)),
+        rng.standard_normal((3, cols)),
+        rng.standard_normal((2, 1)),
+    )
+    v = rng.standard_normal((2, cols))
+    values = {op.inputs[0]: W, op.inputs[1]: z, op.inputs[2]: b}
+    g = sp.MatrixSymbol("g", 2, names.cols)
+    adjoints = vjp(op, g)
+    env = _env(names, values, "tanh")
+    env[g] = _sym(v)
+    for x, adj in zip(op.inputs, adjoints, strict=True):
+        direction = rng.standard_normal(values[x].shape)
+
+        def f(delta, x=x):
+            shifted = {**values, x: values[x] + delta}
+            return float(
+                np.sum(v * (shifted[op.inputs[0]] @ shifted[op.inputs[1]] + shifted[op.inputs[2]]))
+            )
+
+        directional = (f(H * direction) - f(-H * direction)) / (2 * H)
+        assert np.sum(_num(evaluate(adj, env, cols)) * direction) == pytest.approx(
+            directional, rel=1e-7
+        )
+
+
+def test_loss_rule():
+    _, names, ops = _setup()
+    op, rng = ops[-1], np.random.default_rng(3)
+    z, y, w = (rng.standard_normal((2, 1)) for _ in range(3))
+
+    def f(x):
+        return float(np.sum((y - x) ** 2))
+
+    directional = (f(z + H * w) - f(z - H * w)) / (2 * H)
+    gz, gy = vjp(op, sp.Integer(1))
+    assert gy is None
+    env = {names.z(1): _sym(z), names.y(): _sym(y)}
+    assert np.sum(_num(evaluate(gz, env)) * w) == pytest.approx(directional, rel=1e-7)
+
+
+@pytest.mark.parametrize("pattern, replacement", STABLE_REWRITES)
+def test_printer_rewrites_are_exact(pattern, replacement):
+    a = sp.Symbol("a", real=True)
+    original, rewritten = pattern.xreplace({_a: a}), replacement(a)
+    for value in map(sp.Rational, (-700, -40, "-5/2", 0, "1/100000000", 3, 40, 700)):
+        exact = sp.N(original.subs(a, value), 60)
+        assert abs(sp.N(rewritten.subs(a, value), 60) - exact) <= 1e-45 * max(1, abs(exact))
