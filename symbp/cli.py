@@ -25,6 +25,7 @@ from .document import document_source
 from .emit import module_source
 from .errors import SymbpError
 from .files import write
+from .proof import proof_spec
 from .spec import Spec, lecture_spec, load
 
 
@@ -108,6 +109,8 @@ def _generate(args) -> int:
 def _check(args) -> int:
     spec = _spec(args)
     report = check(spec, max_width=args.max_width)
+    widths = "-".join(map(str, proof_spec(spec, args.max_width).widths))
+    print(f"proof by expansion at widths {widths}, every sigma_j an undefined function:")
     for c in report.checks:
         print(
             f"  {'ok  ' if c.ok else 'FAIL'} {c.what}: {c.entries} entr{'y' if c.entries == 1 else 'ies'}"

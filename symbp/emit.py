@@ -12,7 +12,7 @@ from .derive import derive
 from .errors import SpecError
 from .files import stamp
 from .printing.numpy import code
-from .printing.text import text
+from .printing.text import objective as objective_text
 from .render import render
 from .spec import Spec
 
@@ -65,7 +65,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         name=spec.name,
         reduction=spec.reduction,
         summary=summary,
-        objective_text=text(batch.objective),
+        objective_text=objective_text(batch),
         d0=widths[0],
         dJ=widths[-1],
         J=spec.depth,

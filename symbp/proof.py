@@ -153,12 +153,17 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
     return checks
 
 
-def prove(spec: Spec, max_width: int | None = None) -> list[Check]:
-    """Prove the per-sample and the batch gradients of `spec` at widths <= `max_width`
-    (default 3 for J <= 3, else 2: the expanded derivative grows like width^J)."""
+def proof_spec(spec: Spec, max_width: int | None = None) -> Spec:
+    """`spec` at the widths of its proof: <= `max_width`, by default 3 for J <= 3, else 2
+    (the expanded derivative grows like width^J)."""
     if max_width is None:
         max_width = 3 if spec.depth <= 3 else 2
-    small = _small(spec, max_width)
+    return _small(spec, max_width)
+
+
+def prove(spec: Spec, max_width: int | None = None) -> list[Check]:
+    """Prove the per-sample and the batch gradients of `spec` at small widths (`proof_spec`)."""
+    small = proof_spec(spec, max_width)
     return _prove_pass(small, batch=False) + _prove_pass(small, batch=True)
 
 

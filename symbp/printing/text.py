@@ -89,6 +89,13 @@ def text(expr) -> str:
     return TextPrinter().doprint(expr)
 
 
+def objective(p) -> str:
+    """f of a pass, with its reduction factor in front: (1/N) ‖Y − Z_J‖_F²."""
+    if p.scale == 1:
+        return text(p.objective)
+    return f"({text(p.scale)}) {text(p.objective / p.scale)}"
+
+
 def reason(r) -> str:
     if r.kind == "chain":
         return "chain rule"
@@ -129,7 +136,7 @@ def render_text(derivation) -> str:
         )
     lines.append("gradients (one sample):")
     lines += [f"  ∂f/∂{gradient_name(p.names, k)} = {text(g)}" for k, g in p.gradients.items()]
-    lines.append(f"batch form (samples as columns, f = {text(b.objective)}):")
+    lines.append(f"batch form (samples as columns, f = {objective(b)}):")
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in b.deltas]
     lines += [f"  ∂f/∂{gradient_name(b.names, k)} = {text(g)}" for k, g in b.gradients.items()]
     return "\n".join(lines)
