@@ -25,6 +25,7 @@ from .document import document_source
 from .emit import module_source
 from .errors import SymbpError
 from .files import write
+from .printing.text import render_chains
 from .proof import proof_spec
 from .spec import Spec, lecture_spec, load
 
@@ -45,7 +46,11 @@ def _command(args, out: str, *extra: str) -> str:
 
 
 def _derive(args) -> int:
-    print(derive(_spec(args)))
+    derivation = derive(_spec(args))
+    print(derivation)
+    if args.steps:
+        print("\nstep by step (one sample):")
+        print(render_chains(derivation))
     return 0
 
 
@@ -140,7 +145,8 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    command("derive", _derive, "print the delta recursion and every gradient")
+    p = command("derive", _derive, "print the delta recursion and every gradient")
+    p.add_argument("--steps", action="store_true", help="also each layer's chain, with reasons")
     p = command("latex", _latex, "write the derivation as a LaTeX document")
     p.add_argument("-o", "--output", required=True, help="the .tex file to write")
     p.add_argument("--pdf", action="store_true", help="also compile it with pdflatex")

@@ -77,14 +77,13 @@ def context(spec: Spec) -> dict:
         )
     grads = []
     for key in p.gradients:
-        param = names.W(int(key[1:])) if key[0] == "W" else names.b(int(key[1:]))
-        batch_param = b.names.W(int(key[1:])) if key[0] == "W" else b.names.b(int(key[1:]))
+        param = names.param(key)
         grads.append(
             {
                 "lhs": latex(Partial(f, param)),
                 "sample": latex(p.gradients[key]),
                 "sum": latex(p.gradients[key], sample="i"),
-                "batch": latex(b.gradients[batch_param.name]),
+                "batch": latex(b.gradients[key]),
             }
         )
     J = spec.depth

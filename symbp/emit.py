@@ -59,7 +59,13 @@ def module_source(spec: Spec, command: str | None = None) -> str:
     )
     objective = code(batch.objective, acts)
     grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]
-    uses_n = re.compile(r"\bN\b").search
+
+    def uses(name):
+        return re.compile(rf"\b{name}\b").search
+
+    uses_n = uses("N")
+    backward_code = [c for _, c in grads + backward]
+    names = ["Z0", *(lhs.name for lhs, _ in batch.forward)]  # every intermediate of _forward
     body = render(
         "module.py.j2",
         name=spec.name,
@@ -72,10 +78,12 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         widths=repr(tuple(widths)),
         params=params,
         forward=[(lhs.name, code(rhs, acts)) for lhs, rhs in batch.forward],
-        zs=", ".join(f"Z{j}" for j in range(spec.depth + 1)),
         objective=objective,
         objective_uses_n=bool(uses_n(objective)),
-        gradients_use_n=any(uses_n(c) for _, c in grads + backward),
+        gradients_use_n=any(uses_n(c) for c in backward_code),
+        backward_params=[p["key"] for p in params if any(uses(p["key"])(c) for c in backward_code)],
+        intermediates=", ".join(names),
+        unpacked=", ".join(n if any(uses(n)(c) for c in backward_code) else "_" for n in names),
         backward=backward,
         gradients=grads,
     )

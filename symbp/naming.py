@@ -67,6 +67,14 @@ class Names:
     def b(self, j):
         return _symbol("b", j, self.widths[j], 1)
 
+    def param(self, key: str):
+        """The parameter named by a gradient key: "W2" -> W_2, "b2" -> b_2."""
+        return self.W(int(key[1:])) if key[0] == "W" else self.b(int(key[1:]))
+
+
+def subscript(index) -> str:
+    return str(index).translate(_SUBSCRIPTS)
+
 
 def split(name: str) -> tuple[str, str]:
     match = _NAME.match(name)

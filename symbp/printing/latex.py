@@ -9,12 +9,16 @@ from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
 
 from .. import naming
-from ..nodes import Partial
+from .notation import MatrixNotation
 
 
-class SymbpLatexPrinter(LatexPrinter):
+class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
     """With ``sample="i"``, per-sample symbols carry a sample index: z_1^{(i)}."""
 
+    MINUS = "-"
+    HADAMARD = r" \circ "
+    PARENS = (r"\left(", r"\right)")
+    BRACKETS = (r"\left[", r"\right]")
     _default_settings: ClassVar[dict] = {**LatexPrinter._default_settings, "sample": None}
 
     def _print_MatrixSymbol(self, expr):
@@ -30,20 +34,6 @@ class SymbpLatexPrinter(LatexPrinter):
     def _print_Transpose(self, expr):
         return f"{{{self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct))}}}^{{T}}"
 
-    def _wrap(self, expr, kinds, left=r"\left(", right=r"\right)"):
-        text = self._print(expr)
-        return f"{left}{text}{right}" if isinstance(expr, kinds) else text
-
-    def _print_MatAdd(self, expr):
-        out = ""
-        for i, term in enumerate(expr.args):
-            negative = term.could_extract_minus_sign()
-            text = self._print(-term if negative else term)
-            out += (" - " if negative else (" + " if i else "")) + text
-            if i == 0 and negative:
-                out = "- " + text
-        return out
-
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
         parts = [self._wrap(m, (MatAdd, HadamardProduct)) for m in factors]
@@ -54,20 +44,11 @@ class SymbpLatexPrinter(LatexPrinter):
             return "- " + body
         return f"{self._print(coeff)} {body}"
 
-    def _print_HadamardProduct(self, expr):
-        return r" \circ ".join(self._factor(a) for a in expr.args)
+    def _power(self, base, exp):
+        return rf"{base}^{{\circ {self._print(exp)}}}"
 
-    def _factor(self, expr):
-        """A Hadamard factor, parenthesised unless it is a symbol or a scaled sum like 2(z - y)."""
-        if isinstance(expr, MatMul) and len(expr.as_coeff_matrices()[1]) == 1:
-            return self._print(expr)
-        return self._wrap(expr, (MatAdd, MatMul, HadamardProduct))
-
-    def _print_HadamardPower(self, expr):
-        base = self._factor(expr.base)
-        if expr.exp == 2:
-            return rf"{base} \circ {base}"
-        return rf"{base}^{{\circ {self._print(expr.exp)}}}"
+    def _fraction(self, top, bottom):
+        return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
@@ -75,31 +56,12 @@ class SymbpLatexPrinter(LatexPrinter):
     def _print_Sigma(self, expr):
         return rf"\sigma_{{{expr.layer}}}\left({self._print(expr.arg)}\right)"
 
-    def _print_Elementwise(self, expr):
-        var = expr.function.variables[0]
-        shown = sp.Symbol(self._print(expr.arg))
-        return self._print(expr.function.expr.subs(var, shown))
-
     def _print_ElementSum(self, expr):
         arg = expr.arg
         if isinstance(arg, sp.HadamardPower) and arg.exp == 2:
             norm = "F" if arg.base.shape[1] != 1 else "2"
             return rf"\left\|{self._print(arg.base)}\right\|_{norm}^2"
         return rf"\mathbf{{1}}^T \left({self._print(arg)}\right) \mathbf{{1}}"
-
-    def _print_Partial(self, expr):
-        num, den = expr.args
-        top = self._print(num)
-        if not isinstance(num, (sp.MatrixSymbol, sp.Symbol)):
-            top = rf"\left({top}\right)"
-        return rf"\frac{{\partial {top}}}{{\partial {self._print(den)}}}"
-
-    def _print_VJP(self, expr):
-        row, jac = expr.args
-        if isinstance(row, Partial):
-            return f"{self._print(row)} {self._print(jac)}"
-        shown = self._wrap(row, (HadamardProduct, MatAdd), r"\left[", r"\right]")
-        return f"{shown} {self._print(jac)}"
 
 
 def latex(expr, sample: str | None = None) -> str:
@@ -122,12 +84,7 @@ def derivation_summary(derivation) -> str:
     p = derivation.sample
     rows = [rf"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in (*p.deltas, *p.sigma_primes)]
     rows += [
-        rf"\frac{{\partial f}}{{\partial {latex(_sym(p, k))}}} &= {latex(g)}"
+        rf"\frac{{\partial f}}{{\partial {latex(p.names.param(k))}}} &= {latex(g)}"
         for k, g in p.gradients.items()
     ]
     return r"$$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"
-
-
-def _sym(p, key):
-    j = int(key[1:])
-    return p.names.W(j) if key[0] == "W" else p.names.b(j)

@@ -7,36 +7,19 @@ from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.printing.str import StrPrinter
 
 from .. import naming
-from ..nodes import Partial, Sigma
+from ..nodes import Sigma
+from .notation import MatrixNotation
 
 
-class TextPrinter(StrPrinter):
+class TextPrinter(MatrixNotation, StrPrinter):
+    MINUS = "−"
+    HADAMARD = " ∘ "
+
     def _print_MatrixSymbol(self, expr):
         return naming.unicode_name(expr.name)
 
-    def _wrap(self, expr, kinds, left="(", right=")"):
-        text = self._print(expr)
-        return f"{left}{text}{right}" if isinstance(expr, kinds) else text
-
-    def _factor(self, expr):
-        if isinstance(expr, MatMul) and len(expr.as_coeff_matrices()[1]) == 1:
-            return self._print(expr)
-        return self._wrap(expr, (MatAdd, MatMul, HadamardProduct))
-
     def _print_Transpose(self, expr):
         return self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct)) + "ᵀ"
-
-    def _print_MatAdd(self, expr):
-        out = ""
-        for i, term in enumerate(expr.args):
-            negative = term.could_extract_minus_sign()
-            text = self._print(-term if negative else term)
-            out += (
-                ("−" + text if i == 0 else " − " + text)
-                if negative
-                else (" + " if i else "") + text
-            )
-        return out
 
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
@@ -48,41 +31,23 @@ class TextPrinter(StrPrinter):
         shown = self._print(coeff) if coeff.is_Integer else f"({self._print(coeff)})"
         return (shown if body.startswith("(") else shown + " ") + body
 
-    def _print_HadamardProduct(self, expr):
-        return " ∘ ".join(self._factor(a) for a in expr.args)
+    def _power(self, base, exp):
+        return f"{base}^∘{exp}"
 
-    def _print_HadamardPower(self, expr):
-        base = self._factor(expr.base)
-        return f"{base} ∘ {base}" if expr.exp == 2 else f"{base}^∘{expr.exp}"
+    def _fraction(self, top, bottom):
+        return f"∂{top}/∂{bottom}"
 
     def _print_OneMatrix(self, expr):
         return "1"
 
     def _print_Sigma(self, expr):
-        return f"σ{str(expr.layer).translate(naming._SUBSCRIPTS)}({self._print(expr.arg)})"
-
-    def _print_Elementwise(self, expr):
-        var = expr.function.variables[0]
-        return self._print(expr.function.expr.subs(var, sp.Symbol(self._print(expr.arg))))
+        return f"σ{naming.subscript(expr.layer)}({self._print(expr.arg)})"
 
     def _print_ElementSum(self, expr):
         arg = expr.arg
         if isinstance(arg, sp.HadamardPower) and arg.exp == 2:
             return f"‖{self._print(arg.base)}‖{'_F' if arg.base.shape[1] != 1 else ''}²"
         return f"sum({self._print(arg)})"
-
-    def _print_Partial(self, expr):
-        num, den = expr.args
-        top = self._print(num)
-        if not isinstance(num, (sp.MatrixSymbol, sp.Symbol)):
-            top = f"({top})"
-        return f"∂{top}/∂{self._print(den)}"
-
-    def _print_VJP(self, expr):
-        row, jac = expr.args
-        if isinstance(row, Partial):
-            return f"{self._print(row)} {self._print(jac)}"
-        return f"{self._wrap(row, (HadamardProduct, MatAdd), '[', ']')} {self._print(jac)}"
 
 
 def text(expr) -> str:
@@ -103,12 +68,19 @@ def reason(r) -> str:
         return "loss (L)"
     if r.kind == "layer":
         return f"layer equation (e.{r.layer})"
-    return f"definition of δ{str(r.layer).translate(naming._SUBSCRIPTS)}"
+    return f"definition of δ{naming.subscript(r.layer)}"
 
 
-def gradient_name(names, key: str) -> str:
-    j = int(key[1:])
-    return text(names.W(j) if key[0] == "W" else names.b(j))
+def render_chains(derivation) -> str:
+    """Each layer's chain of equalities, every step with its reason, as the lecture's slides."""
+    from ..derive import f
+    from ..nodes import Partial
+
+    lines = []
+    for chain in derivation.chains:
+        lines.append(f"{text(Partial(f, chain.target))}")
+        lines += [f"    = {text(step.rhs)}    [{reason(step.reason)}]" for step in chain.steps]
+    return "\n".join(lines)
 
 
 def render_text(derivation) -> str:
@@ -135,8 +107,8 @@ def render_text(derivation) -> str:
             f"  {text(dsig)} = {formula}    ({layer.activation}: σ(t) = {sigma}, σ′(t) = {d.raw})"
         )
     lines.append("gradients (one sample):")
-    lines += [f"  ∂f/∂{gradient_name(p.names, k)} = {text(g)}" for k, g in p.gradients.items()]
+    lines += [f"  ∂f/∂{text(p.names.param(k))} = {text(g)}" for k, g in p.gradients.items()]
     lines.append(f"batch form (samples as columns, f = {objective(b)}):")
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in b.deltas]
-    lines += [f"  ∂f/∂{gradient_name(b.names, k)} = {text(g)}" for k, g in b.gradients.items()]
+    lines += [f"  ∂f/∂{text(b.names.param(k))} = {text(g)}" for k, g in b.gradients.items()]
     return "\n".join(lines)
