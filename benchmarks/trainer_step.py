@@ -71,7 +71,7 @@ def case(spec: Spec, batch: int, dtype) -> tuple[float, float]:
     Y = rng.standard_normal((spec.widths[-1], batch)).astype(dtype)
     p1 = mod.init_params(seed=0, dtype=dtype)
     p2 = {k: v.copy() for k, v in p1.items()}
-    acts = [layer.activation for layer in spec.layers]
+    acts = [layer.activation_name for layer in spec.layers]
     lr = 1e-4
     ours, theirs = per_step_us(
         [lambda: mod.sgd_step(p1, X, Y, lr), lambda: handwritten_step(p2, X, Y, lr, acts)]

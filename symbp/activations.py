@@ -19,9 +19,17 @@ s = sp.Symbol("s", real=True)  #: the activation's output, sigma(t)
 
 @dataclass(frozen=True)
 class Activation:
+    """sigma(t), applied entry-wise; or, for `kind` "softmax", the softmax of the whole column."""
+
     name: str
-    expr: sp.Expr  # in t
+    expr: sp.Expr | None  # in t; None for softmax
     init_gain: float = 1.0  # weight scale gain for init (He: sqrt(2) for rectifiers)
+    kind: str = "elementwise"  # or "softmax"
+    source: str | None = None  # the user's formula text, for a custom activation
+
+    @property
+    def elementwise(self) -> bool:
+        return self.kind == "elementwise"
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -34,6 +42,9 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("relu", sp.Piecewise((t, t > 0), (0, True)), math.sqrt(2)),
         Activation("leaky_relu", sp.Piecewise((t, t >= 0), (t / 100, True)), math.sqrt(2)),
         Activation("softplus", sp.log(1 + sp.exp(t))),
+        # the lecture's binary perceptron: sigma(t) = 1 if t >= 0 else 0
+        Activation("step", sp.Piecewise((1, t >= 0), (0, True))),
+        Activation("softmax", None, kind="softmax"),
     )
 }
 
@@ -57,6 +68,11 @@ class Derivative:
     @property
     def is_one(self) -> bool:
         return self.expr == 1
+
+    @property
+    def is_zero(self) -> bool:
+        """sigma' = 0 wherever it is defined (the step function): gradients cannot move weights."""
+        return self.expr == 0
 
 
 def _equal(a: sp.Expr, b: sp.Expr) -> bool:
@@ -87,9 +103,9 @@ def _in_terms_of_output(sigma: sp.Expr, raw: sp.Expr) -> sp.Expr | None:
 
 
 @cache
-def derivative(name: str) -> Derivative:
-    """sigma' for a registered activation (cached: SymPy simplification is slow)."""
-    sigma = ACTIVATIONS[name].expr
+def derivative(activation: Activation) -> Derivative:
+    """sigma' of an element-wise activation (cached: SymPy simplification is slow)."""
+    sigma = activation.expr
     raw = sp.diff(sigma, t)
     if t not in raw.free_symbols:
         return Derivative(raw, raw, t)
@@ -97,3 +113,20 @@ def derivative(name: str) -> Derivative:
     if of_output is not None:
         return Derivative(raw, of_output, s)
     return Derivative(raw, sp.simplify(raw), t)
+
+
+SAMPLES = tuple(sp.Rational(k, 4) for k in range(-20, 21))  #: where a custom sigma is sampled
+
+
+def undefined_where(activation: Activation) -> str | None:
+    """Why a custom activation cannot be emitted (None if it can): sigma or sigma' undefined,
+    infinite or complex at a sample point of [-5, 5], or sigma' not a closed formula."""
+    raw = sp.diff(activation.expr, t)
+    if raw.has(sp.Derivative, sp.Subs, sp.DiracDelta):
+        return f"its derivative {raw} is not a closed formula (not differentiable)"
+    for what, expr in (("it", activation.expr), ("its derivative", raw)):
+        for point in SAMPLES:
+            value = expr.subs(t, point).evalf()
+            if not (value.is_real and value.is_finite):
+                return f"{what} is undefined at t = {point} ({what} = {value}; sampled on [-5, 5])"
+    return None

@@ -36,7 +36,10 @@ def graph(spec: Spec, names: Names) -> list[Op]:
             inputs += (b,)
             pre = MatAdd(pre, b if names.cols == 1 else MatMul(b, OneMatrix(1, names.cols)))
         ops.append(Op("affine", u, inputs, pre, layer=j))
-        one = activations.derivative(layer.activation).is_one
+        if layer.sigma.kind == "softmax":
+            ops.append(Op("softmax", names.z(j), (u,), Sigma(j, u), layer=j))
+            continue
+        one = activations.derivative(layer.sigma).is_one
         dsig = None if one else names.dsigma(j)
         ops.append(Op("activation", names.z(j), (u,), Sigma(j, u), layer=j, sigma_prime=dsig))
     zJ, y = names.z(spec.depth), names.y()
@@ -47,9 +50,35 @@ def graph(spec: Spec, names: Names) -> list[Op]:
 
 def sigma_prime(spec: Spec, names: Names, j: int):
     """sigma'_j as a matrix formula in z_j (or u_j), from the activation's SymPy derivative."""
-    d = activations.derivative(spec.layers[j - 1].activation)
+    d = activations.derivative(spec.layers[j - 1].sigma)
     arg = names.z(j) if d.of_output else names.u(j)
     return lift(d.expr, {d.var: arg})
+
+
+def output_delta(spec: Spec, names: Names) -> tuple[sp.Basic, str] | None:
+    """delta_J collapsed by SymPy, with the assumption it needs, when the loss derivative and the
+    output activation cancel (cross-entropy with softmax, binary cross-entropy with sigmoid);
+    None when they do not (then delta_J keeps the lecture's form dl/dz_J o sigma'_J).
+
+    softmax: delta = z o g - z (z^T g); if SymPy simplifies z l'(z, y) to c y, then
+             z^T g = c 1^T y = c for targets summing to one, and delta = c (y - z).
+    element-wise: delta = l'(z, y) sigma'(z) when SymPy simplifies the product to something
+             no larger than l' itself.
+    """
+    sigma, lp = spec.layers[-1].sigma, losses.gradient(spec.loss)
+    env = {losses.z: names.z(spec.depth), losses.y: names.y()}
+    if sigma.kind == "softmax":
+        c = sp.simplify(losses.z * lp / losses.y)
+        if c.free_symbols:
+            return None
+        return lift(sp.expand(c * (losses.y - losses.z)), env), "the targets sum to one, 1ᵀy = 1"
+    d = activations.derivative(sigma)
+    if not d.of_output or d.is_one:
+        return None
+    product = sp.factor_terms(sp.simplify(lp * d.expr.subs(activations.s, losses.z)))
+    if sp.count_ops(product) > sp.count_ops(lp):
+        return None
+    return lift(product, env), f"σ′ of {sigma.name} in terms of z"
 
 
 def reverse(spec: Spec, names: Names) -> Pass:
@@ -59,6 +88,7 @@ def reverse(spec: Spec, names: Names) -> Pass:
     adjoint: dict = {}
     deltas, grads = [], {}
     seed = None
+    collapsed = output_delta(spec, names)
     for op in reversed(ops):
         g = sp.Integer(1) if op.kind == "loss" else adjoint.pop(op.output)
         for x, gx in zip(op.inputs, vjp(op, g), strict=True):
@@ -66,8 +96,10 @@ def reverse(spec: Spec, names: Names) -> Pass:
                 continue
             if op.kind == "loss":
                 seed = gx
-            if op.kind == "activation":  # the adjoint of u_j is delta_j
+            if op.kind in ("activation", "softmax"):  # the adjoint of u_j is delta_j
                 delta = names.delta(op.layer)
+                if op.layer == spec.depth and collapsed:
+                    gx = collapsed[0]
                 deltas.append((delta, gx))
                 gx = delta
             if x in adjoint:
@@ -80,7 +112,9 @@ def reverse(spec: Spec, names: Names) -> Pass:
     primes = tuple(
         (op.sigma_prime, sigma_prime(spec, names, op.layer))
         for op in ops
-        if op.kind == "activation" and op.sigma_prime is not None
+        if op.kind == "activation"
+        and op.sigma_prime is not None
+        and not (op.layer == spec.depth and collapsed)
     )
     return Pass(
         names=names,
@@ -130,6 +164,11 @@ def chain(spec: Spec, names: Names, ops: list[Op], target_layer: int, param) -> 
         steps.append(Step(VJP(g, jac(Sigma(k, affine.equation))), Reason("layer", k)))
         (gu,) = vjp(act, g)
         steps.append(Step(VJP(gu, jac(affine.equation)), Reason("chain")))
+        collapsed = output_delta(spec, names) if k == J else None
+        if collapsed:
+            steps.append(
+                Step(VJP(collapsed[0], jac(affine.equation)), Reason("simplify", note=collapsed[1]))
+            )
         delta = names.delta(k)
         adjoints = vjp(affine, delta)
         if k == target_layer:
@@ -156,5 +195,8 @@ def derive(spec: Spec) -> Derivation:
         sample=reverse(spec, sample),
         batch=reverse(spec, Names(spec.widths, batch=True)),
         chains=tuple(chains),
-        derivatives=tuple(activations.derivative(layer.activation) for layer in spec.layers),
+        derivatives=tuple(
+            activations.derivative(layer.sigma) if layer.sigma.elementwise else None
+            for layer in spec.layers
+        ),
     )

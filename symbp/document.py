@@ -10,7 +10,7 @@ import sympy as sp
 
 from . import activations as activations_module
 from . import naming
-from .activations import ACTIVATIONS, s, t
+from .activations import s, t
 from .derive import derive, f
 from .files import stamp
 from .nodes import Partial, Sigma
@@ -40,13 +40,12 @@ def context(spec: Spec) -> dict:
             {
                 "label": f"e.{j}",
                 "tex": f"{latex(names.z(j))} = {latex(Sigma(j, pre))}",
-                "activation": tex_escape(layer.activation),
+                "activation": tex_escape(layer.activation_name),
             }
         )
     activations = []
-    for name in dict.fromkeys(layer.activation for layer in spec.layers):
-        deriv = activations_module.derivative(name)
-        sigma = ACTIVATIONS[name].expr
+    for act in dict.fromkeys(layer.sigma for layer in spec.layers):
+        deriv, sigma, name = activations_module.derivative(act), act.expr, act.name
         activations.append(
             {
                 "name": tex_escape(name),

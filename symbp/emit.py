@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import re
 
-from .activations import ACTIVATIONS
+from . import losses
+from .activations import t
 from .derive import derive
 from .errors import SpecError
 from .files import stamp
+from .nodes import ElementSum, LogSumExp, lift
 from .printing.numpy import code
 from .printing.text import objective as objective_text
 from .render import render
 from .spec import Spec
+
+
+def stable_objective(spec: Spec, batch):
+    """The objective as the emitted loss() computes it: from the output layer's pre-activations
+    when the loss has a logit form (no log(0) for saturated outputs), else as derived."""
+    form = losses.logit_form(spec.loss, spec.layers[-1].sigma)
+    if form is None:
+        return batch.objective
+    U = batch.names.u(spec.depth)
+    body = ElementSum(lift(form, {t: U, losses.y: batch.names.y(), losses.lse: LogSumExp(U)}))
+    return body if batch.scale == 1 else batch.scale * body
 
 
 def module_source(spec: Spec, command: str | None = None) -> str:
@@ -31,11 +44,11 @@ def module_source(spec: Spec, command: str | None = None) -> str:
             )
     d = derive(spec)
     batch = d.batch
-    acts = {j: layer.activation for j, layer in enumerate(spec.layers, start=1)}
+    acts = {j: layer.sigma for j, layer in enumerate(spec.layers, start=1)}
     widths = spec.widths
     params = []
     for j, layer in enumerate(spec.layers, start=1):
-        gain = ACTIVATIONS[layer.activation].init_gain
+        gain = layer.sigma.init_gain
         params.append(
             {
                 "key": f"W{j}",
@@ -55,9 +68,9 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         backward.append((delta.name, code(expr, acts)))
     summary = ", ".join(
         [f"{widths[0]} (input)"]
-        + [f"{x.units} {x.activation}{' +bias' if x.bias else ''}" for x in spec.layers]
+        + [f"{x.units} {x.activation_name}{' +bias' if x.bias else ''}" for x in spec.layers]
     )
-    objective = code(batch.objective, acts)
+    objective = code(stable_objective(spec, batch), acts)
     grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]
 
     def uses(name):
@@ -80,6 +93,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         forward=[(lhs.name, code(rhs, acts)) for lhs, rhs in batch.forward],
         objective=objective,
         objective_uses_n=bool(uses_n(objective)),
+        loss_unpacked=", ".join(n if uses(n)(objective) else "_" for n in names),
         gradients_use_n=any(uses_n(c) for c in backward_code),
         backward_params=[p["key"] for p in params if any(uses(p["key"])(c) for c in backward_code)],
         intermediates=", ".join(names),

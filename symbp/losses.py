@@ -1,7 +1,8 @@
 """Loss registry: name -> scalar SymPy expression l(z, y) per output component.
 
-The per-sample loss is the sum of l over the d_J components; the ERM objective reduces it over the N
-samples (mean, as in the lecture's eq. (2), or sum).  dl/dz comes from `sympy.diff`.
+The per-sample loss is the sum of l over the d_J components; the ERM objective reduces it over
+the N samples (mean, as in the lecture's eq. (2), or sum).  dl/dz comes from `sympy.diff`.
+A loss may require an output activation (cross-entropy: softmax; binary: sigmoid).
 """
 
 from __future__ import annotations
@@ -11,24 +12,56 @@ from functools import cache
 
 import sympy as sp
 
+from .activations import Activation, t
+
 z = sp.Symbol("z", real=True)  #: one component of the output z_J
 y = sp.Symbol("y", real=True)  #: the matching component of the target
+lse = sp.Symbol("lse", real=True)  #: log-sum-exp of the output layer's pre-activations
 
 
 @dataclass(frozen=True)
 class Loss:
     name: str
     expr: sp.Expr  # l(z, y), summed over components
-    latex: str  # how the per-sample loss reads in the lecture's notation (z, y are placeholders)
-    unicode: str
+    output: str | None = None  # the output activation this loss needs, if any
+    targets: str = "real vectors"  # what y must be, for messages and documents
 
 
 LOSSES: dict[str, Loss] = {
-    loss.name: loss for loss in (Loss("l2", (y - z) ** 2, r"\|{y} - {z}\|_2^2", "‖{y} − {z}‖₂²"),)
+    loss.name: loss
+    for loss in (
+        Loss("l2", (y - z) ** 2),
+        Loss("cross_entropy", -y * sp.log(z), "softmax", "probability vectors (one-hot or soft)"),
+        Loss(
+            "binary_cross_entropy",
+            -y * sp.log(z) - (1 - y) * sp.log(1 - z),
+            "sigmoid",
+            "entries in [0, 1]",
+        ),
+    )
 }
 
 
 @cache
 def gradient(name: str) -> sp.Expr:
     """dl/dz, factored (for l2: 2(z - y))."""
-    return sp.factor_terms(sp.diff(LOSSES[name].expr, z))
+    return sp.factor_terms(sp.simplify(sp.diff(LOSSES[name].expr, z)))
+
+
+@cache
+def logit_form(name: str, output: Activation) -> sp.Expr | None:
+    """l as a function of the output layer's pre-activation t (and `lse`, for softmax), in a form
+    without log(0) or overflow after the NumPy printer's rewrites; None when l in z is fine.
+
+    softmax:  log z_i = t_i - lse(t);  sigmoid: SymPy's expand_log of l(sigma(t), y), proved equal.
+    """
+    loss = LOSSES[name]
+    if not loss.expr.has(sp.log):
+        return None
+    if output.kind == "softmax":
+        return loss.expr.subs(sp.log(z), t - lse)
+    if output.expr is None or output.expr.has(sp.Piecewise):
+        return None
+    direct = loss.expr.subs(z, output.expr)
+    form = sp.expand_log(sp.simplify(direct), force=True)
+    return form if sp.simplify(form - direct) == 0 else None

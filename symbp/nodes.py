@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import sympy as sp
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixExpr, OneMatrix
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixExpr, OneMatrix, ZeroMatrix
 from sympy.core.basic import Basic
 
 
@@ -46,6 +46,21 @@ class Elementwise(MatrixExpr):
     @property
     def arg(self):
         return self.args[1]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class LogSumExp(MatrixExpr):
+    """log sum_i exp(arg_i) of each column of `arg`, broadcast over the rows (same shape)."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
 
     @property
     def shape(self):
@@ -99,6 +114,8 @@ def lift(expr: sp.Expr, env: dict) -> sp.Basic:
         if e in env:
             return env[e]
         if e.is_Number:
+            if e == 0:
+                return ZeroMatrix(*shape)
             return e * OneMatrix(*shape) if e != 1 else OneMatrix(*shape)
         if e.is_Add:
             terms = sorted(e.args, key=lambda a: (a.could_extract_minus_sign(), a.is_Number))

@@ -21,8 +21,10 @@ from sympy import (
     MatrixSymbol,
     OneMatrix,
     Transpose,
+    ZeroMatrix,
 )
 from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from . import activations
 from .derive import derive
@@ -66,13 +68,17 @@ def evaluate(expr, env: dict, n: int = 1):
             return out
         if isinstance(e, HadamardPower):
             return go(e.base).applyfunc(lambda v: v**e.exp)
+        if isinstance(e, ZeroMatrix):
+            return sp.zeros(*(sp.sympify(k).subs(N, n) for k in e.shape))
         if isinstance(e, OneMatrix):
             return sp.ones(*(sp.sympify(k).subs(N, n) for k in e.shape))
         if isinstance(e, Elementwise):
             fn = e.function
             return go(e.arg).applyfunc(lambda v: fn.expr.subs(fn.variables[0], v))
         if isinstance(e, Sigma):
-            return go(e.arg).applyfunc(env[("sigma", e.layer)])
+            return env[("sigma", e.layer)](go(e.arg))
+        if isinstance(e, DiagMatrix):
+            return sp.diag(*go(e.args[0]))
         if isinstance(e, ElementSum):
             return sum(go(e.arg))
         if isinstance(e, (sp.Mul, sp.Add)):
@@ -83,13 +89,64 @@ def evaluate(expr, env: dict, n: int = 1):
     return go(expr)
 
 
+class _Columnwise:
+    """sigma_j as the proof applies it to an explicit matrix; `scalar` is the scalar function."""
+
+    def __init__(self, scalar, softmax: bool = False):
+        self.scalar, self.softmax = scalar, softmax
+
+    def __call__(self, M: sp.Matrix) -> sp.Matrix:
+        if not self.softmax:
+            return M.applyfunc(self.scalar)
+        out = M.applyfunc(sp.exp)
+        for c in range(M.shape[1]):
+            total = sum(out[:, c])
+            out[:, c] = out[:, c] / total
+        return out
+
+
+class _OutputSigma(sp.Function):
+    """Base of the output activation when delta_J was simplified with sigma' in terms of z: an
+    otherwise undefined function whose derivative is that formula, so the proof covers every
+    activation with the same sigma'(z) (for sigmoid: any s with s' = s (1 - s))."""
+
+
+def _sigma(spec: Spec, d, j: int) -> _Columnwise:
+    layer = spec.layers[j - 1]
+    if layer.sigma.kind == "softmax":
+        return _Columnwise(None, softmax=True)
+    deriv = activations.derivative(layer.sigma)
+    if deriv.is_one:  # the derivation specialised sigma_j = identity; so does the proof
+        return _Columnwise(lambda v: v)
+    collapsed = j == spec.depth and any(
+        s.reason.kind == "simplify" for c in d.chains for s in c.steps
+    )
+    if collapsed:
+        formula = deriv.expr
+
+        def fdiff(self, argindex=1):
+            return formula.subs(activations.s, self)
+
+        return _Columnwise(type(f"sigma{j}", (_OutputSigma,), {"fdiff": fdiff}))
+    return _Columnwise(sp.Function(f"sigma{j}"))
+
+
 def _equal(a, b, table: dict) -> bool:
     """a == b exactly.  Each sigma_j(...) and sigma_j'(...) is replaced, whole, by a fresh symbol
     (the same on both sides, via `table`: both come from one forward pass), which leaves
     polynomials whose expansion is cheap; nested arguments are never expanded."""
 
     def opaque(e):
-        if isinstance(e, (AppliedUndef, sp.Subs)):
+        if isinstance(e, sp.exp):  # exp(sum c_i m_i) = prod E_i^c_i: one symbol E_i per monomial
+            out = sp.Integer(1)
+            for term in sp.Add.make_args(sp.expand(e.args[0])):
+                coeff, monomial = term.as_coeff_Mul()
+                key = ("exp", monomial)
+                if key not in table:
+                    table[key] = sp.Dummy()
+                out *= table[key] ** coeff
+            return out
+        if isinstance(e, (AppliedUndef, sp.Subs, _OutputSigma)):
             if e not in table:
                 table[e] = sp.Dummy()
             return table[e]
@@ -97,7 +154,8 @@ def _equal(a, b, table: dict) -> bool:
             return e
         return e.func(*(opaque(arg) for arg in e.args))
 
-    return sp.expand(opaque(a) - opaque(b)) == 0
+    difference = opaque(a) - opaque(b)
+    return sp.expand(difference) == 0 or sp.cancel(sp.together(difference)) == 0
 
 
 def _small(spec: Spec, max_width: int) -> Spec:
@@ -121,16 +179,17 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
             b = names.b(j)
             env[b] = sp.Matrix(*b.shape, lambda a, _, j=j: sp.Symbol(f"b{j}_{a}"))
             params.append(b)
-        deriv = activations.derivative(layer.activation)
-        if deriv.is_one:  # the derivation specialised sigma_j = identity; so does the proof
-            env[("sigma", j)] = lambda v: v
-        else:
-            sigma = sp.Function(f"sigma{j}")
-            env[("sigma", j)] = sigma
-            env[names.dsigma(j)] = ("generic", sigma(xi).diff(xi), xi)
+        env[("sigma", j)] = _sigma(spec, d, j)
+        if names.dsigma(j) in dict(p.sigma_primes):
+            env[names.dsigma(j)] = ("generic", env[("sigma", j)].scalar(xi).diff(xi), xi)
     d0, dJ = spec.widths[0], spec.widths[-1]
     env[names.z(0)] = sp.Matrix(d0, cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
     env[names.y()] = sp.Matrix(dJ, cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
+    if any(step.reason.note and "1ᵀy" in step.reason.note for c in d.chains for step in c.steps):
+        # the derivation assumed probability targets: each column of y sums to one
+        Y = env[names.y()]
+        for c in range(cols):
+            Y[dJ - 1, c] = 1 - sum(Y[a, c] for a in range(dJ - 1))
     for lhs, rhs in p.forward:
         env[lhs] = evaluate(rhs, env, cols)
     objective = evaluate(p.objective, env, cols)
@@ -170,9 +229,8 @@ def prove(spec: Spec, max_width: int | None = None) -> list[Check]:
 def prove_activations(spec: Spec) -> list[Check]:
     """Re-check that each layer's sigma' formula equals sympy.diff of sigma (as in `activations`)."""
     checks = []
-    for name in dict.fromkeys(layer.activation for layer in spec.layers):
-        d = activations.derivative(name)
-        sigma = activations.ACTIVATIONS[name].expr
+    for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
+        d, sigma, name = activations.derivative(act), act.expr, act.name
         claimed = d.expr.subs(activations.s, sigma) if d.of_output else d.expr
         ok = sp.simplify(claimed - sp.diff(sigma, activations.t)) == 0
         checks.append(

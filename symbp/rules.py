@@ -6,6 +6,7 @@ in the order of `op.inputs`.  Element-wise derivatives come from `activations.de
 
 Identities used:  u = W z + b 1^T  =>  dW = g z^T,  dz = W^T g,  db = g 1;
                   z = sigma(u)     =>  du = g o sigma'(u)      (o: Hadamard product);
+                  z = softmax(u)   =>  du = (diag(z) - z z^T) g = z o g - z (z^T g);
                   F = sum l(Z, Y)  =>  dZ = l'(Z, Y) entry-wise.
 """
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy import MatMul, OneMatrix, Transpose
+from sympy import MatAdd, MatMul, OneMatrix, Transpose
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from . import losses
 from .nodes import hadamard, lift
@@ -48,13 +50,22 @@ def _activation(op: Op, g):
     return (hadamard(g, op.sigma_prime),)
 
 
+def _softmax(op: Op, g):
+    z = op.output
+    if z.shape[1] == 1:  # one sample: the full Jacobian, diag(z) - z z^T (symmetric)
+        return (MatMul(MatAdd(DiagMatrix(z), MatMul(-1, z, Transpose(z))), g),)
+    # columns: z o g - z o (1 1^T (z o g)), the same product for every sample at once
+    ones = OneMatrix(z.shape[0], z.shape[0])
+    return (hadamard(z, MatAdd(g, MatMul(-1, ones, hadamard(z, g)))),)
+
+
 def _loss(op: Op, g):
     z, y = op.inputs
     dl = lift(losses.gradient(op.loss), {losses.z: z, losses.y: y})
     return (dl if g == 1 else MatMul(g, dl), None)  # no adjoint for the target y
 
 
-RULES = {"affine": _affine, "activation": _activation, "loss": _loss}
+RULES = {"affine": _affine, "activation": _activation, "softmax": _softmax, "loss": _loss}
 
 
 def vjp(op: Op, g) -> tuple:

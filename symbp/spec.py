@@ -16,7 +16,8 @@ from pathlib import Path
 
 import sympy as sp
 
-from .activations import ACTIVATIONS
+from . import formula
+from .activations import ACTIVATIONS, Activation, undefined_where
 from .errors import SpecError
 from .losses import LOSSES
 
@@ -30,11 +31,22 @@ Width = int | sp.Symbol
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer: `units` outputs, an element-wise `activation`, and whether it adds a bias."""
+    """One layer: `units` outputs, its `activation` (a registry name or a custom `Activation`),
+    and whether it adds a bias."""
 
     units: Width
-    activation: str = "sigmoid"
+    activation: str | Activation = "sigmoid"
     bias: bool = False
+
+    @property
+    def sigma(self) -> Activation:
+        """The activation itself (registry names resolved)."""
+        act = self.activation
+        return act if isinstance(act, Activation) else ACTIVATIONS[act]
+
+    @property
+    def activation_name(self) -> str:
+        return self.sigma.name
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class Spec:
             "layers": [
                 {
                     "units": _width_out(layer.units),
-                    "activation": layer.activation,
+                    "activation": _activation_out(layer),
                     "bias": layer.bias,
                 }
                 for layer in self.layers
@@ -101,6 +113,11 @@ def lecture_spec() -> Spec:
         input=4,
         layers=tuple(Layer(units, "sigmoid", False) for units in (3, 3, 2)),
     )
+
+
+def _activation_out(layer: Layer):
+    sigma = layer.sigma
+    return sigma.name if sigma.source is None else {"name": sigma.name, "expr": sigma.source}
 
 
 def _width_out(width: Width):
@@ -140,6 +157,48 @@ def _boolean(value, where: str, source: str | None) -> bool:
     return value
 
 
+def _custom(table: dict, where: str, source: str | None) -> Activation:
+    """A custom activation { name = "...", expr = "formula in t" }, parsed safely."""
+    unknown = sorted(set(table) - {"name", "expr"})
+    if unknown:
+        raise SpecError(f"{where}.{unknown[0]}", "unknown field; allowed: name, expr", source)
+    for key in ("name", "expr"):
+        if not isinstance(table.get(key), str):
+            raise SpecError(f"{where}.{key}", "missing or not a string", source)
+    name = table["name"]
+    if not _IDENTIFIER.match(name) or name in ACTIVATIONS:
+        raise SpecError(
+            f"{where}.name", f"{name!r} must be an identifier other than the built-in names", source
+        )
+    try:
+        expr = formula.parse(table["expr"])
+    except formula.FormulaError as exc:
+        raise SpecError(f"{where}.expr", str(exc), source) from None
+    activation = Activation(name, expr, source=table["expr"])
+    why = undefined_where(activation)
+    if why:
+        raise SpecError(f"{where}.expr", f"{table['expr']!r} cannot be used: {why}", source)
+    return activation
+
+
+def _check_output(spec: Spec) -> None:
+    """Softmax only on the output layer; a loss that needs an output activation gets it."""
+    src, last = spec.source, len(spec.layers) - 1
+    for i, layer in enumerate(spec.layers[:-1]):
+        if isinstance(layer, Layer) and layer.activation == "softmax":
+            raise SpecError(
+                f"layers[{i}].activation", "softmax is supported on the output layer only", src
+            )
+    needed = LOSSES[spec.loss].output if spec.loss in LOSSES else None
+    if needed and isinstance(spec.layers[-1], Layer) and spec.layers[-1].activation != needed:
+        raise SpecError(
+            f"layers[{last}].activation",
+            f"loss {spec.loss!r} needs a {needed} output layer (its outputs must be "
+            f"{LOSSES[spec.loss].targets.split(' (')[0]}); set activation = {needed!r}",
+            src,
+        )
+
+
 def validate(spec: Spec) -> None:
     """Check every field of `spec`; raise `SpecError` on the first fault."""
     src = spec.source
@@ -152,11 +211,13 @@ def validate(spec: Spec) -> None:
     _choice(spec.reduction, "reduction", REDUCTIONS, src)
     if not spec.layers:
         raise SpecError("layers", "a network needs at least one [[layers]] table", src)
+    _check_output(spec)
     for i, layer in enumerate(spec.layers):
         if not isinstance(layer, Layer):
             raise SpecError(f"layers[{i}]", "expected a Layer", src)
         _width(layer.units, f"layers[{i}].units", src)
-        _choice(layer.activation, f"layers[{i}].activation", tuple(ACTIVATIONS), src)
+        if not isinstance(layer.activation, Activation):
+            _choice(layer.activation, f"layers[{i}].activation", tuple(ACTIVATIONS), src)
         _boolean(layer.bias, f"layers[{i}].bias", src)
 
 
@@ -187,12 +248,15 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         if "units" not in table:
             raise SpecError(f"layers[{i}].units", "missing required field", source)
         activation = table.get("activation", "sigmoid")
+        where = f"layers[{i}].activation"
+        if isinstance(activation, dict):
+            activation = _custom(activation, where, source)
+        else:
+            activation = _choice(activation, where, tuple(ACTIVATIONS), source)
         layers.append(
             Layer(
                 units=_width(table["units"], f"layers[{i}].units", source),
-                activation=_choice(
-                    activation, f"layers[{i}].activation", tuple(ACTIVATIONS), source
-                ),
+                activation=activation,
                 bias=_boolean(table.get("bias", default_bias), f"layers[{i}].bias", source),
             )
         )

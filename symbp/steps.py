@@ -16,10 +16,12 @@ from .spec import Spec
 
 @dataclass(frozen=True)
 class Reason:
-    """Why an `=` holds: the chain rule, layer k's equation, the loss, or the definition of delta_k."""
+    """Why an `=` holds: the chain rule, layer k's equation, the loss, the definition of delta_k,
+    or SymPy's simplification (under `note`)."""
 
-    kind: str  # "chain" | "layer" | "loss" | "delta"
+    kind: str  # "chain" | "layer" | "loss" | "delta" | "simplify"
     layer: int | None = None
+    note: str | None = None  # for "simplify": the assumption SymPy's simplification used
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Derivation:
     sample: Pass
     batch: Pass
     chains: tuple[Chain, ...]
-    derivatives: tuple[Derivative, ...]  # sigma'_j for j = 1..J (index j - 1)
+    derivatives: tuple[Derivative | None, ...]  # sigma'_j, j = 1..J (None: softmax)
 
     def _repr_latex_(self) -> str:
         from .printing.latex import derivation_summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import symbp
-from symbp.activations import derivative
+from symbp.activations import ACTIVATIONS, derivative
 from symbp.printing.text import text
 from symbp.spec import Layer, Spec
 
@@ -47,7 +47,7 @@ def test_sigma_prime_is_simplified_in_terms_of_the_output_where_possible(activat
 def test_identity_layers_drop_the_hadamard_factor():
     d = symbp.derive(Spec("lin", 3, (Layer(2, "identity"), Layer(2, "identity"))))
     assert _lines(d.sample) == ["δ₂ = 2(z₂ − y)", "δ₁ = W₂ᵀ δ₂"]
-    assert derivative("identity").is_one
+    assert derivative(ACTIVATIONS["identity"]).is_one
 
 
 def test_bias_gradients_are_delta_and_row_sums_in_the_batch_form():

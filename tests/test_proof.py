@@ -45,8 +45,8 @@ def test_a_wrong_rule_is_caught(monkeypatch):
 def test_a_wrong_sigma_prime_is_caught(monkeypatch):
     from symbp import activations
 
-    right = activations.derivative("sigmoid")
+    right = activations.derivative(activations.ACTIVATIONS["sigmoid"])
     wrong = activations.Derivative(right.raw, activations.s * (1 + activations.s), activations.s)
-    monkeypatch.setattr(activations, "derivative", lambda name: wrong)
+    monkeypatch.setattr(activations, "derivative", lambda act: wrong)
     checks = prove_activations(symbp.lecture_spec())
     assert [c.ok for c in checks] == [False]

@@ -41,7 +41,7 @@ def oracle_loss(spec, params, X, Y):
         U = anp.dot(params[f"W{j}"], Z)
         if layer.bias:
             U = U + params[f"b{j}"]
-        Z = ORACLE[layer.activation](U)
+        Z = ORACLE[layer.activation_name](U)
     total = anp.sum((Y - Z) ** 2)
     return total / X.shape[1] if spec.reduction == "mean" else total
 

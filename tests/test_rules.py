@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from symbp import losses
 from symbp.activations import ACTIVATIONS, t
 from symbp.derive import graph, sigma_prime
+from symbp.losses import LOSSES
 from symbp.naming import Names
 from symbp.printing.numpy import STABLE_REWRITES, _a
 from symbp.proof import evaluate
@@ -39,7 +41,10 @@ def _env(names, values, activation):
     return env
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+ELEMENTWISE = sorted(name for name, act in ACTIVATIONS.items() if act.elementwise)
+
+
+@pytest.mark.parametrize("activation", ELEMENTWISE)
 def test_activation_rule(activation):
     spec, names, ops = _setup(activation)
     op, rng = ops[1], np.random.default_rng(1)
@@ -57,6 +62,27 @@ def test_activation_rule(activation):
     if op.sigma_prime is not None:
         env[op.sigma_prime] = evaluate(sigma_prime(spec, names, 1), env)
     assert np.sum(_num(evaluate(gu, env)) * w) == pytest.approx(directional, rel=1e-7, abs=1e-9)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_softmax_rule_is_the_jacobian_transpose(batch):
+    spec = Spec("r", 3, (Layer(3, "softmax"),))
+    names = Names(spec.widths, batch=batch)
+    op, rng, cols = graph(spec, names)[1], np.random.default_rng(4), 2 if batch else 1
+    u, v, w = (rng.standard_normal((3, cols)) for _ in range(3))
+
+    def softmax(x):
+        e = np.exp(x - x.max(axis=0))
+        return e / e.sum(axis=0)
+
+    def f(x):
+        return float(np.sum(v * softmax(x)))
+
+    directional = (f(u + H * w) - f(u - H * w)) / (2 * H)
+    g = sp.MatrixSymbol("g", 3, names.cols)
+    (gu,) = vjp(op, g)
+    env = {names.z(1): _sym(softmax(u)), g: _sym(v)}
+    assert np.sum(_num(evaluate(gu, env, cols)) * w) == pytest.approx(directional, rel=1e-7)
 
 
 @pytest.mark.parametrize("batch", [False, True])
@@ -90,13 +116,17 @@ def test_affine_rule(batch):
         )
 
 
-def test_loss_rule():
-    _, names, ops = _setup()
-    op, rng = ops[-1], np.random.default_rng(3)
-    z, y, w = (rng.standard_normal((2, 1)) for _ in range(3))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_loss_rule(loss):
+    output = LOSSES[loss].output or "tanh"
+    spec = Spec("r", 3, (Layer(2, output),), loss=loss)
+    names = Names(spec.widths, batch=False)
+    op, rng = graph(spec, names)[-1], np.random.default_rng(3)
+    z, y, w = (rng.uniform(0.1, 0.9, (2, 1)) for _ in range(3))
+    scalar = sp.lambdify((losses.z, losses.y), LOSSES[loss].expr, "numpy")
 
     def f(x):
-        return float(np.sum((y - x) ** 2))
+        return float(np.sum(scalar(x, y)))
 
     directional = (f(z + H * w) - f(z - H * w)) / (2 * H)
     gz, gy = vjp(op, sp.Integer(1))

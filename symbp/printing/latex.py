@@ -36,13 +36,16 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
 
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
-        parts = [self._wrap(m, (MatAdd, HadamardProduct)) for m in factors]
+        parts = [self._operand(m) for m in factors]
         body = " ".join(parts)
         if coeff == 1:
             return body
         if coeff == -1:
             return "- " + body
         return f"{self._print(coeff)} {body}"
+
+    def _print_DiagMatrix(self, expr):
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
     def _power(self, base, exp):
         return rf"{base}^{{\circ {self._print(exp)}}}"
@@ -76,6 +79,8 @@ def reason(r) -> str:
         return r"\text{(L)}"
     if r.kind == "layer":
         return rf"\text{{(e.{r.layer})}}"
+    if r.kind == "simplify":
+        return r"\text{SymPy}"
     return rf"\text{{def.}}\ \boldsymbol{{\delta}}_{{{r.layer}}}"
 
 

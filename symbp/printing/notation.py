@@ -24,6 +24,16 @@ class MatrixNotation:
         text = self._print(expr)
         return f"{left}{text}{right}" if isinstance(expr, kinds) else text
 
+    def _operand(self, expr):
+        """A factor of a matrix product: sums, Hadamard products and negated products get
+        parentheses."""
+        negated = isinstance(expr, MatMul) and expr.as_coeff_matrices()[0] != 1
+        return (
+            self._wrap(expr, (MatAdd, HadamardProduct))
+            if not negated
+            else (f"{self.PARENS[0]}{self._print(expr)}{self.PARENS[1]}")
+        )
+
     def _factor(self, expr):
         """A Hadamard factor, parenthesised unless it is a symbol or a scaled sum like 2(z - y)."""
         if isinstance(expr, MatMul) and len(expr.as_coeff_matrices()[1]) == 1:

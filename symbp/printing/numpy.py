@@ -11,7 +11,8 @@ from sympy import OneMatrix
 from sympy.codegen.cfunctions import log1p
 from sympy.printing.numpy import NumPyPrinter
 
-from ..activations import ACTIVATIONS, t
+from ..activations import t
+from ..nodes import LogSumExp
 
 _a = sp.Wild("a")
 #: (pattern, exact replacement): forms that neither overflow nor call slow ufuncs (logaddexp).
@@ -34,9 +35,9 @@ def stable(expr: sp.Expr) -> sp.Expr:
 
 
 class SymbpNumPyPrinter(NumPyPrinter):
-    def __init__(self, activations: dict[int, str]):
+    def __init__(self, activations: dict):
         super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
-        self.activations = activations  # layer -> activation name
+        self.activations = activations  # layer j -> its Activation
 
     def _module_format(self, fqn, register=True):
         text = super()._module_format(fqn, register)
@@ -69,6 +70,9 @@ class SymbpNumPyPrinter(NumPyPrinter):
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
         factors = list(factors)
+        if isinstance(factors[0], OneMatrix) and len(factors) == 2:  # 1 1^T A: column sums
+            body = f"{self._wrap(factors[1])}.sum(axis=0, keepdims=True)"
+            return body if coeff == 1 else f"{self._print(coeff)} * {body}"
         tail = ""
         if isinstance(factors[-1], OneMatrix):
             if factors[-1].shape[1] == 1:  # A 1 = row sums of A
@@ -98,8 +102,14 @@ class SymbpNumPyPrinter(NumPyPrinter):
     def _print_ElementSum(self, expr):
         return f"np.sum({self._print(expr.arg)})"
 
+    def _print_LogSumExp(self, expr):
+        return f"np.logaddexp.reduce({self._print(expr.arg)}, axis=0, keepdims=True)"
+
     def _print_Sigma(self, expr):
-        sigma = ACTIVATIONS[self.activations[expr.layer]].expr
+        if self.activations[expr.layer].kind == "softmax":  # exp(u - lse(u)): never overflows
+            arg = self._wrap(expr.arg)
+            return f"np.exp({arg} - {self._print(LogSumExp(expr.arg))})"
+        sigma = self.activations[expr.layer].expr
         return self._print(stable(sigma).subs(t, sp.Symbol(self._wrap(expr.arg))))
 
     def _print_Elementwise(self, expr):
@@ -171,5 +181,5 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return f"np.log1p({self._print(expr.args[0])})"
 
 
-def code(expr, activations: dict[int, str]) -> str:
+def code(expr, activations: dict) -> str:
     return SymbpNumPyPrinter(activations).doprint(expr)

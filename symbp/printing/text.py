@@ -23,13 +23,16 @@ class TextPrinter(MatrixNotation, StrPrinter):
 
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
-        body = " ".join(self._wrap(m, (MatAdd, HadamardProduct)) for m in factors)
+        body = " ".join(self._operand(m) for m in factors)
         if coeff == 1:
             return body
         if coeff == -1:
             return "−" + body
         shown = self._print(coeff) if coeff.is_Integer else f"({self._print(coeff)})"
         return (shown if body.startswith("(") else shown + " ") + body
+
+    def _print_DiagMatrix(self, expr):
+        return f"diag({self._print(expr.args[0])})"
 
     def _power(self, base, exp):
         return f"{base}^∘{exp}"
@@ -68,6 +71,8 @@ def reason(r) -> str:
         return "loss (L)"
     if r.kind == "layer":
         return f"layer equation (e.{r.layer})"
+    if r.kind == "simplify":
+        return f"SymPy simplification; {r.note}"
     return f"definition of δ{naming.subscript(r.layer)}"
 
 
@@ -85,26 +90,36 @@ def render_chains(derivation) -> str:
 
 def render_text(derivation) -> str:
     """The δ recursion, σ′_j and every ∂f/∂W_j (and ∂f/∂b_j), per sample and for the batch."""
-    from ..activations import ACTIVATIONS
+    from ..derive import sigma_prime
 
     spec, p, b = derivation.spec, derivation.sample, derivation.batch
     lines = [f"network {spec.name}: J = {spec.depth}, widths {'-'.join(map(str, spec.widths))}"]
     for (_, pre), (z, sigma), layer in zip(
         p.forward[::2], p.forward[1::2], spec.layers, strict=True
     ):
-        lines.append(f"  {text(z)} = {text(Sigma(sigma.layer, pre))}    σ = {layer.activation}")
+        lines.append(
+            f"  {text(z)} = {text(Sigma(sigma.layer, pre))}    σ = {layer.activation_name}"
+        )
     lines.append(f"  f = {text(p.objective)}")
     lines.append("")
     lines.append("δ recursion (one sample):")
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in p.deltas]
     lines.append("activation derivatives (from sympy.diff, simplified):")
-    primes = dict(p.sigma_primes)
     for j, (layer, d) in enumerate(zip(spec.layers, derivation.derivatives, strict=True), start=1):
-        dsig = p.names.dsigma(j)
-        formula = text(primes[dsig]) if dsig in primes else "1"
-        sigma = ACTIVATIONS[layer.activation].expr
+        z, name = p.names.z(j), layer.activation_name
+        if d is None:
+            lines.append(
+                f"  ∂{text(z)}/∂{text(p.names.u(j))} = diag({text(z)}) − {text(z)} {text(z)}ᵀ    ({name})"
+            )
+            continue
+        formula = text(sigma_prime(derivation.spec, p.names, j))
+        note = (
+            "    ← zero almost everywhere: gradient steps cannot move the weights"
+            if d.is_zero
+            else ""
+        )
         lines.append(
-            f"  {text(dsig)} = {formula}    ({layer.activation}: σ(t) = {sigma}, σ′(t) = {d.raw})"
+            f"  {text(p.names.dsigma(j))} = {formula}    ({name}: σ(t) = {layer.sigma.expr}, σ′(t) = {d.raw}){note}"
         )
     lines.append("gradients (one sample):")
     lines += [f"  ∂f/∂{text(p.names.param(k))} = {text(g)}" for k, g in p.gradients.items()]
