@@ -9,6 +9,7 @@ parameter, recording each equality with its reason, as the lecture's slides do.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import sympy as sp
@@ -16,7 +17,7 @@ from sympy import MatAdd, MatMul, OneMatrix
 
 from . import activations, losses
 from .naming import N, Names
-from .nodes import VJP, ElementSum, Partial, Sigma, lift
+from .nodes import VJP, ElementSum, Partial, Sigma, drop_ones, lift
 from .rules import Op, vjp
 from .spec import Spec
 from .steps import Chain, Derivation, Pass, Reason, Step
@@ -71,14 +72,14 @@ def output_delta(spec: Spec, names: Names) -> tuple[sp.Basic, str] | None:
         c = sp.simplify(losses.z * lp / losses.y)
         if c.free_symbols:
             return None
-        return lift(sp.expand(c * (losses.y - losses.z)), env), "the targets sum to one, 1ᵀy = 1"
+        return lift(sp.expand(c * (losses.y - losses.z)), env), "each target sums to one"
     d = activations.derivative(sigma)
     if not d.of_output or d.is_one:
         return None
     product = sp.factor_terms(sp.simplify(lp * d.expr.subs(activations.s, losses.z)))
     if sp.count_ops(product) > sp.count_ops(lp):
         return None
-    return lift(product, env), f"σ′ of {sigma.name} in terms of z"
+    return lift(product, env), f"sigma' of {sigma.name} written in terms of z"
 
 
 def reverse(spec: Spec, names: Names) -> Pass:
@@ -178,6 +179,26 @@ def chain(spec: Spec, names: Names, ops: list[Op], target_layer: int, param) -> 
         g = adjoints[1]
         steps.append(Step(VJP(g, jac(names.z(k - 1))), Reason("chain")))
     return Chain(target=param, steps=tuple(steps))
+
+
+def perceptron_pass(p: Pass) -> Pass:
+    """Rosenblatt's perceptron rule as a pass: the step's sigma' (0 almost everywhere) replaced
+    by 1, so delta_1 = dl/dz_1 and W_1 <- W_1 - lr delta_1 z_0^T, i.e. W += 2 lr (y - z) z^T."""
+    ones = {dsig: OneMatrix(*dsig.shape) for dsig, expr in p.sigma_primes if expr.is_ZeroMatrix}
+    deltas = tuple((lhs, drop_ones(rhs.xreplace(ones))) for lhs, rhs in p.deltas)
+    primes = tuple((lhs, rhs) for lhs, rhs in p.sigma_primes if lhs not in ones)
+    return replace(p, deltas=deltas, sigma_primes=primes)
+
+
+def frozen_layers(spec: Spec) -> int:
+    """How many layers from the input a zero sigma' (the step) cuts off from every gradient:
+    delta_j = 0 for j <= k when layer k has sigma' = 0."""
+    zero = [
+        j
+        for j, layer in enumerate(spec.layers, start=1)
+        if layer.sigma.elementwise and activations.derivative(layer.sigma).is_zero
+    ]
+    return max(zero, default=0)
 
 
 @lru_cache(maxsize=64)

@@ -7,11 +7,13 @@ strings to `templates/article.tex.j2` or `templates/beamer.tex.j2`.
 from __future__ import annotations
 
 import sympy as sp
+from sympy import MatAdd, MatMul, Transpose
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from . import activations as activations_module
 from . import naming
 from .activations import s, t
-from .derive import derive, f
+from .derive import derive, f, frozen_layers, perceptron_pass, sigma_prime
 from .files import stamp
 from .nodes import Partial, Sigma
 from .printing.latex import latex, reason
@@ -44,7 +46,7 @@ def context(spec: Spec) -> dict:
             }
         )
     activations = []
-    for act in dict.fromkeys(layer.sigma for layer in spec.layers):
+    for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
         deriv, sigma, name = activations_module.derivative(act), act.expr, act.name
         activations.append(
             {
@@ -57,11 +59,14 @@ def context(spec: Spec) -> dict:
                 "var": latex(s if deriv.of_output else t),
             }
         )
-    primes = dict(p.sigma_primes)
     sigma_primes = []
-    for j in range(1, spec.depth + 1):
-        dsig = names.dsigma(j)
-        sigma_primes.append((latex(dsig), latex(primes[dsig]) if dsig in primes else "1"))
+    for j, layer in enumerate(spec.layers, start=1):
+        z = names.z(j)
+        if layer.sigma.elementwise:
+            sigma_primes.append((latex(names.dsigma(j)), latex(sigma_prime(spec, names, j))))
+        else:  # softmax: not entry-wise; its Jacobian
+            jacobian = MatAdd(DiagMatrix(z), MatMul(-1, z, Transpose(z)))
+            sigma_primes.append((latex(Partial(z, names.u(j))), latex(jacobian)))
     deltas = dict(p.deltas)
     chains = []
     for chain in d.chains:
@@ -71,6 +76,7 @@ def context(spec: Spec) -> dict:
                 "title": f"Layer {layer}: ${latex(Partial(f, chain.target))}$",
                 "lhs": latex(Partial(f, chain.target)),
                 "steps": [(reason(st.reason), latex(st.rhs)) for st in chain.steps],
+                "notes": [tex_escape(st.reason.note) for st in chain.steps if st.reason.note],
                 "delta": (latex(names.delta(layer)), latex(deltas[names.delta(layer)])),
             }
         )
@@ -85,8 +91,21 @@ def context(spec: Spec) -> dict:
                 "batch": latex(b.gradients[key]),
             }
         )
-    J = spec.depth
+    J, frozen = spec.depth, frozen_layers(spec)
+    rule = perceptron_pass(p) if frozen and J == 1 else None
     return {
+        "frozen": frozen,
+        "softmax": spec.layers[-1].sigma.kind == "softmax",
+        "perceptron": (
+            {
+                "delta": (latex(rule.deltas[0][0]), latex(rule.deltas[0][1])),
+                "gradients": [
+                    (latex(Partial(f, names.param(k))), latex(g)) for k, g in rule.gradients.items()
+                ],
+            }
+            if rule
+            else None
+        ),
         "name": tex_escape(spec.name),
         "depth": J,
         "widths": ", ".join(f"d_{{{j}}} = {_width(w)}" for j, w in enumerate(spec.widths)),

@@ -9,7 +9,7 @@ import re
 
 from . import losses
 from .activations import t
-from .derive import derive
+from .derive import derive, frozen_layers, perceptron_pass
 from .errors import SpecError
 from .files import stamp
 from .nodes import ElementSum, LogSumExp, lift
@@ -43,7 +43,18 @@ def module_source(spec: Spec, command: str | None = None) -> str:
                 spec.source,
             )
     d = derive(spec)
-    batch = d.batch
+    batch, perceptron = d.batch, frozen_layers(spec) > 0
+    if perceptron:
+        if spec.depth > 1:
+            k = frozen_layers(spec)
+            raise SpecError(
+                f"layers[{k - 1}].activation",
+                "the step's derivative is 0 almost everywhere, so gradient training cannot move "
+                f"W_1..W_{k}; generate trains a step only as a single-layer perceptron (J = 1); "
+                "use a differentiable activation such as sigmoid",
+                spec.source,
+            )
+        batch = perceptron_pass(batch)
     acts = {j: layer.sigma for j, layer in enumerate(spec.layers, start=1)}
     widths = spec.widths
     params = []
@@ -82,6 +93,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
     body = render(
         "module.py.j2",
         name=spec.name,
+        perceptron=perceptron,
         reduction=spec.reduction,
         summary=summary,
         objective_text=objective_text(batch),

@@ -100,6 +100,15 @@ def hadamard(*factors):
     return kept[0] if len(kept) == 1 else HadamardProduct(*kept, evaluate=False)
 
 
+def drop_ones(expr):
+    """`expr` with Hadamard factors that are all ones removed (g o 1 = g)."""
+    if isinstance(expr, HadamardProduct):
+        return hadamard(*(drop_ones(a) for a in expr.args))
+    if not isinstance(expr, MatrixExpr) or not expr.args:
+        return expr
+    return expr.func(*(drop_ones(a) for a in expr.args))
+
+
 def lift(expr: sp.Expr, env: dict) -> sp.Basic:
     """Lift a scalar formula to the matrix formula that applies it entry-wise.
 

@@ -64,7 +64,11 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
         if isinstance(arg, sp.HadamardPower) and arg.exp == 2:
             norm = "F" if arg.base.shape[1] != 1 else "2"
             return rf"\left\|{self._print(arg.base)}\right\|_{norm}^2"
-        return rf"\mathbf{{1}}^T \left({self._print(arg)}\right) \mathbf{{1}}"
+        sign = ""
+        if isinstance(arg, MatMul) and arg.as_coeff_matrices()[0] == -1:
+            sign, arg = "-", MatMul(*arg.as_coeff_matrices()[1])
+        tail = r" \mathbf{1}" if arg.shape[1] != 1 else ""
+        return rf"{sign}\mathbf{{1}}^T \left({self._print(arg)}\right){tail}"
 
 
 def latex(expr, sample: str | None = None) -> str:

@@ -109,8 +109,11 @@ class SymbpNumPyPrinter(NumPyPrinter):
         if self.activations[expr.layer].kind == "softmax":  # exp(u - lse(u)): never overflows
             arg = self._wrap(expr.arg)
             return f"np.exp({arg} - {self._print(LogSumExp(expr.arg))})"
-        sigma = self.activations[expr.layer].expr
-        return self._print(stable(sigma).subs(t, sp.Symbol(self._wrap(expr.arg))))
+        sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
+        text = self._print(stable(sigma).subs(t, sp.Symbol(arg)))
+        if not sigma.has(t) or (sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)):
+            text = f"{text}.astype({arg}.dtype)"  # a mask or constant: values in the data's dtype
+        return text
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]

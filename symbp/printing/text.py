@@ -50,7 +50,9 @@ class TextPrinter(MatrixNotation, StrPrinter):
         arg = expr.arg
         if isinstance(arg, sp.HadamardPower) and arg.exp == 2:
             return f"‖{self._print(arg.base)}‖{'_F' if arg.base.shape[1] != 1 else ''}²"
-        return f"sum({self._print(arg)})"
+        if isinstance(arg, MatMul) and arg.as_coeff_matrices()[0] == -1:
+            return f"−1ᵀ({self._print(MatMul(*arg.as_coeff_matrices()[1]))}){' 1' if arg.shape[1] != 1 else ''}"
+        return f"1ᵀ({self._print(arg)}){' 1' if arg.shape[1] != 1 else ''}"
 
 
 def text(expr) -> str:
