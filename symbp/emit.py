@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 
+import sympy as sp
+
 from . import losses
 from .activations import t
 from .derive import derive, frozen_layers, perceptron_pass
 from .errors import SpecError
 from .files import stamp
-from .nodes import ElementSum, LogSumExp, lift
+from .linear import bcd_blocks, is_deep_linear
+from .nodes import ElementSum, LeastSquares, LogSumExp, lift
 from .printing.numpy import code
 from .printing.text import objective as objective_text
 from .render import render
@@ -28,6 +31,35 @@ def stable_objective(spec: Spec, batch):
     U = batch.names.u(spec.depth)
     body = ElementSum(lift(form, {t: U, losses.y: batch.names.y(), losses.lse: LogSumExp(U)}))
     return body if batch.scale == 1 else batch.scale * body
+
+
+def bcd_context(spec: Spec, batch, acts, uses) -> list[dict]:
+    """Printed code of each layer's block-coordinate-descent step (deep linear networks)."""
+    if not is_deep_linear(spec):
+        return []
+    out = []
+    for block in bcd_blocks(spec, batch.names):
+        A, (_, T, B) = block.A, block.solution.args
+        names = {"A": sp.MatrixSymbol("A", *A.shape), "T": sp.MatrixSymbol("T", *T.shape)}
+        names["B"] = sp.MatrixSymbol("B", *B.shape)
+        identity = isinstance(A, sp.Identity)
+        lines = [] if identity else [("A", code(A, acts))]
+        lines += [("T", code(T, acts)), ("B", code(B, acts))]
+        solve = LeastSquares(A if identity else names["A"], names["T"], names["B"])
+        lines.append(("P", code(solve, acts)))
+        text = [c for _, c in lines]
+        keys = [k for k in batch.gradients if any(uses(k)(c) for c in text)]
+        zs = ["Z0", *(f"Z{j}" for j in range(1, spec.depth + 1))]
+        out.append(
+            {
+                "layer": block.layer,
+                "bias": spec.layers[block.layer - 1].bias,
+                "params": keys,
+                "unpack": ", ".join(z if any(uses(z)(c) for c in text) else "_" for z in zs),
+                "lines": lines,
+            }
+        )
+    return out
 
 
 def module_source(spec: Spec, command: str | None = None) -> str:
@@ -112,6 +144,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         unpacked=", ".join(n if any(uses(n)(c) for c in backward_code) else "_" for n in names),
         backward=backward,
         gradients=grads,
+        bcd=bcd_context(spec, batch, acts, uses),
     )
     command = command or f"symbp generate {spec.source or ''} -o {spec.name}.py".replace("  ", " ")
     return stamp(body, "#", spec.name, spec.digest(), command)

@@ -67,6 +67,29 @@ class LogSumExp(MatrixExpr):
         return self.arg.shape
 
 
+class Stack(MatrixExpr):
+    """[top; bottom]: two matrices with the same number of columns, one over the other."""
+
+    def __new__(cls, top, bottom):
+        return super().__new__(cls, top, bottom)
+
+    @property
+    def shape(self):
+        return (self.args[0].shape[0] + self.args[1].shape[0], self.args[0].shape[1])
+
+
+class LeastSquares(MatrixExpr):
+    """argmin_P ||T - A P B||_F of least norm, i.e. A^+ T B^+ (the BCD step of a linear layer)."""
+
+    def __new__(cls, A, T, B):
+        return super().__new__(cls, A, T, B)
+
+    @property
+    def shape(self):
+        A, _, B = self.args
+        return (A.shape[1], B.shape[0])
+
+
 class ElementSum(sp.Expr):
     """The sum of all entries of a matrix expression (a scalar)."""
 

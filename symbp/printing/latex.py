@@ -44,6 +44,21 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
             return "- " + body
         return f"{self._print(coeff)} {body}"
 
+    def _print_Stack(self, expr):
+        top, bottom = (self._print(a) for a in expr.args)
+        return rf"\begin{{bmatrix}} {top} \\ {bottom} \end{{bmatrix}}"
+
+    def _print_LeastSquares(self, expr):
+        A, T, B = expr.args
+        left = "" if isinstance(A, sp.Identity) else f"{{{self._print(A)}}}^{{+}} "
+        return rf"{left}\left({self._print(T)}\right) {{{self._print(B)}}}^{{+}}"
+
+    def _print_Identity(self, expr):
+        return r"\mathbf{I}"
+
+    def _print_ZeroMatrix(self, expr):
+        return r"\mathbf{0}"
+
     def _print_DiagMatrix(self, expr):
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
@@ -54,7 +69,7 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
         return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
     def _print_OneMatrix(self, expr):
-        return r"\mathbf{1}"
+        return r"\mathbf{1}^T" if expr.shape[0] == 1 and expr.shape[1] != 1 else r"\mathbf{1}"
 
     def _print_Sigma(self, expr):
         return rf"\sigma_{{{expr.layer}}}\left({self._print(expr.arg)}\right)"

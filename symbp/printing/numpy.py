@@ -102,6 +102,24 @@ class SymbpNumPyPrinter(NumPyPrinter):
     def _print_ElementSum(self, expr):
         return f"np.sum({self._print(expr.arg)})"
 
+    def _print_Stack(self, expr):
+        top, bottom = expr.args
+        if isinstance(bottom, OneMatrix):  # [Z; 1^T]: a row of ones in Z's dtype
+            z = self._print(top)
+            bottom_text = f"np.ones((1, {z}.shape[1]), dtype={z}.dtype)"
+        else:
+            bottom_text = self._print(bottom)
+        return f"np.vstack([{self._print(top)}, {bottom_text}])"
+
+    def _print_LeastSquares(self, expr):
+        A, T, B = (self._wrap(a) for a in expr.args)
+        inner = (
+            T
+            if isinstance(expr.args[0], sp.Identity)
+            else f"np.linalg.lstsq({A}, {T}, rcond=None)[0]"
+        )
+        return f"np.linalg.lstsq({B}.T, {inner}.T, rcond=None)[0].T"
+
     def _print_LogSumExp(self, expr):
         return f"np.logaddexp.reduce({self._print(expr.arg)}, axis=0, keepdims=True)"
 
