@@ -112,7 +112,19 @@ def derivative(activation: Activation) -> Derivative:
     of_output = _in_terms_of_output(sigma, raw)
     if of_output is not None:
         return Derivative(raw, of_output, s)
-    return Derivative(raw, sp.simplify(raw), t)
+    return Derivative(raw, _simplest(raw), t)
+
+
+def _simplest(raw: sp.Expr) -> sp.Expr:
+    """The shortest of a few SymPy simplifications of `raw` that agree with it at every sample
+    point (t sign(t) = |t| first, which SymPy does not do by itself)."""
+    unsigned = raw.replace(
+        lambda e: e.is_Mul and sp.sign(t) in e.args and t in e.args,
+        lambda e: e / (sp.sign(t) * t) * sp.Abs(t),
+    )
+    candidates = [sp.factor(sp.together(unsigned)), sp.simplify(raw), raw]
+    agree = [c for c in candidates if all(sp.simplify((c - raw).subs(t, p)) == 0 for p in SAMPLES)]
+    return min(agree, key=sp.count_ops)
 
 
 SAMPLES = tuple(sp.Rational(k, 4) for k in range(-20, 21))  #: where a custom sigma is sampled

@@ -56,8 +56,13 @@ def _derive(args) -> int:
 
 def _latex(args) -> int:
     spec = _spec(args)
-    extra = ["--beamer"] if args.beamer else []
-    text = document_source(spec, beamer=args.beamer, command=_command(args, args.output, *extra))
+    extra = ["--beamer"] * args.beamer + ["--convexity"] * args.convexity
+    text = document_source(
+        spec,
+        beamer=args.beamer,
+        command=_command(args, args.output, *extra),
+        convexity=args.convexity,
+    )
     changed = write(args.output, text, force=args.force)
     print(f"{'wrote' if changed else 'unchanged'} {args.output}")
     if args.pdf:
@@ -151,6 +156,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the .tex file to write")
     p.add_argument("--pdf", action="store_true", help="also compile it with pdflatex")
     p.add_argument("--beamer", action="store_true", help="slides instead of an article")
+    p.add_argument(
+        "--convexity",
+        action="store_true",
+        help="add the two-layer example showing ERM is not jointly convex (deep linear specs)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("generate", _generate, "write a standalone NumPy training module")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")

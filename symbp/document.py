@@ -14,7 +14,10 @@ from . import activations as activations_module
 from . import naming
 from .activations import s, t
 from .derive import derive, f, frozen_layers, perceptron_pass, sigma_prime
+from .errors import SpecError
 from .files import stamp
+from .linear import bcd_blocks, convexity_example, is_deep_linear
+from .naming import Names
 from .nodes import Partial, Sigma
 from .printing.latex import latex, reason
 from .spec import Spec
@@ -131,10 +134,66 @@ def _stack(batch_stem: str, sample_stem: str) -> str:
     return rf"{big}_{{j}} = \left[{small}_{{j}}^{{(1)}}, \dots, {small}_{{j}}^{{(N)}}\right]"
 
 
-def document_source(spec: Spec, beamer: bool = False, command: str | None = None) -> str:
-    """A standalone LaTeX document (article, or beamer slides) with a stamped header."""
+def _bcd(spec: Spec) -> list[dict]:
+    if not is_deep_linear(spec):
+        return []
+    names = Names(spec.widths, batch=True)
+    out = []
+    for block in bcd_blocks(spec, names):
+        P = sp.MatrixSymbol(f"P{block.layer}", *block.solution.shape)
+        shown_p = latex(names.W(block.layer))
+        if spec.layers[block.layer - 1].bias:
+            shown_p = (
+                rf"\begin{{bmatrix}} {shown_p} & {latex(names.b(block.layer))} \end{{bmatrix}}"
+            )
+        output = MatAdd(MatMul(block.A, P, block.B), block.C).doit()
+        out.append(
+            {
+                "layer": block.layer,
+                "P": shown_p,
+                "output": latex(output),
+                "gradient": latex(block.gradient.doit()),
+                "lhs": latex(block.normal_lhs.doit()),
+                "rhs": latex(block.normal_rhs.doit()),
+                "solution": latex(block.solution),
+            }
+        )
+    return out
+
+
+def _convexity() -> dict:
+    ex = convexity_example()
+    w1, w2 = ex.variables
+    point = ", ".join(f"{latex(k)} = {v}" for k, v in ex.point.items())
+    a, b, fa, fb, fmid = ex.chord
+    return {
+        "f": latex(ex.f),
+        "hessian": latex(ex.hessian),
+        "point": point,
+        "gradient": ", ".join(str(g) for g in ex.gradient_at_point),
+        "at": latex(ex.hessian_at_point),
+        "eigenvalues": ", ".join(str(e) for e in ex.eigenvalues),
+        "chord": rf"f({a[0]}, {a[1]}) = {fa},\ f({b[0]}, {b[1]}) = {fb},\ f(0, 0) = {fmid}",
+        "vars": f"{latex(w1)}, {latex(w2)}",
+    }
+
+
+def document_source(
+    spec: Spec, beamer: bool = False, command: str | None = None, convexity: bool = False
+) -> str:
+    """A standalone LaTeX document (article, or beamer slides) with a stamped header.
+    `convexity` adds the lecture's two-layer example of non-convexity (deep linear specs)."""
     from .render import render
 
-    body = render("beamer.tex.j2" if beamer else "article.tex.j2", **context(spec))
+    if convexity and not is_deep_linear(spec):
+        raise SpecError(
+            "layers",
+            "--convexity is for deep linear networks: set every activation to 'identity'",
+            spec.source,
+        )
+    ctx = context(spec)
+    ctx["bcd"] = _bcd(spec)
+    ctx["convexity"] = _convexity() if convexity else None
+    body = render("beamer.tex.j2" if beamer else "article.tex.j2", **ctx)
     command = command or f"symbp latex {spec.source or ''} -o {spec.name}.tex".replace("  ", " ")
     return stamp(body, "%", spec.name, spec.digest(), command)

@@ -21,6 +21,7 @@ _STEMS = {
     "y": (r"\mathbf{y}", "y"),
     "W": (r"\mathbf{W}", "W"),
     "b": (r"\mathbf{b}", "b"),
+    "P": (r"\mathbf{P}", "P"),  # a layer's parameters [W_j b_j], in block-coordinate descent
     "delta": (r"\boldsymbol{\delta}", "δ"),
     "dsig": (r"\boldsymbol{\sigma}'", "σ′"),
     "Z": (r"\mathbf{Z}", "Z"),

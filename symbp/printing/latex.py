@@ -50,8 +50,9 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
 
     def _print_LeastSquares(self, expr):
         A, T, B = expr.args
-        left = "" if isinstance(A, sp.Identity) else f"{{{self._print(A)}}}^{{+}} "
-        return rf"{left}\left({self._print(T)}\right) {{{self._print(B)}}}^{{+}}"
+        kinds = (MatAdd, MatMul, HadamardProduct)
+        left = "" if isinstance(A, sp.Identity) else f"{{{self._wrap(A, kinds)}}}^{{+}} "
+        return rf"{left}{self._wrap(T, (MatAdd,))} {{{self._wrap(B, kinds)}}}^{{+}}"
 
     def _print_Identity(self, expr):
         return r"\mathbf{I}"

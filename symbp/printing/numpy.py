@@ -184,11 +184,12 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
     def _operand(self, expr):
         text = self._print(expr)
-        return f"({text})" if expr.is_Add or (expr.is_Number and expr < 0) else text
+        wrap = expr.is_Add or (expr.is_Number and expr < 0) or (expr.is_Pow and not expr.base.is_Symbol)
+        return f"({text})" if wrap else text
 
     def _print_Pow(self, expr, rational=False):
-        if expr.exp == -1:
-            return f"1 / {self._operand(expr.base)}"
+        if expr.exp.is_Integer and expr.exp < 0:
+            return f"1 / {self._operand(sp.Pow(expr.base, -expr.exp))}"
         if expr.exp.is_Integer and expr.exp > 0:
             simple = expr.base.is_Symbol or expr.base.is_Number
             base = self._print(expr.base) if simple else f"({self._print(expr.base)})"

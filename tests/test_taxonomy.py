@@ -1,0 +1,176 @@
+"""Lecture 6's taxonomy beyond the l2 MLP: softmax/cross-entropy, binary cross-entropy, custom
+activations, the perceptron, deep linear networks (convexity, block-coordinate descent), and
+per-layer choices from J = 1 to J = 20."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from autograd import grad
+
+import symbp
+from symbp.linear import convexity_example
+from symbp.printing.text import render_chains, text
+from symbp.proof import prove, prove_activations
+from symbp.spec import Layer, Spec
+
+from .conftest import ROOT, module_for
+from .test_property import oracle_loss
+
+
+def example(name):
+    return symbp.load_spec(ROOT / "examples" / f"{name}.toml")
+
+
+@pytest.mark.parametrize(
+    "loss, output", [("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")]
+)
+def test_cross_entropy_delta_collapses_to_z_minus_y_and_is_proved(loss, output):
+    spec = Spec(
+        "ce", 3, (Layer(3, "tanh", True), Layer(3 if output == "softmax" else 1, output)), loss=loss
+    )
+    d = symbp.derive(spec)
+    assert text(dict(d.sample.deltas)[d.sample.names.delta(2)]) == "z₂ − y"
+    assert text(dict(d.batch.deltas)[d.batch.names.delta(2)]) == "Z₂ − Y"
+    steps = render_chains(d)
+    assert "SymPy simplification" in steps
+    if output == "softmax":
+        assert "diag(z₂) − z₂ z₂ᵀ" in steps  # the full Jacobian step is shown
+    checks = prove(spec, max_width=2) + prove_activations(spec)
+    assert checks and all(c.ok for c in checks)
+
+
+def test_softmax_with_l2_keeps_the_jacobian_and_is_proved():
+    spec = Spec("sl2", 2, (Layer(2, "tanh"), Layer(3, "softmax")))
+    d = symbp.derive(spec)
+    assert "diag" in text(dict(d.sample.deltas)[d.sample.names.delta(2)])
+    assert all(c.ok for c in prove(spec, max_width=2))
+
+
+@pytest.mark.parametrize("name", ["softmax_classifier", "binary_classifier"])
+def test_classification_losses_are_finite_for_huge_logits(name):
+    spec = example(name)
+    mod = module_for(spec)
+    params = mod.init_params(seed=0)
+    for key in params:
+        params[key] = params[key] * 1e4
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((spec.widths[0], 16))
+    if spec.loss == "cross_entropy":
+        Y = np.eye(spec.widths[-1])[:, rng.integers(0, spec.widths[-1], 16)]
+    else:
+        Y = rng.integers(0, 2, (1, 16)).astype(float)
+    U = mod._forward(params, X)[-2]
+    assert np.abs(U).max() > 1e3  # logits really are huge
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value = mod.loss(params, X, Y)
+        grads = mod.gradients(params, X, Y)
+    assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
+
+
+def test_custom_activation_example_derives_and_checks():
+    spec = example("custom_activation")
+    assert spec.layers[0].activation_name == "softsign"
+    d = symbp.derive(spec)
+    assert (
+        "σ′₁ = (|u₁| + 1)**(-2)" in str(d)
+        or "1/(|u₁| + 1)**2" in str(d)
+        or "(Abs(u₁) + 1)**(-2)" in str(d)
+    )
+    report = symbp.check(spec)
+    assert report.ok and report.numeric_error <= 1e-6
+
+
+def test_perceptron_learns_a_separable_problem_with_rosenblatts_rule():
+    spec = example("perceptron")
+    mod = module_for(spec)
+    assert not hasattr(mod, "check_gradients")  # its update is not a gradient
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2, 200))
+    margin = np.array([[1.5, -2.0]]) @ X + 0.3
+    X, margin = X[:, np.abs(margin[0]) > 0.2], margin[:, np.abs(margin[0]) > 0.2]
+    Y = (margin >= 0).astype(float)
+    params = mod.init_params(seed=0)
+    losses = mod.train(params, X, Y, epochs=200, lr=0.5, batch_size=1)
+    assert losses[-1] == 0  # no misclassified sample left
+
+
+def test_step_derivative_is_said_to_be_zero():
+    d = symbp.derive(example("perceptron"))
+    assert "zero almost everywhere" in str(d)
+    tex = symbp.latex_document(example("perceptron"))
+    assert "Rosenblatt" in tex and r"\boldsymbol{\delta}_j = \mathbf{0}" in tex
+
+
+def test_convexity_example_hessian_is_indefinite_at_a_critical_point():
+    ex = convexity_example()
+    assert ex.gradient_at_point == (0, 0)
+    assert min(ex.eigenvalues) < 0 < max(ex.eigenvalues)
+    _, _, fa, fb, fmid = ex.chord
+    assert fmid > (fa + fb) / 2  # above the chord: not convex
+    tex = symbp.latex_document(example("deep_linear"), convexity=True)
+    assert "not jointly convex" in tex and "eigenvalues" in tex
+
+
+def test_convexity_needs_a_deep_linear_spec():
+    with pytest.raises(symbp.SpecError, match="deep linear"):
+        symbp.latex_document(symbp.lecture_spec(), convexity=True)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_bcd_never_increases_the_loss_and_beats_gd(bias):
+    spec = Spec(
+        "dl", 5, (Layer(4, "identity", bias), Layer(3, "identity", bias), Layer(2, "identity"))
+    )
+    mod = module_for(spec)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 60))
+    Y = rng.standard_normal((2, 5)) @ X + 0.1 * rng.standard_normal((2, 60))
+    params = mod.init_params(seed=3)
+    gd_params = {k: v.copy() for k, v in params.items()}
+    previous = mod.loss(params, X, Y)
+    sweeps = 5
+    for _ in range(sweeps):
+        for layer in range(1, spec.depth + 1):
+            mod.bcd_step(params, X, Y, layer)
+            current = mod.loss(params, X, Y)
+            assert current <= previous * (1 + 1e-12) + 1e-12
+            previous = current
+    gd = mod.train(gd_params, X, Y, epochs=sweeps, lr=0.05)
+    assert previous < gd[-1]
+    fresh = mod.init_params(seed=3)
+    assert mod.train_bcd(fresh, X, Y, sweeps=sweeps)[-1] == pytest.approx(previous, rel=1e-9)
+
+
+def test_bcd_step_solves_the_normal_equations():
+    spec = Spec("dl", 4, (Layer(3, "identity"), Layer(2, "identity", True)))
+    mod = module_for(spec)
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((4, 30)), rng.standard_normal((2, 30))
+    params = mod.init_params(seed=1)
+    for layer in (1, 2):
+        mod.bcd_step(params, X, Y, layer)
+        grads = mod.gradients(params, X, Y)
+        assert np.linalg.norm(grads[f"W{layer}"]) < 1e-10  # the minimiser: gradient zero
+    assert np.linalg.norm(grads["b2"]) < 1e-10
+
+
+@pytest.mark.parametrize("depth", [1, 20])
+def test_depth_one_and_twenty(depth):
+    acts = ["tanh", "sigmoid", "softplus", "leaky_relu"]
+    hidden = (Layer(3, acts[j % 4], j % 3 == 0) for j in range(depth - 1))
+    layers = (*hidden, Layer(2, "identity"))
+    spec = Spec(f"d{depth}", 3, layers)
+    d = symbp.derive(spec)
+    assert len(d.sample.deltas) == depth
+    mod = module_for(spec)
+    rng = np.random.default_rng(0)
+    params = mod.init_params(seed=0)
+    X, Y = rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
+    ours = mod.gradients(params, X, Y)
+    theirs = grad(lambda p: oracle_loss(spec, p, X, Y))(params)
+    for key in params:  # at J = 20 early gradients vanish (the lecture's "practical issues"),
+        # too small for finite differences: the independent autodiff is the oracle here
+        assert np.linalg.norm(ours[key] - theirs[key]) <= 1e-10 * np.linalg.norm(theirs[key]), key
+    if depth == 1:
+        assert mod.check_gradients(params, X, Y) <= 1e-6
