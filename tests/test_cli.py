@@ -129,6 +129,53 @@ BAD_SPECS = [
         "not a valid width symbol",
     ),
     ("binary.toml", b"\xff\xfe\x00garbage", "cannot read spec file"),
+    (
+        "softmax_hidden.toml",
+        'name = "x"\ninput = 3\nloss = "cross_entropy"\n[[layers]]\nunits = 2\nactivation = "softmax"\n'
+        '[[layers]]\nunits = 2\nactivation = "softmax"\n',
+        "layers[0].activation: softmax is supported on the output layer only",
+    ),
+    (
+        "ce_output.toml",
+        'name = "x"\ninput = 3\nloss = "cross_entropy"\n[[layers]]\nunits = 2\nactivation = "tanh"\n',
+        "layers[0].activation: loss 'cross_entropy' needs a softmax output layer",
+    ),
+    (
+        "bce_output.toml",
+        'name = "x"\ninput = 3\nloss = "binary_cross_entropy"\n[[layers]]\nunits = 1\nactivation = "relu"\n',
+        "needs a sigmoid output layer",
+    ),
+    (
+        "unsafe.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\n'
+        "activation = { name = \"evil\", expr = \"__import__('os').system('rm -rf /')\" }\n",
+        "layers[0].activation.expr: cannot parse at column",
+    ),
+    (
+        "dunder.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "evil", expr = "t.__class__" }\n',
+        "layers[0].activation.expr: cannot parse at column 2",
+    ),
+    (
+        "unknownfn.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "f", expr = "eval(t)" }\n',
+        "unknown function 'eval' at column 1",
+    ),
+    (
+        "undefined.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "lg", expr = "log(t)" }\n',
+        "is undefined at t = -5",
+    ),
+    (
+        "customname.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "relu", expr = "t" }\n',
+        "layers[0].activation.name",
+    ),
+    (
+        "noexpr.toml",
+        'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "q" }\n',
+        "layers[0].activation.expr: missing or not a string",
+    ),
 ]
 
 
@@ -146,6 +193,27 @@ def test_bad_specs_fail_cleanly(tmp_path, filename, content, message, command):
     assert "Traceback" not in run.stderr and message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_generate_refuses_a_multilayer_step_network(tmp_path):
+    spec = tmp_path / "steps.toml"
+    spec.write_text(
+        'name = "s"\ninput = 2\n[[layers]]\nunits = 3\nactivation = "step"\n'
+        '[[layers]]\nunits = 1\nactivation = "sigmoid"\n'
+    )
+    assert symbp("derive", spec).returncode == 0
+    run = symbp("generate", spec, "-o", tmp_path / "s.py")
+    assert run.returncode == 2 and "layers[0].activation" in run.stderr
+    assert "single-layer perceptron" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "s.py").exists()
+
+
+def test_convexity_flag(tmp_path):
+    spec = ROOT / "examples" / "deep_linear.toml"
+    run = symbp("latex", spec, "--convexity", "-o", tmp_path / "c.tex")
+    assert run.returncode == 0 and "not jointly convex" in (tmp_path / "c.tex").read_text()
+    run = symbp("latex", "--convexity", "-o", tmp_path / "d.tex")
+    assert run.returncode == 2 and "deep linear" in run.stderr
 
 
 def test_symbolic_width_is_refused_by_generate_only(tmp_path):
