@@ -131,7 +131,7 @@ def _sigma(spec: Spec, d, j: int) -> _Columnwise:
     return _Columnwise(sp.Function(f"sigma{j}"))
 
 
-def _equal(a, b, table: dict) -> bool:
+def equal(a, b, table: dict) -> bool:
     """a == b exactly.  Each sigma_j(...) and sigma_j'(...) is replaced, whole, by a fresh symbol
     (the same on both sides, via `table`: both come from one forward pass), which leaves
     polynomials whose expansion is cheap; nested arguments are never expanded."""
@@ -164,12 +164,28 @@ def _small(spec: Spec, max_width: int) -> Spec:
     )
 
 
-def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
+@dataclass
+class Explicit:
+    """A pass written out on explicit SymPy matrices: `env` maps every symbol of the pass (and
+    ("sigma", j) to layer j's activation) to its value; `derivative(j)` is sigma_j' as a scalar
+    function; `objective` is f."""
+
+    env: dict
+    params: list
+    objective: sp.Expr
+    cols: int
+    derivative: dict
+
+
+def explicit(spec: Spec, batch: bool, concrete: bool = False) -> Explicit:
+    """Every weight, bias, input and target entry a scalar symbol; the forward pass, sigma' and
+    the deltas of the derivation evaluated on them.  sigma_j is an undefined function unless
+    `concrete` (then the spec's own activations, for numeric counterexamples)."""
     d = derive(spec)
     p = d.batch if batch else d.sample
     names, cols = p.names, SAMPLES if batch else 1
     env: dict = {}
-    params = []
+    params, derivatives = [], {}
     xi = sp.Dummy("xi")
     for j, layer in enumerate(spec.layers, start=1):
         W = names.W(j)
@@ -179,9 +195,14 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
             b = names.b(j)
             env[b] = sp.Matrix(*b.shape, lambda a, _, j=j: sp.Symbol(f"b{j}_{a}"))
             params.append(b)
-        env[("sigma", j)] = _sigma(spec, d, j)
-        if names.dsigma(j) in dict(p.sigma_primes):
-            env[names.dsigma(j)] = ("generic", env[("sigma", j)].scalar(xi).diff(xi), xi)
+        if concrete and layer.sigma.elementwise:
+            env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
+        else:
+            env[("sigma", j)] = _sigma(spec, d, j)
+        if layer.sigma.elementwise:
+            scalar = env[("sigma", j)].scalar
+            dexpr = scalar(xi).diff(xi)
+            derivatives[j] = lambda v, dexpr=dexpr: dexpr.subs(xi, v)  # Subs at symbolic v
     d0, dJ = spec.widths[0], spec.widths[-1]
     env[names.z(0)] = sp.Matrix(d0, cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
     env[names.y()] = sp.Matrix(dJ, cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
@@ -195,22 +216,23 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
     for lhs, rhs in p.forward:
         env[lhs] = evaluate(rhs, env, cols)
     objective = evaluate(p.objective, env, cols)
-    for j in range(1, spec.depth + 1):
-        dsig = names.dsigma(j)
-        if dsig in env:
-            _, dexpr, var = env[dsig]
-            env[dsig] = env[names.u(j)].applyfunc(
-                lambda v, dexpr=dexpr, var=var: dexpr.subs(var, v)
-            )
+    for j in derivatives:
+        env[names.dsigma(j)] = env[names.u(j)].applyfunc(derivatives[j])
     for lhs, rhs in p.deltas:
         env[lhs] = evaluate(rhs, env, cols)
+    return Explicit(env, params, objective, cols, derivatives)
+
+
+def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
+    p = derive(spec).batch if batch else derive(spec).sample
+    ex = explicit(spec, batch)
     checks, table = [], {}
     form = "batch" if batch else "sample"
-    for param in params:
-        derived = evaluate(p.gradients[param.name], env, cols)
-        explicit = env[param].applyfunc(lambda w: sp.diff(objective, w))
-        ok = all(_equal(a, b, table) for a, b in zip(derived, explicit, strict=True))
-        checks.append(Check(f"df/d{param.name} ({form}, N={cols})", len(derived), ok))
+    for param in ex.params:
+        derived = evaluate(p.gradients[param.name], ex.env, ex.cols)
+        truth = ex.env[param].applyfunc(lambda w: sp.diff(ex.objective, w))
+        ok = all(equal(a, b, table) for a, b in zip(derived, truth, strict=True))
+        checks.append(Check(f"df/d{param.name} ({form}, N={ex.cols})", len(derived), ok))
     return checks
 
 
