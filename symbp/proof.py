@@ -44,10 +44,14 @@ class Check:
     ok: bool
 
 
-def evaluate(expr, env: dict, n: int = 1):
-    """Evaluate a derivation expression on explicit matrices (`env`: MatrixSymbol -> Matrix)."""
+def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
+    """Evaluate a derivation expression on explicit matrices (`env`: MatrixSymbol -> Matrix).
+    `extra` maps further node classes to handlers ``(node, go) -> value``."""
 
     def go(e):
+        for cls, handler in (extra or {}).items():
+            if isinstance(e, cls):
+                return handler(e, go)
         if isinstance(e, MatrixSymbol):
             return env[e]
         if isinstance(e, Transpose):

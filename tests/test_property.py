@@ -8,7 +8,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 from autograd import grad
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from symbp import formula
@@ -87,8 +87,18 @@ def test_emitted_gradients_match_finite_differences_and_autograd(spec, seed, sam
         params[key] = params[key] + 0.3 * rng.standard_normal(params[key].shape)
     X = rng.standard_normal((spec.widths[0], samples))
     Y = targets(spec, rng, samples)
-    assert mod.check_gradients(params, X, Y) <= 1e-6
     ours = mod.gradients(params, X, Y)
+    # Central differences (step 1e-5) carry round-off of about 1e-16 |f| / 1e-5 per entry: their
+    # relative error means something only for gradients well above that floor.  Smaller ones
+    # (near a minimum, or vanishing through saturated layers) are checked by autograd alone.
+    floor = 1e-4 * max(1.0, abs(mod.loss(params, X, Y)))
+    if min(np.linalg.norm(g) for g in ours.values()) >= floor:
+        assert mod.check_gradients(params, X, Y) <= 1e-6
+    event(
+        "finite differences checked"
+        if min(np.linalg.norm(g) for g in ours.values()) >= floor
+        else "autograd only (gradient below the FD floor)"
+    )
     theirs = grad(lambda p: oracle_loss(spec, p, X, Y))(params)
     assert np.isclose(mod.loss(params, X, Y), oracle_loss(spec, params, X, Y), rtol=1e-12, atol=0)
     for key in params:
