@@ -4,6 +4,7 @@
     symbp latex    [SPEC] -o OUT.tex [--pdf] [--beamer]
     symbp generate [SPEC] -o OUT.py
     symbp check    [SPEC]                    proof by expansion + finite-difference check
+    symbp verify   [SPEC] --claim 'CLAIM'    check a hand derivation (also --claims, --tex)
 
 Without SPEC the lecture's network is used.  Bad input: one line on stderr, exit status 2.
 """
@@ -28,6 +29,7 @@ from .files import write
 from .printing.text import render_chains
 from .proof import proof_spec
 from .spec import Spec, lecture_spec, load
+from .verify import tex_claims, verify
 
 
 def _shown(path: str) -> str:
@@ -137,6 +139,42 @@ def _check(args) -> int:
     return 0 if report.ok else 1
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SymbpError(f"cannot read {path}: {exc}") from None
+
+
+def _verify(args) -> int:
+    spec = _spec(args)
+    claims = [(None, c) for c in args.claim or []]
+    if args.claims:
+        lines = _read(args.claims).splitlines()
+        claims += [
+            (i, ln)
+            for i, ln in enumerate(lines, 1)
+            if ln.strip() and not ln.lstrip().startswith("#")
+        ]
+    if args.tex:
+        claims += tex_claims(_read(args.tex))
+    if not claims:
+        raise SymbpError("nothing to verify: give --claim 'lhs = rhs', --claims FILE or --tex FILE")
+    statuses = set()
+    for line, claim in claims:
+        verdict = verify(spec, claim)
+        statuses.add(verdict.status)
+        where = f"line {line}: " if line is not None else ""
+        label = {"correct": "correct", "wrong": "WRONG", "unparsable": "cannot parse"}[
+            verdict.status
+        ]
+        print(f"{where}{label}: {claim}")
+        print(f"    {verdict.message}")
+    if "unparsable" in statuses:
+        return 2
+    return 1 if "wrong" in statuses else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="symbp", description=__doc__.splitlines()[0])
     top.add_argument("--version", action="version", version=f"symbp {__version__}")
@@ -165,6 +203,16 @@ def parser() -> argparse.ArgumentParser:
     p = command("generate", _generate, "write a standalone NumPy training module")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
+    p = command("verify", _verify, "check hand-written claims (LaTeX or SymPy-style) against it")
+    p.add_argument(
+        "--claim",
+        action="append",
+        help="one claim, e.g. '\\delta_2 = (W_3^T \\delta_3) \\circ \\sigma'_2'",
+    )
+    p.add_argument("--claims", help="a file of claims, one per line")
+    p.add_argument(
+        "--tex", help="a LaTeX file: every delta / df/dW equation of its align/equation blocks"
+    )
     p = command("check", _check, "prove the derivation and test the emitted gradients")
     p.add_argument("--max-width", type=int, default=None, help="widths used by the proof")
     return top

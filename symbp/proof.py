@@ -72,6 +72,8 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
             return out
         if isinstance(e, HadamardPower):
             return go(e.base).applyfunc(lambda v: v**e.exp)
+        if isinstance(e, sp.Identity):  # SymPy turns a 1 x 1 all-ones matrix into I
+            return sp.eye(sp.sympify(e.shape[0]).subs(N, n))
         if isinstance(e, ZeroMatrix):
             return sp.zeros(*(sp.sympify(k).subs(N, n) for k in e.shape))
         if isinstance(e, OneMatrix):

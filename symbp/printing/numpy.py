@@ -184,7 +184,11 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
     def _operand(self, expr):
         text = self._print(expr)
-        wrap = expr.is_Add or (expr.is_Number and expr < 0) or (expr.is_Pow and not expr.base.is_Symbol)
+        wrap = (
+            expr.is_Add
+            or (expr.is_Number and expr < 0)
+            or (expr.is_Pow and not expr.base.is_Symbol)
+        )
         return f"({text})" if wrap else text
 
     def _print_Pow(self, expr, rational=False):

@@ -1,0 +1,185 @@
+"""Parse a hand-written backprop claim into a small tree (Lark grammar `grammars/claim.lark`).
+
+The tree is plain data: `Sym` for a named quantity, `Op` for an operation with its operands;
+`resolve` in `verify.py` gives it meaning for a given network.  Text is never evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import lark
+
+MAX_LENGTH = 2000
+
+
+class ClaimSyntaxError(ValueError):
+    """The claim cannot be parsed; `column` (1-based) points at the problem."""
+
+    def __init__(self, message: str, column: int | None = None):
+        self.column = column
+        where = f"column {column}: " if column else ""
+        super().__init__(f"{where}{message}")
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A name as written: stem ("z", "delta", "sigma", "W", "dsigma2"...), index, primes."""
+
+    stem: str
+    index: str | None
+    primes: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # add sub neg hadamard mul T call frac partial sum sample number
+    args: tuple
+    column: int
+
+
+@cache
+def _parser() -> lark.Lark:
+    grammar = (Path(__file__).parent / "grammars" / "claim.lark").read_text()
+    return lark.Lark(grammar, parser="earley", propagate_positions=True, ambiguity="resolve")
+
+
+def _col(meta) -> int:
+    return getattr(meta, "column", 0) or 0
+
+
+@lark.v_args(meta=True)
+class _Tree(lark.Transformer):
+    def start(self, meta, items):
+        return tuple(items)
+
+    def number(self, meta, items):
+        return Op("number", (str(items[0]),), _col(meta))
+
+    def name(self, meta, items):
+        text = str(items[0]).lstrip("\\")
+        return Sym(text, None, 0, _col(meta))
+
+    def wrap(self, meta, items):
+        inner = items[1]
+        if isinstance(inner, Op) and inner.kind == "number" and inner.args[0] == "1":
+            return Op("ones", (), _col(meta))  # \mathbf{1}: the all-ones vector
+        return inner
+
+    def _binary(kind):
+        def method(self, meta, items):
+            operands = [i for i in items if not isinstance(i, lark.Token)]
+            return Op(kind, tuple(operands), _col(meta))
+
+        return method
+
+    add = _binary("add")
+    sub = _binary("sub")
+    hadamard = _binary("hadamard")
+    mul = _binary("mul")
+    juxt = _binary("mul")
+
+    def neg(self, meta, items):
+        return Op("neg", (items[0],), _col(meta))
+
+    def subscript(self, meta, items):
+        base, index = items
+        if not isinstance(base, Sym) or base.index is not None:
+            raise ClaimSyntaxError("a subscript belongs on a name, such as z_2 or W_3", _col(meta))
+        return Sym(base.stem, index, base.primes, base.column)
+
+    def index(self, meta, items):
+        return str(items[0])
+
+    def prime(self, meta, items):
+        base = items[0]
+        if not isinstance(base, Sym):
+            raise ClaimSyntaxError("a prime (') belongs on sigma, as in \\sigma'_2", _col(meta))
+        return Sym(base.stem, base.index, base.primes + 1, base.column)
+
+    def superscript(self, meta, items):
+        base, parts = items
+        out = base
+        for part in parts:
+            if part == "T":
+                out = Op("T", (out,), _col(meta))
+            elif part == "sample":
+                out = Op("sample", (out,), _col(meta))
+            else:
+                raise ClaimSyntaxError(
+                    f"unsupported superscript {part!r} (use ^T or ^{{(i)}})", _col(meta)
+                )
+        return out
+
+    def sup(self, meta, items):
+        return [self._sup_item(i, meta) for i in items]
+
+    def _sup_item(self, item, meta):
+        if isinstance(item, lark.Token) and item.type == "TEE":
+            return "T"
+        if isinstance(item, lark.Tree) and item.data == "sample":
+            return "sample"
+        if isinstance(item, tuple) and item and item[0] == "sample":
+            return "sample"
+        return str(item)
+
+    def sample(self, meta, items):
+        return ("sample",)
+
+    def dot_t(self, meta, items):
+        return Op("T", (items[0],), _col(meta))
+
+    def call(self, meta, items):
+        return Op("call", (items[0], *items[1:]), _col(meta))
+
+    def frac(self, meta, items):
+        return Op("frac", tuple(items), _col(meta))
+
+    def partial(self, meta, items):
+        return Op("partial", (items[0],), _col(meta))
+
+    def total(self, meta, items):
+        return Op("sum", (items[-1],), _col(meta))
+
+    def limit(self, meta, items):
+        return str(items[0])
+
+
+def _check_text(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise ClaimSyntaxError("the claim is empty; write it as 'lhs = rhs'")
+    if len(text) > MAX_LENGTH:
+        raise ClaimSyntaxError(f"the claim is {len(text)} characters long; at most {MAX_LENGTH}")
+    for i, c in enumerate(text):
+        if (not c.isprintable() and c not in " \t") or c in "\x7f":
+            raise ClaimSyntaxError(f"control character {c!r} is not allowed", i + 1)
+    depth = 0
+    for i, c in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            raise ClaimSyntaxError("unbalanced braces: '}' without a matching '{'", i + 1)
+    if depth:
+        raise ClaimSyntaxError(f"unbalanced braces: {depth} '{{' never closed", len(text))
+
+
+def parse(text: str) -> tuple:
+    """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
+    _check_text(text)
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.UnexpectedEOF:
+        raise ClaimSyntaxError(
+            "the claim ends too early: a missing ')' or operand?", len(text)
+        ) from None
+    except lark.exceptions.UnexpectedInput as exc:
+        column = exc.column if exc.column > 0 else len(text)
+        raise ClaimSyntaxError(f"unexpected {text[column - 1 : column + 9]!r}", column) from None
+    try:
+        return _Tree().transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, ClaimSyntaxError):
+            raise exc.orig_exc from None
+        raise

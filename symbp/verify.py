@@ -1,0 +1,562 @@
+"""`symbp verify`: check a hand-written backprop claim against the derivation, and say why.
+
+A claim (`claims.parse`) is given meaning for a network (`Resolver`): names become the spec's
+symbols with their shapes, juxtaposition a matrix product, a row factor before a Jacobian the
+vector-Jacobian product it stands for.  Unknown names and shape mismatches are reported where they
+occur.  Otherwise both sides are compared with the derived expression: structurally, then by
+expansion on explicit matrices at small widths (every sigma an undefined function); if they
+differ, concrete small values show it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+from .claims import ClaimSyntaxError, Op, Sym, parse
+from .derive import derive
+from .naming import N, Names
+from .nodes import Elementwise, Partial, Sigma
+from .printing.text import text
+from .proof import equal, evaluate, explicit, proof_spec
+from .spec import Spec
+
+F = sp.Symbol("f")
+
+
+class Wrong(Exception):
+    """The claim is well-formed but wrong for this network; the message says why."""
+
+
+class DSigma(MatrixExpr):
+    """sigma_j' evaluated entry-wise at `arg`."""
+
+    def __new__(cls, layer, arg):
+        return super().__new__(cls, sp.Integer(layer), arg)
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+
+class SampleSum(MatrixExpr):
+    """sum over the N samples of a per-sample expression."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+
+class Through(MatrixExpr):
+    """A row factor applied to a Jacobian, as the lecture writes g dz/dW: the gradient of
+    <g, z> with respect to W, g held fixed (a matrix shaped like W)."""
+
+    def __new__(cls, row, partial):
+        return super().__new__(cls, row, partial)
+
+    @property
+    def shape(self):
+        return self.args[1].args[1].shape
+
+
+class Gradient(MatrixExpr):
+    """df/dX as a matrix shaped like X."""
+
+    def __new__(cls, partial):
+        return super().__new__(cls, partial)
+
+    @property
+    def shape(self):
+        return self.args[0].args[1].shape
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    status: str  # "correct" | "wrong" | "unparsable"
+    message: str
+
+
+def _dims(x) -> str:
+    return f"{x.shape[0]}×{x.shape[1]}"
+
+
+def _is_matrix(x) -> bool:
+    return isinstance(x, MatrixExpr)
+
+
+class Resolver:
+    """Gives a parsed claim meaning in `spec`'s per-sample symbols (widths from `names`)."""
+
+    def __init__(self, spec: Spec, names: Names):
+        self.spec, self.names, self.J = spec, names, spec.depth
+        self.batch = Names(spec.widths, batch=True)
+
+    def __call__(self, node):
+        if isinstance(node, Sym):
+            return self.symbol(node)
+        return getattr(self, f"op_{node.kind}")(node)
+
+    # names -------------------------------------------------------------------------------
+    def _layer(self, node: Sym, index: str | None, lo: int, what: str) -> int:
+        shown = f"{what}_{index}" if index else what
+        if index is None:
+            raise Wrong(f"{what} needs a layer number, e.g. {what}_{self.J}")
+        if index == "J":
+            return self.J
+        if not index.isdigit():
+            raise Wrong(f"{shown}: use a layer number (0..{self.J}) or J, not {index!r}")
+        k = int(index)
+        if not lo <= k <= self.J:
+            raise Wrong(f"{shown} is not defined in this network: it has layers {lo}..{self.J}")
+        return k
+
+    def symbol(self, node: Sym):
+        stem, index = node.stem, node.index
+        match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
+        if index is None and match and match.group(1) != "x":
+            stem, index = match.groups()
+        if index is None and match and match.group(1) == "x":
+            stem, index = "x", match.group(2)
+        if stem in ("sigma", "dsigma", "dsig") or node.primes:
+            primes = node.primes + (stem != "sigma")
+            layer = None if index is None else self._layer(node, index, 1, "σ")
+            return ("sigma", layer, primes)
+        n, B = self.names, self.batch
+        batch = {"Z": (B.z, 0), "U": (B.u, 1), "Delta": (B.delta, 1)}
+        if stem in batch:
+            make, lo = batch[stem]
+            return make(self._layer(node, index, lo, stem))
+        if stem == "Y" and index is None:
+            return B.y()
+        if stem == "X" and index in (None, "0"):
+            return B.z(0)
+        if stem == "z":
+            return n.z(self._layer(node, index, 0, "z"))
+        if stem == "u":
+            return n.u(self._layer(node, index, 1, "u"))
+        if stem == "W":
+            return n.W(self._layer(node, index, 1, "W"))
+        if stem == "b":
+            k = self._layer(node, index, 1, "b")
+            if not self.spec.layers[k - 1].bias:
+                raise Wrong(f"b_{k} is not defined in this network: layer {k} has no bias")
+            return n.b(k)
+        if stem == "delta":
+            return n.delta(self._layer(node, index, 1, "δ"))
+        if stem in ("y",) and index in (None, "i"):
+            return n.y()
+        if stem == "x" and index in (None, "0", "i"):
+            return n.z(0)
+        if stem == "f" and index is None:
+            return F
+        if stem == "N" and index is None:
+            return N
+        shown = f"{stem}_{index}" if index else stem
+        hint = ""
+        if stem == "x" and index:
+            k = self.J if index == "J" else index
+            hint = f"; did you mean z_{index}?" if str(k).isdigit() and int(k) <= self.J else ""
+        raise Wrong(f"{shown} is not defined in this network{hint}")
+
+    # operations ----------------------------------------------------------------------------
+    def _value(self, x):
+        if x == ("ones",):
+            raise Wrong("𝟏 (the all-ones vector) must multiply a matrix, as in Δ_j 𝟏")
+        if isinstance(x, tuple):
+            _, layer, primes = x
+            if primes == 1 and layer is not None:
+                return self.names.dsigma(layer)
+            raise Wrong("σ needs an argument here, e.g. σ_2(W_2 z_1), or write σ'_2")
+        return x
+
+    def op_ones(self, node: Op):
+        return ("ones",)
+
+    def op_number(self, node: Op):
+        return sp.Rational(Fraction(node.args[0]))
+
+    def op_neg(self, node: Op):
+        return (
+            -self._value(self(node.args[0]))
+            if not _is_matrix(v := self._value(self(node.args[0])))
+            else MatMul(-1, v)
+        )
+
+    def _sum(self, node: Op, sign: int):
+        a, b = (self._value(self(x)) for x in node.args)
+        if _is_matrix(a) != _is_matrix(b):  # 1 - z: a number broadcast over the entries
+            m = a if _is_matrix(a) else b
+            a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
+        if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
+            raise Wrong(
+                f"{text(a)} {'+' if sign > 0 else '−'} {text(b)} adds a {_dims(a) if _is_matrix(a) else 'scalar'} and a {_dims(b) if _is_matrix(b) else 'scalar'}"
+            )
+        if not _is_matrix(a):
+            return a + sign * b
+        return MatAdd(a, b if sign > 0 else MatMul(-1, b))
+
+    def op_add(self, node):
+        return self._sum(node, 1)
+
+    def op_sub(self, node):
+        return self._sum(node, -1)
+
+    def op_hadamard(self, node: Op):
+        a, b = (self._value(self(x)) for x in node.args)
+        return self.hadamard(a, b)
+
+    def hadamard(self, a, b):
+        if not (_is_matrix(a) and _is_matrix(b)):
+            return a * b
+        if a.shape != b.shape:
+            hint = "; did you mean a matrix product?" if a.shape[1] == b.shape[0] else ""
+            raise Wrong(
+                f"{text(a)} ∘ {text(b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry{hint}"
+            )
+        return HadamardProduct(a, b)
+
+    def op_T(self, node: Op):
+        x = self._value(self(node.args[0]))
+        return Transpose(x) if _is_matrix(x) else x
+
+    def op_sample(self, node: Op):
+        return self(node.args[0])
+
+    def op_sum(self, node: Op):
+        body = self._value(self(node.args[0]))
+        return SampleSum(body) if _is_matrix(body) else N * body
+
+    def op_partial(self, node: Op):
+        return ("partial", self._value(self(node.args[0])))
+
+    def op_frac(self, node: Op):
+        top, bottom = (self(x) for x in node.args)
+        if isinstance(top, tuple) and top[0] == "partial":
+            if not (isinstance(bottom, tuple) and bottom[0] == "partial"):
+                raise Wrong("a derivative is written \\frac{\\partial a}{\\partial b}")
+            den = bottom[1]
+            if not isinstance(den, MatrixSymbol):
+                raise Wrong(f"∂/∂({text(den)}): differentiate with respect to a single quantity")
+            return Partial(top[1], den)
+        top, bottom = self._value(top), self._value(bottom)
+        if not _is_matrix(top) and _is_matrix(bottom):  # c / z: entry-wise
+            x = sp.Dummy("x")
+            return Elementwise(sp.Lambda(x, top / x), bottom)
+        if _is_matrix(top) or _is_matrix(bottom):
+            raise Wrong("only numbers and N can be divided (write 1/N as \\frac{1}{N})")
+        return top / bottom
+
+    def op_call(self, node: Op):
+        head, *args = node.args
+        values = [self._value(self(a)) for a in args]
+        if isinstance(head, Sym) and head.stem == "diag" and head.index is None:
+            (z,) = values
+            if not (_is_matrix(z) and z.shape[1] == 1):
+                raise Wrong("diag(·) takes a vector")
+            return DiagMatrix(z)
+        if isinstance(head, Sym) and head.stem == "hadamard" and head.index is None:
+            if len(values) != 2:
+                raise Wrong("hadamard(a, b) takes two arguments")
+            return self.hadamard(*values)
+        f = self(head)
+        if isinstance(f, tuple) and f[0] == "sigma":
+            _, layer, primes = f
+            (arg,) = values
+            if layer is None:
+                layer = self._infer_layer(arg)
+            if primes > 1:
+                raise Wrong("only first derivatives σ' are supported")
+            return DSigma(layer, arg) if primes else Sigma(layer, arg)
+        if len(values) != 1:
+            raise Wrong(f"{text(self._value(f))}(…) takes one argument")
+        return self.product(self._value(f), values[0])
+
+    def _infer_layer(self, arg) -> int:
+        for k in range(1, self.J + 1):
+            if arg == self.names.u(k) or (isinstance(arg, MatMul) and self.names.W(k) in arg.args):
+                return k
+        raise Wrong(f"σ'({text(arg)}): say which layer's σ, e.g. σ'_2")
+
+    def op_mul(self, node: Op):
+        a, b = (self(x) for x in node.args)
+        if b == ("ones",) and _is_matrix(a := self._value(a)):
+            return MatMul(a, sp.OneMatrix(a.shape[1], 1))  # row sums
+        return self.product(self._value(a), self._value(b))
+
+    def product(self, a, b):
+        if isinstance(a, Partial):
+            a = self.gradient(a)
+        if isinstance(b, Partial) and b.args[0] == F:  # a matrix times the gradient df/dX
+            b = self.gradient(b)
+        if isinstance(b, Partial):
+            num = b.args[0]
+            if not _is_matrix(a) or a.shape != num.shape:
+                raise Wrong(
+                    f"the row factor {text(a)} must be shaped like {text(num)} ({_dims(num)})"
+                )
+            return Through(a, b)
+        if not (_is_matrix(a) and _is_matrix(b)):
+            return a * b if not _is_matrix(b) else MatMul(a, b)
+        if a.shape[1] != b.shape[0]:
+            raise Wrong(self._product_hint(a, b))
+        return MatMul(a, b)
+
+    def gradient(self, p: Partial):
+        if p.args[0] != F:
+            raise Wrong(f"{text(p)} must follow a row factor")
+        return Gradient(p)
+
+    def _product_hint(self, a, b) -> str:
+        message = f"{text(a)} {text(b)} multiplies a {_dims(a)} by a {_dims(b)}"
+        if a.shape[0] == b.shape[0] and isinstance(a, MatrixSymbol):
+            return f"{message}: did you mean {text(a)}ᵀ?"
+        if isinstance(a, Transpose) and a.arg.shape[1] == b.shape[0]:
+            return f"{message}: did you mean {text(a.arg)} without the transpose?"
+        if a.shape == b.shape:
+            return f"{message}: did you mean the element-wise product {text(a)} ∘ {text(b)}?"
+        if a.shape[1] == b.shape[1]:
+            return f"{message}: did you mean {text(b)}ᵀ?"
+        return message
+
+
+def _target(spec: Spec, lhs, batch: bool):
+    """The derived expression a claim's left side names."""
+    d = derive(spec)
+    p = d.batch if batch else d.sample
+    if isinstance(lhs, MatrixSymbol) and lhs.name.startswith("delta"):
+        if batch:
+            raise Wrong("a sum over samples belongs in ∂f/∂W_j, not in δ_j (δ_j is per sample)")
+        return dict(d.sample.deltas)[lhs]
+    if isinstance(lhs, Partial) and lhs.args[0] == F:
+        key = lhs.args[1].name
+        if key in p.gradients:
+            return p.gradients[key]
+    raise Wrong(f"the left side must be δ_j or ∂f/∂W_j (∂f/∂b_j); got {text(lhs)}")
+
+
+def _batch_symbols(expr) -> bool:
+    """Whether `expr` names whole-batch matrices (Z_j, Delta_j, Y: N columns)."""
+    return any(
+        s.shape[1] == N for s in getattr(expr, "free_symbols", ()) if isinstance(s, MatrixSymbol)
+    )
+
+
+def _has(expr, cls) -> bool:
+    return isinstance(expr, cls) or any(_has(a, cls) for a in getattr(expr, "args", ()))
+
+
+class _Evaluator:
+    """Evaluates claims and derived expressions on explicit matrices (`proof.explicit`)."""
+
+    def __init__(self, spec: Spec, batch: bool, concrete: bool = False):
+        self.spec, self.batch = spec, batch
+        self.ex = explicit(spec, batch, concrete)
+        self.sample_names = Names(spec.widths, batch=False)
+        self.forward = derive(spec).sample.forward
+        self.objective = derive(spec).sample.objective
+
+    def env_for(self, c: int) -> dict:
+        """The per-sample values of sample c (the whole env when per-sample already)."""
+        if not self.batch:
+            return self.ex.env
+        b = Names(self.spec.widths, batch=True)
+        s = self.sample_names
+        env = {
+            k: v
+            for k, v in self.ex.env.items()
+            if not isinstance(k, MatrixSymbol) or k.shape[1] == 1
+        }
+        pairs = [(s.y(), b.y()), *((s.z(k), b.z(k)) for k in range(self.spec.depth + 1))]
+        for k in range(1, self.spec.depth + 1):
+            pairs += [(s.u(k), b.u(k)), (s.delta(k), b.delta(k)), (s.dsigma(k), b.dsigma(k))]
+        for small, big in pairs:
+            if big in self.ex.env:
+                env[small] = self.ex.env[big][:, c]
+        return env
+
+    def __call__(self, expr, env=None):
+        env = env if env is not None else self.ex.env
+        extra = {
+            DSigma: lambda e, go: go(e.args[1]).applyfunc(self.ex.derivative[int(e.args[0])]),
+            SampleSum: lambda e, go: sum(
+                (self(e.args[0], self.env_for(c)) for c in range(1, self.ex.cols)),
+                self(e.args[0], self.env_for(0)),
+            ),
+            Through: lambda e, go: self.vjp(go(e.args[0]), e.args[1], env),
+            Gradient: lambda e, go: self.grad(e.args[0], env),
+        }
+        return evaluate(expr, env, self.ex.cols, extra)
+
+    def _as_function(self, num, den, env):
+        """(value of num, entries of den it is a function of, substitution back to env)."""
+        if den in self.ex.params or self.batch:
+            value = self.objective_value(env) if num == F else self(num, env)
+            return value, list(env[den]), {}
+        D = sp.Matrix(*env[den].shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
+        env2 = dict(env)
+        env2[den] = D
+        after = [lhs for lhs, _ in self.forward]
+        start = after.index(den) + 1 if den in after else 0
+        for lhs, rhs in self.forward[start:]:
+            env2[lhs] = evaluate(rhs, env2, 1)
+        value = evaluate(self.objective, env2, 1) if num == F else self(num, env2)
+        return value, list(D), dict(zip(D, env[den], strict=True))
+
+    def objective_value(self, env):
+        return evaluate(self.objective, env, 1)
+
+    def grad(self, p: Partial, env):
+        num, den = p.args
+        value, variables, back = self._as_function(num, den, env)
+        entries = [sp.diff(value, v).subs(back) for v in variables]
+        return sp.Matrix(*env[den].shape, entries)
+
+    def vjp(self, row, jac: Partial, env):
+        num, den = jac.args
+        value, variables, back = self._as_function(num, den, env)
+        row = row if isinstance(row, sp.MatrixBase) else sp.Matrix([[row]])
+        entries = [
+            sum(r * sp.diff(x, v) for r, x in zip(row, value, strict=True)).subs(back)
+            for v in variables
+        ]
+        return sp.Matrix(*env[den].shape, entries)
+
+
+def _counterexample(spec: Spec, claim, derived, batch: bool) -> str:
+    ev = _Evaluator(spec, batch, concrete=True)
+    rng = np.random.default_rng(0)
+    symbols = set()
+    for key, value in ev.ex.env.items():
+        if isinstance(key, MatrixSymbol) and hasattr(value, "free_symbols"):
+            symbols |= value.free_symbols
+    values = {
+        s: sp.Rational(int(rng.integers(-4, 5)), 4)
+        for s in sorted(symbols, key=str)
+        if not isinstance(s, sp.Dummy)
+    }
+    a = sp.Matrix(ev(claim)).subs(values).evalf(12)
+    b = sp.Matrix(ev(derived)).subs(values).evalf(12)
+    worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
+    row, col = divmod(worst, a.shape[1])
+    ratio = ""
+    nonzero = [i for i in range(len(b)) if abs(b[i]) > 1e-9]
+    if nonzero:
+        ratios = {round(float(a[i] / b[i]), 6) for i in nonzero}
+        zeros_match = all(abs(a[i]) < 1e-9 for i in range(len(b)) if i not in nonzero)
+        if len(ratios) == 1 and zeros_match:
+            (c,) = ratios
+            ratio = (
+                " (a sign error: it is the negative of the derivation)"
+                if c == -1
+                else f" (off by a factor {c:g} everywhere)"
+            )
+    shown = ", ".join(
+        f"{k.name} = {sp.Matrix(v).subs(values).tolist()}"
+        for k, v in ev.ex.env.items()
+        if isinstance(k, MatrixSymbol) and (k in ev.ex.params or k.name in ("z0", "Z0", "y", "Y"))
+    )
+    return (
+        f"counterexample with {spec.layers[0].activation_name if spec.depth else ''} layers as in the spec, at widths "
+        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if batch else ''}: {shown}; "
+        f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the derivation gives {float(b[worst]):.6g}{ratio}"
+    )
+
+
+def verify(spec: Spec, claim: str) -> Verdict:
+    """The verdict on one claim for `spec`."""
+    try:
+        lhs_tree, rhs_tree = parse(claim)
+    except ClaimSyntaxError as exc:
+        return Verdict(claim, "unparsable", str(exc))
+    names = Names(spec.widths, batch=False)
+    try:
+        resolve = Resolver(spec, names)
+        lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+        batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
+        derived = _target(spec, lhs, batch)
+        if not _is_matrix(rhs) or rhs.shape != derived.shape:
+            raise Wrong(
+                f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}"
+            )
+    except Wrong as exc:
+        return Verdict(claim, "wrong", str(exc))
+    shown = f"{text(lhs)} = {text(derived)}"
+    if not batch and rhs == derived:
+        return Verdict(claim, "correct", f"identical to the derivation, {shown}")
+    small = proof_spec(spec)
+    small_names = Names(small.widths, batch=False)
+    try:
+        resolve = Resolver(small, small_names)
+        claim_small = resolve._value(resolve(rhs_tree))
+        derived_small = _target(small, resolve(lhs_tree), batch)
+    except Wrong as exc:  # cannot happen for a claim that resolved at full widths
+        return Verdict(claim, "wrong", str(exc))
+    ev = _Evaluator(small, batch)
+    a, b = ev(claim_small), ev(derived_small)
+    table: dict = {}
+    if all(equal(x, y, table) for x, y in zip(a, b, strict=True)):
+        widths = "-".join(map(str, small.widths))
+        return Verdict(
+            claim,
+            "correct",
+            f"equal to the derivation by expansion at widths {widths} (every σ undefined): {shown}",
+        )
+    return Verdict(
+        claim,
+        "wrong",
+        f"it differs from the derivation, {shown}: {_counterexample(small, claim_small, derived_small, batch)}",
+    )
+
+
+_ENVIRONMENTS = re.compile(r"\\begin\{(align\*?|equation\*?|aligned)\}(.*?)\\end\{\1\}", re.S)
+_ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
+_DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|&")
+
+
+def tex_claims(source: str) -> list[tuple[int, str]]:
+    """(line, claim) for every equality in the align/equation environments of a LaTeX source
+    whose left side is a delta or a derivative of f.  A row starting with '=' continues the
+    previous row's left side; a chain a = b = c gives the claims a = b and a = c."""
+    out = []
+    for match in _ENVIRONMENTS.finditer(source):
+        body, start = match.group(2), match.start(2)
+        lhs = None
+        offset = 0
+        for row in body.split("\\\\"):
+            line = source.count("\n", 0, start + offset) + 1 + (len(row) - len(row.lstrip("\n")))
+            offset += len(row) + 2
+            cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", row)).strip().rstrip(",.;")
+            if not cleaned:
+                continue
+            parts = [p.strip() for p in _split_top_level(cleaned)]
+            if parts[0] == "" and lhs is not None:
+                parts[0] = lhs
+            if len(parts) < 2 or not re.search(r"\\delta|\\partial f|delta", parts[0]):
+                lhs = None
+                continue
+            lhs = parts[0]
+            out += [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
+    return out
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at '=' outside braces (so \\sum_{i=1} stays whole)."""
+    parts, depth, current = [], 0, ""
+    for c in text:
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if c == "=" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += c
+    return [*parts, current]
