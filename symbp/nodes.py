@@ -13,7 +13,19 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixExpr, On
 from sympy.core.basic import Basic
 
 
-class Sigma(MatrixExpr):
+class ShapedLikeArg(MatrixExpr):
+    """A matrix node whose last argument `arg` it is shaped like."""
+
+    @property
+    def arg(self):
+        return self.args[-1]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class Sigma(ShapedLikeArg):
     """sigma_j(U): the activation of layer `layer`, entry-wise on `arg`."""
 
     def __new__(cls, layer: int, arg):
@@ -23,16 +35,8 @@ class Sigma(MatrixExpr):
     def layer(self) -> int:
         return int(self.args[0])
 
-    @property
-    def arg(self):
-        return self.args[1]
 
-    @property
-    def shape(self):
-        return self.arg.shape
-
-
-class Elementwise(MatrixExpr):
+class Elementwise(ShapedLikeArg):
     """A scalar function (a `Lambda`) applied entry-wise to `arg`.  Unlike SymPy's
     ElementwiseApplyFunction it never evaluates, not even for a 1 x 1 argument."""
 
@@ -43,28 +47,12 @@ class Elementwise(MatrixExpr):
     def function(self) -> sp.Lambda:
         return self.args[0]
 
-    @property
-    def arg(self):
-        return self.args[1]
 
-    @property
-    def shape(self):
-        return self.arg.shape
-
-
-class LogSumExp(MatrixExpr):
+class LogSumExp(ShapedLikeArg):
     """log sum_i exp(arg_i) of each column of `arg`, broadcast over the rows (same shape)."""
 
     def __new__(cls, arg):
         return super().__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
 
 class Stack(MatrixExpr):

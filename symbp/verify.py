@@ -22,7 +22,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from .claims import ClaimSyntaxError, Op, Sym, parse
 from .derive import derive
 from .naming import N, Names
-from .nodes import Elementwise, Partial, Sigma
+from .nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from .printing.text import text
 from .proof import equal, evaluate, explicit, proof_spec
 from .spec import Spec
@@ -34,26 +34,18 @@ class Wrong(Exception):
     """The claim is well-formed but wrong for this network; the message says why."""
 
 
-class DSigma(MatrixExpr):
+class DSigma(ShapedLikeArg):
     """sigma_j' evaluated entry-wise at `arg`."""
 
     def __new__(cls, layer, arg):
         return super().__new__(cls, sp.Integer(layer), arg)
 
-    @property
-    def shape(self):
-        return self.args[1].shape
 
-
-class SampleSum(MatrixExpr):
+class SampleSum(ShapedLikeArg):
     """sum over the N samples of a per-sample expression."""
 
     def __new__(cls, arg):
         return super().__new__(cls, arg)
-
-    @property
-    def shape(self):
-        return self.args[0].shape
 
 
 class Through(MatrixExpr):
@@ -186,11 +178,8 @@ class Resolver:
         return sp.Rational(Fraction(node.args[0]))
 
     def op_neg(self, node: Op):
-        return (
-            -self._value(self(node.args[0]))
-            if not _is_matrix(v := self._value(self(node.args[0])))
-            else MatMul(-1, v)
-        )
+        v = self._value(self(node.args[0]))
+        return MatMul(-1, v) if _is_matrix(v) else -v
 
     def _sum(self, node: Op, sign: int):
         a, b = (self._value(self(x)) for x in node.args)

@@ -68,10 +68,14 @@ def oracle_loss(spec, params, X, Y):
             U = U + params[f"b{j}"]
         name = layer.activation_name
         Z = anp.exp(U) / anp.sum(anp.exp(U), axis=0) if name == "softmax" else ORACLE[name](U)
+    # the losses from the output layer's pre-activations U, written to keep full precision
+    # (log(1 - z) for z near 1 loses digits): log sigma(u) = -log1p(e^-u), log softmax = u - lse
     if spec.loss == "cross_entropy":
-        total = -anp.sum(Y * anp.log(Z))
+        top = anp.max(U, axis=0)
+        total = -anp.sum(Y * (U - top - anp.log(anp.sum(anp.exp(U - top), axis=0))))
     elif spec.loss == "binary_cross_entropy":
-        total = -anp.sum(Y * anp.log(Z) + (1 - Y) * anp.log(1 - Z))
+        softplus = lambda v: anp.maximum(v, 0) + anp.log1p(anp.exp(-anp.abs(v)))  # noqa: E731
+        total = anp.sum(Y * softplus(-U) + (1 - Y) * softplus(U))
     else:
         total = anp.sum((Y - Z) ** 2)
     return total / X.shape[1] if spec.reduction == "mean" else total
