@@ -1,4 +1,4 @@
-"""symbp: derive, explain and emit backpropagation.
+r"""symbp: derive, explain and emit backpropagation.
 
 >>> import symbp
 >>> spec = symbp.lecture_spec()            # or symbp.load_spec("net.toml"), or Spec(...)
@@ -7,6 +7,8 @@
 >>> code = symbp.generate_module(spec)     # standalone NumPy trainer
 >>> symbp.check(spec).ok                   # proof by expansion + finite differences
 True
+>>> symbp.verify_claim(spec, r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2").message
+'W₃ δ₃ multiplies a 2×3 by a 2×1: did you mean W₃ᵀ?'
 """
 
 from .check import Report, check
@@ -17,6 +19,8 @@ from .errors import SpecError, SymbpError
 from .spec import Layer, Spec, from_dict, lecture_spec
 from .spec import load as load_spec
 from .steps import Derivation
+from .verify import Verdict, tex_claims
+from .verify import verify as verify_claim
 
 __all__ = [
     "Derivation",
@@ -25,6 +29,7 @@ __all__ = [
     "Spec",
     "SpecError",
     "SymbpError",
+    "Verdict",
     "check",
     "derive",
     "from_dict",
@@ -32,5 +37,7 @@ __all__ = [
     "latex_document",
     "lecture_spec",
     "load_spec",
+    "tex_claims",
+    "verify_claim",
 ]
 __version__ = "0.1.0"
