@@ -10,7 +10,7 @@ parameter, recording each equality with its reason, as the lecture's slides do.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import sympy as sp
 from sympy import MatAdd, MatMul, OneMatrix
@@ -56,30 +56,40 @@ def sigma_prime(spec: Spec, names: Names, j: int):
     return lift(d.expr, {d.var: arg})
 
 
-def output_delta(spec: Spec, names: Names) -> tuple[sp.Basic, str] | None:
-    """delta_J collapsed by SymPy, with the assumption it needs, when the loss derivative and the
-    output activation cancel (cross-entropy with softmax, binary cross-entropy with sigmoid);
-    None when they do not (then delta_J keeps the lecture's form dl/dz_J o sigma'_J).
+@cache
+def collapsed_output(loss: str, output: activations.Activation) -> tuple[sp.Expr, str] | None:
+    """delta_J as a scalar formula in (z, y), with the assumption it needs, when the loss
+    derivative and the output activation cancel (cross-entropy with softmax, binary
+    cross-entropy with sigmoid); None when they do not (then delta_J keeps the lecture's form
+    dl/dz_J o sigma'_J).  Cached: SymPy's simplify is slow.
 
     softmax: delta = z o g - z (z^T g); if SymPy simplifies z l'(z, y) to c y, then
              z^T g = c 1^T y = c for targets summing to one, and delta = c (y - z).
     element-wise: delta = l'(z, y) sigma'(z) when SymPy simplifies the product to something
              no larger than l' itself.
     """
-    sigma, lp = spec.layers[-1].sigma, losses.gradient(spec.loss)
-    env = {losses.z: names.z(spec.depth), losses.y: names.y()}
-    if sigma.kind == "softmax":
+    lp = losses.gradient(loss)
+    if output.kind == "softmax":
         c = sp.simplify(losses.z * lp / losses.y)
         if c.free_symbols:
             return None
-        return lift(sp.expand(c * (losses.y - losses.z)), env), "each target sums to one"
-    d = activations.derivative(sigma)
+        return sp.expand(c * (losses.y - losses.z)), "each target sums to one"
+    d = activations.derivative(output)
     if not d.of_output or d.is_one:
         return None
     product = sp.factor_terms(sp.simplify(lp * d.expr.subs(activations.s, losses.z)))
     if sp.count_ops(product) > sp.count_ops(lp):
         return None
-    return lift(product, env), f"sigma' of {sigma.name} written in terms of z"
+    return product, f"sigma' of {output.name} written in terms of z"
+
+
+def output_delta(spec: Spec, names: Names) -> tuple[sp.Basic, str] | None:
+    """`collapsed_output` lifted to the matrices of `names` (z_J, y), or None."""
+    collapsed = collapsed_output(spec.loss, spec.layers[-1].sigma)
+    if collapsed is None:
+        return None
+    formula, note = collapsed
+    return lift(formula, {losses.z: names.z(spec.depth), losses.y: names.y()}), note
 
 
 def reverse(spec: Spec, names: Names) -> Pass:

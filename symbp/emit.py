@@ -33,7 +33,12 @@ def stable_objective(spec: Spec, batch):
     return body if batch.scale == 1 else batch.scale * body
 
 
-def bcd_context(spec: Spec, batch, acts, uses) -> list[dict]:
+def identifiers(*code: str) -> set[str]:
+    """The names that printed code uses (so that the template binds only those)."""
+    return set(re.findall(r"[A-Za-z_]\w*", "\n".join(code)))
+
+
+def bcd_context(spec: Spec, batch, acts) -> list[dict]:
     """Printed code of each layer's block-coordinate-descent step (deep linear networks)."""
     if not is_deep_linear(spec):
         return []
@@ -48,14 +53,15 @@ def bcd_context(spec: Spec, batch, acts, uses) -> list[dict]:
         solve = LeastSquares(A if identity else names["A"], names["T"], names["B"])
         lines.append(("P", code(solve, acts)))
         text = [c for _, c in lines]
-        keys = [k for k in batch.gradients if any(uses(k)(c) for c in text)]
+        used = identifiers(*text)
+        keys = [k for k in batch.gradients if k in used]
         zs = ["Z0", *(f"Z{j}" for j in range(1, spec.depth + 1))]
         out.append(
             {
                 "layer": block.layer,
                 "bias": spec.layers[block.layer - 1].bias,
                 "params": keys,
-                "unpack": ", ".join(z if any(uses(z)(c) for c in text) else "_" for z in zs),
+                "unpack": ", ".join(z if z in used else "_" for z in zs),
                 "lines": lines,
             }
         )
@@ -116,11 +122,8 @@ def module_source(spec: Spec, command: str | None = None) -> str:
     objective = code(stable_objective(spec, batch), acts)
     grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]
 
-    def uses(name):
-        return re.compile(rf"\b{name}\b").search
-
-    uses_n = uses("N")
-    backward_code = [c for _, c in grads + backward]
+    used_by_loss = identifiers(objective)
+    used_by_gradients = identifiers(*(c for _, c in grads + backward))
     names = ["Z0", *(lhs.name for lhs, _ in batch.forward)]  # every intermediate of _forward
     body = render(
         "module.py.j2",
@@ -136,15 +139,15 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         params=params,
         forward=[(lhs.name, code(rhs, acts)) for lhs, rhs in batch.forward],
         objective=objective,
-        objective_uses_n=bool(uses_n(objective)),
-        loss_unpacked=", ".join(n if uses(n)(objective) else "_" for n in names),
-        gradients_use_n=any(uses_n(c) for c in backward_code),
-        backward_params=[p["key"] for p in params if any(uses(p["key"])(c) for c in backward_code)],
+        objective_uses_n="N" in used_by_loss,
+        loss_unpacked=", ".join(n if n in used_by_loss else "_" for n in names),
+        gradients_use_n="N" in used_by_gradients,
+        backward_params=[p["key"] for p in params if p["key"] in used_by_gradients],
         intermediates=", ".join(names),
-        unpacked=", ".join(n if any(uses(n)(c) for c in backward_code) else "_" for n in names),
+        unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
         backward=backward,
         gradients=grads,
-        bcd=bcd_context(spec, batch, acts, uses),
+        bcd=bcd_context(spec, batch, acts),
     )
     command = command or f"symbp generate {spec.source or ''} -o {spec.name}.py".replace("  ", " ")
     return stamp(body, "#", spec.name, spec.digest(), command)
