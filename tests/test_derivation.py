@@ -36,7 +36,7 @@ def test_lecture_network_gives_the_lectures_general_case():
         ("sigmoid", "z₁ ∘ (1 − z₁)"),
         ("tanh", "1 − z₁ ∘ z₁"),
         ("softplus", "1 − exp(-z₁)"),
-        ("relu", "Piecewise((1, u₁ > 0), (0, True))"),
+        ("relu", "(1 if u₁ > 0, else 0)"),
     ],
 )
 def test_sigma_prime_is_simplified_in_terms_of_the_output_where_possible(activation, shown):

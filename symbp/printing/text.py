@@ -31,6 +31,16 @@ class TextPrinter(MatrixNotation, StrPrinter):
         shown = self._print(coeff) if coeff.is_Integer else f"({self._print(coeff)})"
         return (shown if body.startswith("(") else shown + " ") + body
 
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Piecewise(self, expr):
+        parts = [
+            self._print(value) if cond == sp.true else f"{self._print(value)} if {self._print(cond)}"
+            for value, cond in expr.args
+        ]
+        return "(" + ", else ".join(parts) + ")"
+
     def _print_DiagMatrix(self, expr):
         return f"diag({self._print(expr.args[0])})"
 
@@ -121,7 +131,7 @@ def render_text(derivation) -> str:
             else ""
         )
         lines.append(
-            f"  {text(p.names.dsigma(j))} = {formula}    ({name}: σ(t) = {layer.sigma.expr}, σ′(t) = {d.raw}){note}"
+            f"  {text(p.names.dsigma(j))} = {formula}    ({name}: σ(t) = {text(layer.sigma.expr)}, σ′(t) = {text(d.raw)}){note}"
         )
     lines.append("gradients (one sample):")
     lines += [f"  ∂f/∂{text(p.names.param(k))} = {text(g)}" for k, g in p.gradients.items()]
