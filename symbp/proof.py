@@ -29,7 +29,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from . import activations
 from .derive import derive
 from .naming import N
-from .nodes import ElementSum, Elementwise, Sigma
+from .nodes import ElementSum, Elementwise, Sigma, Stack
 from .spec import Spec
 
 SAMPLES = 2  #: columns used for the proof of the batch form
@@ -85,6 +85,8 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
             return env[("sigma", e.layer)](go(e.arg))
         if isinstance(e, DiagMatrix):
             return sp.diag(*go(e.args[0]))
+        if isinstance(e, Stack):
+            return go(e.args[0]).col_join(go(e.args[1]))
         if isinstance(e, ElementSum):
             return sum(go(e.arg))
         if isinstance(e, (sp.Mul, sp.Add)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 from autograd import grad
 
 import symbp
@@ -171,3 +172,29 @@ def test_depth_one_and_twenty(depth):
         assert np.linalg.norm(ours[key] - theirs[key]) <= 1e-10 * np.linalg.norm(theirs[key]), key
     if depth == 1:
         assert mod.check_gradients(params, X, Y) <= 1e-6
+
+
+def test_normal_equations_are_the_gradient_set_to_zero():
+    from symbp.linear import bcd_blocks
+    from symbp.naming import Names
+    from symbp.proof import evaluate
+
+    spec = Spec(
+        "dl", 3, (Layer(2, "identity", True), Layer(3, "identity", True), Layer(2, "identity"))
+    )
+    names = Names(spec.widths, batch=True)
+    rng = np.random.default_rng(7)
+    for block in bcd_blocks(spec, names):
+        symbols = set().union(
+            *(e.free_symbols for e in (block.gradient, block.normal_lhs, block.normal_rhs))
+        )
+        env = {
+            s: sp.Matrix(
+                rng.integers(-3, 4, (*s.shape[:1], 3 if s.shape[1] == names.cols else s.shape[1]))
+            )
+            for s in symbols
+            if isinstance(s, sp.MatrixSymbol)
+        }
+        gradient = evaluate(block.gradient, env, 3)
+        lhs, rhs = evaluate(block.normal_lhs, env, 3), evaluate(block.normal_rhs, env, 3)
+        assert gradient == 2 * (lhs - rhs)  # l2: df/dP = 2 (A^T A P B B^T - A^T (Y - C) B^T)
