@@ -50,3 +50,12 @@ def test_a_wrong_sigma_prime_is_caught(monkeypatch):
     monkeypatch.setattr(activations, "derivative", lambda act: wrong)
     checks = prove_activations(symbp.lecture_spec())
     assert [c.ok for c in checks] == [False]
+
+
+def test_step_and_custom_activations_are_proved():
+    from symbp.activations import Activation, t
+
+    softsign = Activation("softsign", t / (1 + abs(t)), source="t/(1 + Abs(t))")
+    spec = Spec("steps", 2, (Layer(2, "step", True), Layer(2, softsign), Layer(1, "sigmoid")))
+    checks = prove(spec, max_width=2) + prove_activations(spec)
+    assert len(checks) > 6 and all(c.ok for c in checks)
