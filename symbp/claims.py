@@ -115,14 +115,13 @@ class _Tree(lark.Transformer):
         return out
 
     def sup(self, meta, items):
-        return [self._sup_item(i, meta) for i in items]
+        return [self._sup_item(i) for i in items]
 
-    def _sup_item(self, item, meta):
+    @staticmethod
+    def _sup_item(item):
         if isinstance(item, lark.Token) and item.type == "TEE":
             return "T"
-        if isinstance(item, lark.Tree) and item.data == "sample":
-            return "sample"
-        if isinstance(item, tuple) and item and item[0] == "sample":
+        if item == ("sample",):
             return "sample"
         return str(item)
 

@@ -15,7 +15,7 @@ from . import naming
 from .activations import s, t
 from .derive import derive, f, frozen_layers, perceptron_pass, sigma_prime
 from .errors import SpecError
-from .files import stamp
+from .files import default_command, stamp
 from .linear import bcd_blocks, convexity_example, is_deep_linear
 from .naming import Names
 from .nodes import Partial, Sigma
@@ -195,5 +195,5 @@ def document_source(
     ctx["bcd"] = _bcd(spec)
     ctx["convexity"] = _convexity() if convexity else None
     body = render("beamer.tex.j2" if beamer else "article.tex.j2", **ctx)
-    command = command or f"symbp latex {spec.source or ''} -o {spec.name}.tex".replace("  ", " ")
+    command = command or default_command("latex", spec.source, f"{spec.name}.tex")
     return stamp(body, "%", spec.name, spec.digest(), command)

@@ -13,7 +13,7 @@ from . import losses
 from .activations import t
 from .derive import derive, frozen_layers, perceptron_pass
 from .errors import SpecError
-from .files import stamp
+from .files import default_command, stamp
 from .linear import bcd_blocks, is_deep_linear
 from .nodes import ElementSum, LeastSquares, LogSumExp, lift
 from .printing.numpy import code
@@ -149,5 +149,5 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         gradients=grads,
         bcd=bcd_context(spec, batch, acts),
     )
-    command = command or f"symbp generate {spec.source or ''} -o {spec.name}.py".replace("  ", " ")
+    command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)

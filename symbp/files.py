@@ -29,6 +29,11 @@ def stamp(body: str, comment: str, spec_name: str, spec_digest: str, command: st
     return header + body
 
 
+def default_command(verb: str, source: str | None, output: str) -> str:
+    """The regenerating command a header names when the caller gave none."""
+    return " ".join(["symbp", verb, *([source] if source else []), "-o", output])
+
+
 def check_stamp(text: str) -> str | None:
     """None if `text` is an unedited symbp file, else why it is not."""
     lines = text.splitlines(keepends=True)

@@ -455,7 +455,7 @@ def _counterexample(spec: Spec, claim, derived, batch: bool) -> str:
         if isinstance(k, MatrixSymbol) and (k in ev.ex.params or k.name in ("z0", "Z0", "y", "Y"))
     )
     return (
-        f"counterexample with {spec.layers[0].activation_name if spec.depth else ''} layers as in the spec, at widths "
+        "counterexample with the spec's activations at widths "
         f"{'-'.join(map(str, spec.widths))}{' and N = 2' if batch else ''}: {shown}; "
         f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the derivation gives {float(b[worst]):.6g}{ratio}"
     )

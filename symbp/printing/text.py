@@ -36,7 +36,9 @@ class TextPrinter(MatrixNotation, StrPrinter):
 
     def _print_Piecewise(self, expr):
         parts = [
-            self._print(value) if cond == sp.true else f"{self._print(value)} if {self._print(cond)}"
+            self._print(value)
+            if cond == sp.true
+            else f"{self._print(value)} if {self._print(cond)}"
             for value, cond in expr.args
         ]
         return "(" + ", else ".join(parts) + ")"
