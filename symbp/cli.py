@@ -75,8 +75,8 @@ def _derive(args) -> int:
 
 
 def _latex(args) -> int:
+    spec = _spec(args)  # a bad spec is named first, then a bad -o, before any derivation
     output = _output(args.output, ".tex", "latex")
-    spec = _spec(args)
     extra = ["--beamer"] * args.beamer + ["--convexity"] * args.convexity
     text = document_source(
         spec,
@@ -160,8 +160,8 @@ class LatexError(Exception):
 
 
 def _generate(args) -> int:
-    output = _output(args.output, ".py", "generate")
     spec = _spec(args)
+    output = _output(args.output, ".py", "generate")
     text = module_source(spec, command=_command(args, args.output))
     _wrote(output, write(output, text, force=args.force))
     return 0

@@ -290,3 +290,14 @@ def test_a_terminal_that_cannot_show_unicode_gets_escapes(encoding):
     )
     assert run.returncode == 2 and b"UnicodeEncodeError" not in run.stderr
     assert len(run.stderr.splitlines()) == 1
+
+
+def test_an_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
+    from symbp import cli
+
+    def interrupted(spec):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "derive", interrupted)
+    assert cli.main(["derive"]) == 130
+    assert capsys.readouterr().err == "symbp: interrupted\n"

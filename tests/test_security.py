@@ -97,6 +97,28 @@ def test_generate_with_hostile_spec_and_output_names(tmp_path, monkeypatch, caps
     assert len(capsys.readouterr().out.splitlines()) == len(HOSTILE)  # one line per file
 
 
+FILE_NAMES = st.text(
+    st.characters(exclude_characters="/\0", exclude_categories=()), min_size=1, max_size=40
+).filter(lambda n: len(os.fsencode(n + ".toml")) < 250 and n not in (".", ".."))
+FUZZ_EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "25"))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(stem=FILE_NAMES)
+def test_generate_with_fuzzed_file_names(tmp_path_factory, stem):
+    directory = tmp_path_factory.mktemp("fuzz")
+    spec = spec_file(directory, stem)
+    out = directory / f"{stem}.py"
+    cwd = Path.cwd()
+    os.chdir(directory)
+    try:
+        assert main(["generate", f"--output={out.name}", "--", spec.name]) == 0
+    finally:
+        os.chdir(cwd)
+    assert_inert_python(out)
+    ruff(out)
+
+
 def test_the_api_default_command_is_escaped(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for label, stem in HOSTILE.items():
