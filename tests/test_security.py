@@ -97,9 +97,15 @@ def test_generate_with_hostile_spec_and_output_names(tmp_path, monkeypatch, caps
     assert len(capsys.readouterr().out.splitlines()) == len(HOSTILE)  # one line per file
 
 
-FILE_NAMES = st.text(
-    st.characters(exclude_characters="/\0", exclude_categories=()), min_size=1, max_size=40
-).filter(lambda n: len(os.fsencode(n + ".toml")) < 250 and n not in (".", ".."))
+# A Linux file name is bytes (no '/', no NUL); Python sees undecodable ones as surrogates.
+FILE_NAMES = st.one_of(
+    st.text(st.characters(exclude_characters="/\0", exclude_categories=("Cs",)), max_size=40),
+    st.binary(max_size=60).map(os.fsdecode),
+).filter(
+    lambda n: (
+        n not in ("", ".", "..") and not set(n) & set("/\0") and len(os.fsencode(n + ".toml")) < 250
+    )
+)
 FUZZ_EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "25"))
 
 
