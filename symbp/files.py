@@ -124,6 +124,14 @@ def _read_bytes(path: Path) -> bytes:
         ) from None
 
 
+def _holds(path: Path, data: bytes) -> bool:
+    """True if the file at `path` holds exactly `data` (False if it cannot be read)."""
+    try:
+        return _read_bytes(path) == data
+    except SymbpError:
+        return False
+
+
 def _no_follow(path, flags):
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
@@ -134,7 +142,7 @@ def write(path: str | Path, content: str | bytes, force: bool = False) -> bool:
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
     mode = existing_mode(path, force)
-    if mode is not None and _read_bytes(path) == data:
+    if mode is not None and _holds(path, data):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path.parent)
