@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import symbp
-from symbp.files import write
+from symbp.escape import one_line
+from symbp.files import default_command, write
 from symbp.linear import is_deep_linear
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,23 +20,22 @@ def outputs(root: Path = ROOT) -> dict[str, str]:
     """generated/ file name -> the text symbp emits for it."""
     out = {}
     for path in sorted((root / "examples").glob("*.toml")):
-        spec, name, rel = symbp.load_spec(path), path.stem, path.relative_to(root)
-        extra = " --convexity" if is_deep_linear(spec) else ""
+        spec, name, rel = symbp.load_spec(path), path.stem, str(path.relative_to(root))
+        convexity = ["--convexity"] if is_deep_linear(spec) else []
         out[f"{name}.py"] = symbp.generate_module(
-            spec, f"symbp generate {rel} -o generated/{name}.py"
+            spec, default_command("generate", rel, f"generated/{name}.py")
         )
         for beamer, target in ((False, f"{name}.tex"), (True, f"{name}_slides.tex")):
-            flag = " --beamer" if beamer else ""
-            out[target] = symbp.latex_document(
-                spec, beamer, f"symbp latex {rel} -o generated/{target}{flag}{extra}", bool(extra)
-            )
+            extra = ["--beamer"] * beamer + convexity
+            command = default_command("latex", rel, f"generated/{target}", extra)
+            out[target] = symbp.latex_document(spec, beamer, command, bool(convexity))
     return out
 
 
 def main() -> None:
     for filename, text in outputs().items():
         changed = write(ROOT / "generated" / filename, text)
-        print(f"{'wrote' if changed else 'unchanged'} generated/{filename}")
+        print(f"{'wrote' if changed else 'unchanged'} generated/{one_line(filename)}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
     symbp check    [SPEC]                    proof by expansion + finite-difference check
     symbp verify   [SPEC] --claim 'CLAIM'    check a hand derivation (also --claims, --tex)
 
-Without SPEC the lecture's network is used.  Bad input: one line on stderr, exit status 2.
+Without SPEC the lecture's network is used.  Exit status: 0 done (verify: every claim correct),
+1 a check or claim failed or pdflatex failed, 2 bad input (one line on stderr naming the fault),
+3 an internal error of symbp (one line; please report it), 130 interrupted, 141 output pipe closed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from .derive import derive
 from .document import document_source
 from .emit import module_source
 from .errors import SymbpError
-from .files import write
+from .escape import one_line
+from .files import PDF_MARK, default_command, existing_mode, seal, write
 from .printing.text import render_chains
 from .proof import proof_spec
 from .spec import Spec, lecture_spec, load
@@ -43,8 +46,23 @@ def _spec(args) -> Spec:
 
 
 def _command(args, out: str, *extra: str) -> str:
-    parts = ["symbp", args.command, *([_shown(args.spec)] if args.spec else []), "-o", _shown(out)]
-    return " ".join([*parts, *extra])
+    return default_command(
+        args.command, _shown(args.spec) if args.spec else None, _shown(out), extra
+    )
+
+
+def _output(path: str, suffix: str, verb: str) -> Path:
+    """`-o PATH` of a writing command, which must end in `suffix` (so that, say, LaTeX never
+    lands in a .py file)."""
+    if Path(path).suffix.lower() != suffix:
+        raise SymbpError(
+            f"-o {path}: symbp {verb} writes a {suffix} file; give a file name ending in {suffix}"
+        )
+    return Path(path)
+
+
+def _wrote(path, changed: bool = True) -> None:
+    print(f"{'wrote' if changed else 'unchanged'} {one_line(str(path))}")
 
 
 def _derive(args) -> int:
@@ -57,7 +75,8 @@ def _derive(args) -> int:
 
 
 def _latex(args) -> int:
-    spec = _spec(args)
+    spec = _spec(args)  # a bad spec is named first, then a bad -o, before any derivation
+    output = _output(args.output, ".tex", "latex")
     extra = ["--beamer"] * args.beamer + ["--convexity"] * args.convexity
     text = document_source(
         spec,
@@ -65,45 +84,75 @@ def _latex(args) -> int:
         command=_command(args, args.output, *extra),
         convexity=args.convexity,
     )
-    changed = write(args.output, text, force=args.force)
-    print(f"{'wrote' if changed else 'unchanged'} {args.output}")
     if args.pdf:
-        pdf = compile_pdf(Path(args.output))
-        print(f"wrote {pdf}")
+        existing_mode(output.with_suffix(".pdf"), args.force)  # refuse now, not after the write
+    _wrote(output, write(output, text, force=args.force))
+    if args.pdf:
+        _wrote(compile_pdf(output, force=args.force))
     return 0
 
 
-def compile_pdf(tex: Path) -> Path:
-    """pdflatex `tex` in a scratch directory; the PDF lands beside it.  LaTeX errors raise."""
+PDFLATEX_SECONDS = 300
+
+
+def compile_pdf(tex: Path, force: bool = False) -> Path:
+    """Compile `tex` with pdflatex into `tex` with suffix .pdf, written as `files.write` writes
+    (hash stamped in the PDF's information dictionary; never over a file symbp did not write,
+    unless `force`).  pdflatex runs in a scratch directory on a copy named document.tex, with
+    shell escape off and file access restricted to that directory.  LaTeX errors raise
+    LatexError."""
+    tex = Path(tex)
+    target = tex.with_suffix(".pdf")
+    existing_mode(target, force)
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
         raise SymbpError(
             "--pdf needs pdflatex on PATH (Debian: apt-get install texlive-latex-base)"
         )
-    with tempfile.TemporaryDirectory() as tmp:
+    source = tex.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="symbp-") as tmp:
+        work = Path(tmp)
+        (work / "document.tex").write_bytes(source)
         for _ in range(2):  # twice, so that references settle
-            run = subprocess.run(
-                [
-                    pdflatex,
-                    "-interaction=nonstopmode",
-                    "-halt-on-error",
-                    "-output-directory",
-                    tmp,
-                    str(tex),
-                ],
-                check=False,
-                capture_output=True,
-                text=True,
-                errors="replace",
-            )
-            if run.returncode != 0:
-                errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
-                raise LatexError(
-                    f"pdflatex failed on {tex}: {'; '.join(errors) or run.stdout[-500:]}"
-                )
-        target = tex.with_suffix(".pdf")
-        shutil.copyfile(Path(tmp) / (tex.stem + ".pdf"), target)
+            _run_pdflatex(pdflatex, work, tex)
+        pdf = seal((work / "document.pdf").read_bytes())
+    write(target, pdf, force=force)
     return target
+
+
+def _run_pdflatex(pdflatex: str, work: Path, shown: Path) -> None:
+    """One pdflatex run on `work`/document.tex, in `work`, stamp mark in its metadata."""
+    env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+    env.pop("TEXMFOUTPUT", None)  # paranoid mode would let pdflatex write there too
+    argv = [
+        pdflatex,
+        "-no-shell-escape",
+        "-interaction=nonstopmode",
+        "-halt-on-error",
+        "-jobname=document",
+        rf"\pdfinfo{{{PDF_MARK}}}\input{{document.tex}}",
+    ]
+    try:
+        run = subprocess.run(
+            argv,
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=PDFLATEX_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise LatexError(
+            f"pdflatex did not finish on {one_line(str(shown))} in {PDFLATEX_SECONDS} s"
+        ) from None
+    if run.returncode != 0:
+        errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
+        raise LatexError(
+            f"pdflatex failed on {one_line(str(shown))}: {'; '.join(errors) or run.stdout[-500:]}"
+        )
 
 
 class LatexError(Exception):
@@ -112,9 +161,9 @@ class LatexError(Exception):
 
 def _generate(args) -> int:
     spec = _spec(args)
+    output = _output(args.output, ".py", "generate")
     text = module_source(spec, command=_command(args, args.output))
-    changed = write(args.output, text, force=args.force)
-    print(f"{'wrote' if changed else 'unchanged'} {args.output}")
+    _wrote(output, write(output, text, force=args.force))
     return 0
 
 
@@ -219,18 +268,58 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    """Run the command line; every failure ends in one line on stderr and a status (see top)."""
+    _tolerate_unencodable_output()
     try:
-        return args.func(args)
+        args = parser().parse_args(argv)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except SymbpError as exc:
-        print(f"symbp: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"symbp: error: {exc}", 2)
     except LatexError as exc:
-        print(f"symbp: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(f"symbp: error: {exc}", 1)
+    except BrokenPipeError:
+        _discard_stdout()
+        return 141
     except OSError as exc:
-        print(f"symbp: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"symbp: error: {exc}", 2)
+    except KeyboardInterrupt:
+        return _fail("symbp: interrupted", 130)
+    except Exception as exc:  # a bug in symbp: one line, never a traceback
+        what = f"{type(exc).__name__}: {exc}"
+        if len(what) > 300:
+            what = what[:300] + "..."
+        return _fail(f"symbp: internal error: {what}; please report it with the command you ran", 3)
+
+
+def _fail(message: str, status: int) -> int:
+    """Print `message` to stderr on one line; return `status`."""
+    try:
+        print(one_line(message), file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # stderr itself is gone: the status still tells
+    return status
+
+
+def _tolerate_unencodable_output() -> None:
+    """On a terminal that cannot encode some character (PYTHONIOENCODING=ascii, a Latin-1
+    locale), print it as a backslash escape instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _discard_stdout() -> None:
+    """After the reader of stdout went away: send the rest to /dev/null, so that Python's final
+    flush does not report the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

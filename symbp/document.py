@@ -15,6 +15,7 @@ from . import naming
 from .activations import s, t
 from .derive import derive, f, frozen_layers, perceptron_pass, sigma_prime
 from .errors import SpecError
+from .escape import tex_text
 from .files import default_command, stamp
 from .linear import bcd_blocks, convexity_example, is_deep_linear
 from .naming import Names
@@ -22,11 +23,10 @@ from .nodes import Partial, Sigma
 from .printing.latex import latex, reason
 from .spec import Spec
 
-_TEX_SPECIALS = {"_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}"}
-
 
 def tex_escape(text: str) -> str:
-    return "".join(_TEX_SPECIALS.get(c, c) for c in text)
+    """`text` for LaTeX text mode, shown literally (see `escape.tex_text`)."""
+    return tex_text(text)
 
 
 def _width(w) -> str:

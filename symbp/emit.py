@@ -13,6 +13,7 @@ from . import losses
 from .activations import t
 from .derive import derive, frozen_layers, perceptron_pass
 from .errors import SpecError
+from .escape import python_string
 from .files import default_command, stamp
 from .linear import bcd_blocks, is_deep_linear
 from .nodes import ElementSum, LeastSquares, LogSumExp, lift
@@ -127,11 +128,11 @@ def module_source(spec: Spec, command: str | None = None) -> str:
     names = ["Z0", *(lhs.name for lhs, _ in batch.forward)]  # every intermediate of _forward
     body = render(
         "module.py.j2",
-        name=spec.name,
+        name=python_string(spec.name),  # the docstring shows user text only through python_string
         perceptron=perceptron,
         reduction=spec.reduction,
-        summary=summary,
-        objective_text=objective_text(batch),
+        summary=python_string(summary),
+        objective_text=python_string(objective_text(batch)),
         d0=widths[0],
         dJ=widths[-1],
         J=spec.depth,

@@ -225,3 +225,79 @@ def test_symbolic_width_is_refused_by_generate_only(tmp_path):
     assert symbp("latex", spec, "-o", tmp_path / "s.tex").returncode == 0
     run = symbp("generate", spec, "-o", tmp_path / "s.py")
     assert run.returncode == 2 and "input: generate needs a concrete width" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "command, output, wanted",
+    [("latex", "gen.py", ".tex"), ("generate", "net.tex", ".py"), ("latex", "notes", ".tex")],
+)
+def test_writing_commands_check_the_output_extension(tmp_path, command, output, wanted):
+    run = symbp(command, "-o", tmp_path / output)
+    assert run.returncode == 2 and f"ending in {wanted}" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ZeroDivisionError("boom\nsecond line"), RecursionError("deep"), KeyError("k"), MemoryError()],
+    ids=lambda e: type(e).__name__,
+)
+def test_an_internal_error_is_one_line_and_exit_3(monkeypatch, capsys, error):
+    from symbp import cli
+
+    def broken(spec):
+        raise error
+
+    monkeypatch.setattr(cli, "derive", broken)
+    assert cli.main(["derive"]) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"symbp: internal error: {type(error).__name__}")
+    assert err.strip().endswith("please report it with the command you ran")
+
+
+def test_an_error_naming_a_path_with_a_newline_stays_on_one_line(tmp_path):
+    run = symbp("derive", tmp_path / "no\nsuch.toml")
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "no\\x0asuch.toml" in run.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    child = subprocess.Popen(
+        [sys.executable, "-m", "symbp", "derive", "--steps"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    child.stdout.close()  # the reader goes away before symbp writes (as `| head -0` would)
+    err = child.stderr.read()
+    assert child.wait(timeout=120) == 141 and err == b"", err.decode(errors="replace")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_cannot_show_unicode_gets_escapes(encoding):
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    run = subprocess.run(
+        [sys.executable, "-m", "symbp", "derive", "--steps"], capture_output=True, env=env
+    )
+    assert run.returncode == 0 and run.stderr == b"", run.stderr.decode(errors="replace")
+    out = run.stdout.decode(encoding)
+    assert "\\u03b4" in out and "\\u2083" in out  # δ and ₃, escaped
+    run = subprocess.run(
+        [sys.executable, "-m", "symbp", "derive", "nö-δ.toml"], capture_output=True, env=env
+    )
+    assert run.returncode == 2 and b"UnicodeEncodeError" not in run.stderr
+    assert len(run.stderr.splitlines()) == 1
+
+
+def test_an_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
+    from symbp import cli
+
+    def interrupted(spec):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "derive", interrupted)
+    assert cli.main(["derive"]) == 130
+    assert capsys.readouterr().err == "symbp: interrupted\n"

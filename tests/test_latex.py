@@ -69,3 +69,62 @@ def test_article_presents_the_derivation_step_by_step():
     assert r"\overset{\text{def.}\ \boldsymbol{\delta}_{2}}{=}" in tex
     assert r"\sum_{i=1}^{N}" in tex and r"\boldsymbol{\Delta}_{1} {\mathbf{Z}_{0}}^{T}" in tex
     assert r"\mathbf{z}_{1} \circ \left(\mathbf{1} - \mathbf{z}_{1}\right)" in tex
+
+
+def test_pdf_is_stamped_replaced_when_symbp_wrote_it_and_refused_when_not(
+    tmp_path, monkeypatch, capsys
+):
+    import os
+    import stat
+
+    from symbp.cli import main
+    from symbp.files import check_stamp
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "slides.aux").write_text("\\garbage{ from another run\n")  # must not matter
+    old = os.umask(0o022)
+    try:
+        assert main(["latex", "-o", "slides.tex", "--pdf"]) == 0
+    finally:
+        os.umask(old)
+    pdf = tmp_path / "slides.pdf"
+    assert check_stamp(pdf.read_bytes()) is None
+    for path in (pdf, tmp_path / "slides.tex"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert main(["latex", "-o", "slides.tex", "--pdf"]) == 0  # symbp's own PDF: replaced
+    assert check_stamp(pdf.read_bytes()) is None
+    for mine, why in (
+        (pdf.read_bytes() + b"%annotated\n", "edited"),
+        (b"%PDF-1.4\n", "not written"),
+    ):
+        pdf.write_bytes(mine)
+        capsys.readouterr()
+        assert main(["latex", "-o", "slides.tex", "--pdf"]) == 2
+        err = capsys.readouterr().err
+        assert why in err and "--force" in err and len(err.strip().splitlines()) == 1
+        assert pdf.read_bytes() == mine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slides.aux", "slides.pdf", "slides.tex"]
+
+
+@pytest.mark.parametrize("kind", ["symlink", "dangling symlink", "fifo"])
+@pytest.mark.parametrize("force", [False, True])
+def test_pdf_never_written_through_a_link_or_into_a_fifo(tmp_path, monkeypatch, kind, force):
+    import os
+
+    from symbp.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    notes = tmp_path / "notes.txt"
+    pdf = tmp_path / "slides.pdf"
+    if kind == "fifo":
+        os.mkfifo(pdf)
+    else:
+        if kind == "symlink":
+            notes.write_text("my notes\n")
+        pdf.symlink_to(notes)
+    assert main(["latex", "-o", "slides.tex", "--pdf", *["--force"] * force]) == 2
+    assert not (tmp_path / "slides.tex").exists()  # refused before anything was written
+    if kind == "symlink":
+        assert notes.read_text() == "my notes\n"
+    else:
+        assert not notes.exists()
