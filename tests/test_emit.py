@@ -308,6 +308,8 @@ def test_train_raises_diverged_and_refuses_a_non_finite_step():
     for lr in (float("nan"), float("inf")):
         with pytest.raises(ValueError, match="lr"):
             mod.train(mod.init_params(), X, Y, epochs=1, lr=lr)
+    with pytest.raises(ValueError, match="N = 0"):
+        mod.train(mod.init_params(), X[:, :0], Y[:, :0], epochs=1, lr=0.1)
 
 
 def test_module_cli_ctrl_c_stops_cleanly(scripts):
