@@ -24,8 +24,14 @@ def test_every_example_passes_check(spec_path):
     assert report.numeric.error is not None and report.numeric.error <= TOLERANCE
 
 
-@pytest.mark.parametrize("stem", ["perceptron", "softmax_classifier"])
-def test_check_command_passes_on_the_examples_that_failed(stem):
+@pytest.mark.parametrize(
+    "stem, says",
+    [
+        ("perceptron", ["at widths 2-1,", "derived gradient 0", "Rosenblatt"]),
+        ("softmax_classifier", ["at widths 3-3-3,", "not the spec's 4-8-3", "width^J"]),
+    ],
+)
+def test_check_command_passes_on_the_examples_that_failed(stem, says):
     run = subprocess.run(
         [sys.executable, "-m", "symbp", "check", ROOT / "examples" / f"{stem}.toml"],
         capture_output=True,
@@ -33,6 +39,8 @@ def test_check_command_passes_on_the_examples_that_failed(stem):
     )
     assert run.returncode == 0 and "all checks passed" in run.stdout, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+    assert all(text in run.stdout for text in says), run.stdout
+    assert ("not the spec's" in run.stdout) == (stem != "perceptron")
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
