@@ -296,6 +296,12 @@ def test_module_cli_stops_at_the_first_non_finite_loss(scripts, lr):
     assert "RuntimeWarning" not in run.stderr and "epoch 1000" not in run.stdout
 
 
+def test_module_cli_warns_when_the_loss_rises_but_stays_finite(scripts):
+    run = run_script(scripts["binary"], "--lr", "1e10", "--epochs", "20")
+    assert run.returncode == 0 and "warning: the loss rose from" in run.stderr, run.stderr
+    assert "warning" not in run_script(scripts["binary"], "--epochs", "20").stderr
+
+
 def test_train_raises_diverged_and_refuses_a_non_finite_step():
     mod = module_for(Spec("linear", 3, (Layer(2, "identity"),)))
     rng = np.random.default_rng(0)
