@@ -1,4 +1,8 @@
-"""`symbp check`: the proof by expansion plus the emitted module against finite differences."""
+"""`symbp check`: the proof by expansion plus the emitted module against finite differences.
+
+The numeric check draws its targets from the loss's declared domain (`losses.TargetDomain`):
+the derivation may assume it (softmax with cross-entropy: each target column sums to one).
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,44 @@ from pathlib import Path
 
 import numpy as np
 
+from .derive import frozen_layers
 from .emit import module_source
-from .proof import Check, prove, prove_activations
+from .losses import LOSSES
+from .proof import Check, proof_spec, prove, prove_activations
 from .spec import Spec
 
 TOLERANCE = 1e-6  #: float64 relative error allowed between emitted and finite-difference gradients
 
 
 @dataclass(frozen=True)
-class Report:
-    checks: tuple[Check, ...]
-    numeric_error: float | None  # None when the spec has symbolic widths
+class Numeric:
+    """The numeric comparison run on the emitted module.  `error` is a max relative error
+    (None: nothing compared, `note` says why); `note` also says what the module does instead
+    when its update is not a gradient."""
+
+    what: str
+    error: float | None
+    note: str = ""
 
     @property
     def ok(self) -> bool:
-        numeric_ok = self.numeric_error is None or self.numeric_error <= TOLERANCE
-        return numeric_ok and all(c.ok for c in self.checks)
+        return self.error is None or self.error <= TOLERANCE
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Check, ...]
+    numeric: Numeric
+    spec_widths: tuple = ()  # d_0..d_J as the spec gives them
+    proof_widths: tuple = ()  # the widths the proof by expansion ran at
+
+    @property
+    def numeric_error(self) -> float | None:
+        return self.numeric.error
+
+    @property
+    def ok(self) -> bool:
+        return self.numeric.ok and all(c.ok for c in self.checks)
 
 
 def load_module(source: str, name: str):
@@ -38,19 +64,69 @@ def load_module(source: str, name: str):
     return module
 
 
-def numeric_error(spec: Spec, samples: int = 5, seed: int = 0) -> float:
-    """Max relative error of the emitted gradients against central differences (float64)."""
-    module = load_module(module_source(spec), spec.name)
+def sample_problem(spec: Spec, module, samples: int = 5, seed: int = 0):
+    """params (non-zero biases too), X (d_0, samples) normal, Y from the loss's target domain."""
     rng = np.random.default_rng(seed)
     params = module.init_params(seed=seed)
     for key in params:  # non-zero biases, so that their gradients are exercised too
         params[key] += 0.1 * rng.standard_normal(params[key].shape)
     X = rng.standard_normal((spec.widths[0], samples))
-    Y = rng.standard_normal((spec.widths[-1], samples))
-    return module.check_gradients(params, X, Y)
+    Y = LOSSES[spec.loss].sample_targets(rng, (spec.widths[-1], samples))
+    return params, X, Y
+
+
+GRADIENTS = "emitted gradients vs central differences"
+
+
+def numeric_check(spec: Spec, samples: int = 5, seed: int = 0) -> Numeric:
+    """Compare the emitted module's gradients with central differences of its loss.
+
+    A step network (sigma' = 0 almost everywhere): its derived gradient is 0, compared with
+    central differences of the emitted loss; the emitted update, Rosenblatt's rule, is not a
+    gradient and is not compared.  Deeper step networks and symbolic widths emit no module.
+    """
+    if not spec.is_concrete:
+        return Numeric(GRADIENTS, None, "symbolic widths: no module is emitted")
+    frozen = frozen_layers(spec)
+    if frozen and spec.depth > 1:
+        return Numeric(
+            GRADIENTS,
+            None,
+            f"sigma' of layer {frozen} is 0 almost everywhere: generate emits a step only as a "
+            "single-layer perceptron",
+        )
+    module = load_module(module_source(spec), spec.name)
+    params, X, Y = sample_problem(spec, module, samples, seed)
+    numeric = module.finite_differences(params, X, Y)
+    if frozen:
+        zero = {key: np.zeros_like(value) for key, value in params.items()}
+        return Numeric(
+            "derived gradient 0 vs central differences of the emitted loss",
+            module.max_relative_error(zero, numeric),
+            "sigma' of the step is 0 almost everywhere; the emitted update is Rosenblatt's "
+            "perceptron rule (sigma' replaced by 1), not a gradient, so it is not compared",
+        )
+    return Numeric(GRADIENTS, module.max_relative_error(module.gradients(params, X, Y), numeric))
 
 
 def check(spec: Spec, max_width: int | None = None) -> Report:
+    """Prove the derivation by expansion (at `proof_spec` widths) and run `numeric_check`."""
     checks = tuple(prove_activations(spec) + prove(spec, max_width))
-    error = numeric_error(spec) if spec.is_concrete else None
-    return Report(checks, error)
+    return Report(
+        checks,
+        numeric_check(spec),
+        spec_widths=tuple(spec.widths),
+        proof_widths=tuple(proof_spec(spec, max_width).widths),
+    )
+
+
+def widths_note(report: Report) -> str | None:
+    """Why the proof's widths differ from the spec's; None when they do not."""
+    if report.proof_widths == report.spec_widths:
+        return None
+    symbolic = not all(isinstance(w, int) for w in report.spec_widths)
+    return (
+        f"not the spec's {'-'.join(map(str, report.spec_widths))}: the expanded derivative grows "
+        f"like width^J, so each width is cut to at most {max(report.proof_widths)}"
+        f"{' and each symbolic width set to it' if symbolic else ''}; --max-width changes the cap"
+    )

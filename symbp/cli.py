@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .check import TOLERANCE, check
+from .check import TOLERANCE, check, widths_note
 from .derive import derive
 from .document import document_source
 from .emit import module_source
@@ -30,7 +30,6 @@ from .errors import SymbpError
 from .escape import one_line
 from .files import PDF_MARK, default_command, existing_mode, seal, write
 from .printing.text import render_chains
-from .proof import proof_spec
 from .spec import Spec, lecture_spec, load
 from .verify import tex_claims, verify
 
@@ -170,20 +169,24 @@ def _generate(args) -> int:
 def _check(args) -> int:
     spec = _spec(args)
     report = check(spec, max_width=args.max_width)
-    widths = "-".join(map(str, proof_spec(spec, args.max_width).widths))
+    widths = "-".join(map(str, report.proof_widths))
     print(f"proof by expansion at widths {widths}, every sigma_j an undefined function:")
+    if note := widths_note(report):
+        print(f"  ({note})")
     for c in report.checks:
         print(
             f"  {'ok  ' if c.ok else 'FAIL'} {c.what}: {c.entries} entr{'y' if c.entries == 1 else 'ies'}"
         )
-    if report.numeric_error is None:
-        print("  skip emitted module: symbolic widths")
+    numeric = report.numeric
+    if numeric.error is None:
+        print(f"  skip {numeric.what}: {numeric.note}")
     else:
-        verdict = "ok  " if report.numeric_error <= TOLERANCE else "FAIL"
         print(
-            f"  {verdict} emitted gradients vs central differences: "
-            f"max relative error {report.numeric_error:.2e} (tolerance {TOLERANCE:.0e})"
+            f"  {'ok  ' if numeric.ok else 'FAIL'} {numeric.what}: "
+            f"max relative error {numeric.error:.2e} (tolerance {TOLERANCE:.0e})"
         )
+        if numeric.note:
+            print(f"       note: {numeric.note}")
     print("all checks passed" if report.ok else "CHECK FAILED")
     return 0 if report.ok else 1
 

@@ -5,6 +5,8 @@ The context handed to `templates/module.py.j2` is printed code only; the templat
 
 from __future__ import annotations
 
+import json
+import math
 import re
 
 import sympy as sp
@@ -67,6 +69,22 @@ def bcd_context(spec: Spec, batch, acts) -> list[dict]:
             }
         )
     return out
+
+
+def _bound(value: float) -> str:
+    """A domain bound as a Python literal: None for an infinite one."""
+    return repr(float(value)) if math.isfinite(value) else "None"
+
+
+def target_domain_context(loss: losses.Loss) -> dict:
+    """The loss's target domain as Python literals, for the module's data validation."""
+    domain = loss.domain
+    column_sum = domain.column_sum
+    return {
+        "targets": json.dumps(loss.targets),  # a double-quoted Python literal
+        "target_range": f"({_bound(domain.low)}, {_bound(domain.high)})",
+        "target_column_sum": "None" if column_sum is None else repr(float(column_sum)),
+    }
 
 
 def module_source(spec: Spec, command: str | None = None) -> str:
@@ -149,6 +167,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         backward=backward,
         gradients=grads,
         bcd=bcd_context(spec, batch, acts),
+        **target_domain_context(losses.LOSSES[spec.loss]),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -153,3 +154,183 @@ def test_train_rejects_bad_arguments():
         mod.train(params, X, Y, epochs=1, lr=0.1, schedule="cosine")
     with pytest.raises(ValueError, match="batch_size"):
         mod.train(params, X, Y, epochs=1, lr=0.1, batch_size=10)
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory):
+    """Emitted modules written as scripts: the lecture's network, a softmax classifier, a binary
+    classifier, and one linear layer (its loss grows without bound for a large step size)."""
+    folder = tmp_path_factory.mktemp("scripts")
+    specs = {
+        "lecture": symbp.lecture_spec(),
+        "softmax": symbp.load_spec(ROOT / "examples" / "softmax_classifier.toml"),
+        "binary": symbp.load_spec(ROOT / "examples" / "binary_classifier.toml"),
+        "linear": Spec("linear", 3, (Layer(2, "identity"),)),
+    }
+    paths = {}
+    for key, spec in specs.items():
+        paths[key] = folder / f"{spec.name}.py"
+        paths[key].write_text(symbp.generate_module(spec))
+    return paths
+
+
+def run_script(path, *args):
+    return subprocess.run([sys.executable, path, *map(str, args)], capture_output=True, text=True)
+
+
+def one_error_line(run, status=2):
+    """The run failed with `status` and printed one `prog: error: ...` line, no traceback."""
+    assert run.returncode == status, run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and ": error: " in lines[0], run.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "nan"], "--lr"),
+        (["--lr", "inf"], "--lr"),
+        (["--lr", "-1"], "--lr"),
+        (["--lr", "fast"], "--lr"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--batch-size", "65"], "at most N = 64"),
+        (["--seed", "-1"], "--seed"),
+        (["--epochs", "-1"], "--epochs"),
+        (["--epochs", "1.5"], "--epochs"),
+        (["--schedule", "cosine"], "--schedule"),
+        (["--no-such-option"], "unrecognized"),
+    ],
+)
+def test_module_cli_bad_arguments_get_one_line(scripts, args, message):
+    assert message in one_error_line(run_script(scripts["lecture"], *args))
+
+
+def _save(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def _bytes(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def _npy(path):
+    np.save(path, np.zeros((4, 3)))
+    return path
+
+
+BAD_DATA = {
+    "missing file": (lambda d: d / "absent.npz", "cannot read"),
+    "a directory": (lambda d: d, "cannot read"),
+    "an .npy file": (lambda d: _npy(d / "x.npy"), ".npy"),
+    "a text file": (lambda d: _bytes(d / "t.npz", b"X,Y\n1,2\n"), "not an .npz"),
+    "an empty file": (lambda d: _bytes(d / "e.npz", b""), "not an .npz"),
+    "a broken zip": (lambda d: _bytes(d / "z.npz", b"PK\x03\x04junk"), "not an .npz"),
+    "no Y": (lambda d: _save(d / "noy.npz", X=np.zeros((4, 3))), "no array Y"),
+    "N = 0": (lambda d: _save(d / "n0.npz", X=np.zeros((4, 0)), Y=np.zeros((2, 0))), "no samples"),
+    "wrong shape": (
+        lambda d: _save(d / "s.npz", X=np.zeros((3, 5)), Y=np.zeros((2, 5))),
+        "expected",
+    ),
+    "1-d arrays": (lambda d: _save(d / "v.npz", X=np.zeros(4), Y=np.zeros(2)), "expected"),
+    "complex": (
+        lambda d: _save(d / "c.npz", X=np.ones((4, 3), complex), Y=np.zeros((2, 3))),
+        "complex",
+    ),
+    "strings": (lambda d: _save(d / "u.npz", X=np.full((4, 3), "a"), Y=np.zeros((2, 3))), "<U1"),
+    "objects": (
+        lambda d: _save(d / "o.npz", X=np.zeros((4, 3)), Y=np.full((2, 3), None)),
+        "numeric",
+    ),
+    "nan": (
+        lambda d: _save(d / "nan.npz", X=np.zeros((4, 3)), Y=np.full((2, 3), np.nan)),
+        "finite",
+    ),
+    "inf": (
+        lambda d: _save(d / "inf.npz", X=np.full((4, 3), np.inf), Y=np.zeros((2, 3))),
+        "finite",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
+def test_module_cli_bad_data_gets_one_line(scripts, tmp_path, case):
+    make, message = BAD_DATA[case]
+    path = make(tmp_path)
+    line = one_error_line(run_script(scripts["lecture"], "--data", path, "--epochs", "1"))
+    assert f"--data {path}" in line and message in line
+
+
+@pytest.mark.parametrize(
+    "script, Y, message",
+    [
+        ("softmax", np.ones((3, 5)), "column 0 sums to 3"),
+        ("softmax", np.full((3, 5), -0.5), "probability vectors"),
+        ("binary", np.full((1, 5), 2.0), "[0, 1]"),
+        ("binary", np.full((1, 5), -0.1), "[0, 1]"),
+    ],
+)
+def test_module_cli_refuses_targets_outside_the_loss_domain(scripts, tmp_path, script, Y, message):
+    d0 = {"softmax": 4, "binary": 3}[script]
+    path = _save(tmp_path / "d.npz", X=np.zeros((d0, 5)), Y=Y)
+    assert message in one_error_line(run_script(scripts[script], "--data", path))
+
+
+def test_module_cli_accepts_one_hot_soft_and_integer_targets(scripts, tmp_path):
+    rng = np.random.default_rng(0)
+    soft = rng.dirichlet(np.ones(3), size=6).T
+    one_hot = np.eye(3, dtype=int)[:, rng.integers(0, 3, 6)]
+    for Y in (soft, one_hot, soft.astype(np.float32)):
+        path = _save(tmp_path / "d.npz", X=rng.standard_normal((4, 6)), Y=Y)
+        run = run_script(scripts["softmax"], "--data", path, "--epochs", "2")
+        assert run.returncode == 0 and "epoch 2" in run.stdout, run.stderr
+
+
+@pytest.mark.parametrize("lr", ["1e10", "1e300"])
+def test_module_cli_stops_at_the_first_non_finite_loss(scripts, lr):
+    run = run_script(scripts["linear"], "--lr", lr, "--epochs", "1000")
+    line = one_error_line(run, status=1)
+    assert "diverge" in line and "--lr" in line
+    assert "RuntimeWarning" not in run.stderr and "epoch 1000" not in run.stdout
+
+
+def test_module_cli_warns_when_the_loss_rises_but_stays_finite(scripts):
+    run = run_script(scripts["binary"], "--lr", "1e10", "--epochs", "20")
+    assert run.returncode == 0 and "warning: the loss rose from" in run.stderr, run.stderr
+    assert "warning" not in run_script(scripts["binary"], "--epochs", "20").stderr
+
+
+def test_train_raises_diverged_and_refuses_a_non_finite_step():
+    mod = module_for(Spec("linear", 3, (Layer(2, "identity"),)))
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3, 10)), rng.standard_normal((2, 10))
+    params = mod.init_params()
+    with np.errstate(all="ignore"), pytest.raises(mod.Diverged) as caught:
+        mod.train(params, X, Y, epochs=1000, lr=1e10)
+    assert isinstance(caught.value, FloatingPointError) and caught.value.epoch < 1000
+    assert not np.isfinite(caught.value.value)
+    for lr in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr"):
+            mod.train(mod.init_params(), X, Y, epochs=1, lr=lr)
+    with pytest.raises(ValueError, match="N = 0"):
+        mod.train(mod.init_params(), X[:, :0], Y[:, :0], epochs=1, lr=0.1)
+
+
+def test_module_cli_ctrl_c_stops_cleanly(scripts):
+    run = subprocess.Popen(
+        [sys.executable, "-u", scripts["lecture"], "--epochs", "100000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not run.stdout.readline().startswith("epoch 0"):
+            pass
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert "interrupted during epoch" in err and "Traceback" not in err
