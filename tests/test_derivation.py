@@ -35,7 +35,7 @@ def test_lecture_network_gives_the_lectures_general_case():
     [
         ("sigmoid", "z₁ ∘ (1 − z₁)"),
         ("tanh", "1 − z₁ ∘ z₁"),
-        ("softplus", "1 − exp(-z₁)"),
+        ("softplus", "1 − exp(−z₁)"),
         ("relu", "(1 if u₁ > 0, else 0)"),
     ],
 )
