@@ -157,7 +157,10 @@ class TextPrinter(ScalarNotation, MatrixNotation, StrPrinter):
 
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
-        body = " ".join(self._operand(m) for m in factors)
+        if coeff != 1 and len(factors) == 1 and isinstance(factors[0], HadamardProduct):
+            body = self._print(factors[0])  # c(a ∘ b) = c a ∘ b: no second pair of parentheses
+        else:
+            body = " ".join(self._operand(m) for m in factors)
         if coeff == 1:
             return body
         if coeff == -1:
