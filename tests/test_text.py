@@ -152,12 +152,11 @@ def _square_roots(src: str) -> str:
         while end < len(src) and (src[end].isalnum() or src[end] == "."):
             end += 1
         if end < len(src) and src[end] == "(":
-            depth = 0
-            for end in range(end, len(src)):
-                depth += {"(": 1, ")": -1}.get(src[end], 0)
-                if depth == 0:
-                    break
+            depth = 1
             end += 1
+            while depth:
+                depth += {"(": 1, ")": -1}.get(src[end], 0)
+                end += 1
         src = f"{src[:start]}sqrt({src[start + 1 : end]}){src[end:]}"
     return src
 
