@@ -213,3 +213,25 @@ def test_scalar_formulas_read_back_as_the_same_function(expr):
         assume(want.is_finite and want.is_real)
         got = sp.N(back.subs(t, value), 30)
         assert abs(got - want) <= sp.Float("1e-20") * (1 + abs(want)), (expr, shown, back)
+
+
+@pytest.mark.parametrize("loss", list(OUTPUT_FOR))
+def test_a_one_unit_output_prints_like_a_wider_one(loss):
+    """Printing never re-evaluates a formula: negating a 1 x 1 sum with SymPy turned its all-ones
+    matrix into the identity (printed I) and reordered its terms."""
+
+    def shown(units):
+        spec = from_dict(
+            {
+                "name": "w",
+                "input": 2,
+                "loss": loss,
+                "layers": [
+                    {"units": 2, "activation": "tanh"},
+                    {"units": units, "activation": OUTPUT_FOR[loss]},
+                ],
+            }
+        )
+        return _output(spec)
+
+    assert shown(1) == shown(2)
