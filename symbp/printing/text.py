@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
@@ -58,7 +58,9 @@ class ScalarNotation:
         out = self._grouped(factors[0], PRECEDENCE["Mul"])
         for previous, factor in itertools.pairwise(factors):
             shown = self._grouped(factor, PRECEDENCE["Mul"])
-            juxtaposed = previous.is_Rational and (factor.is_Symbol or shown.startswith("("))
+            juxtaposed = previous.is_Rational and (
+                factor.is_Symbol or (factor.is_Pow and factor.base.is_Symbol) or shown[0] == "("
+            )
             out += shown if juxtaposed else "·" + shown
         return out
 
@@ -157,7 +159,9 @@ class TextPrinter(ScalarNotation, MatrixNotation, StrPrinter):
 
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
-        if coeff != 1 and len(factors) == 1 and isinstance(factors[0], HadamardProduct):
+        if len(factors) == 1 and isinstance(factors[0], OneMatrix):
+            return self._print(coeff)  # c times the all-ones matrix: the constant c, entry-wise
+        if _scaled_hadamard(expr):
             body = self._print(factors[0])  # c(a ∘ b) = c a ∘ b: no second pair of parentheses
         else:
             body = " ".join(self._operand(m) for m in factors)
@@ -167,6 +171,12 @@ class TextPrinter(ScalarNotation, MatrixNotation, StrPrinter):
             return "−" + body
         shown = self._print(coeff) if coeff.is_Integer else f"({self._print(coeff)})"
         return (shown if body.startswith("(") else shown + " ") + body
+
+    def _print_VJP(self, expr):
+        row, jac = expr.args
+        if _scaled_hadamard(row):  # printed without parentheses: bracket it before a Jacobian
+            return f"{self.BRACKETS[0]}{self._print(row)}{self.BRACKETS[1]} {self._print(jac)}"
+        return super()._print_VJP(expr)
 
     def _print_DiagMatrix(self, expr):
         return f"diag({self._print(expr.args[0])})"
@@ -191,6 +201,14 @@ class TextPrinter(ScalarNotation, MatrixNotation, StrPrinter):
         if isinstance(arg, MatMul) and arg.as_coeff_matrices()[0] == -1:
             return f"{self.MINUS}1ᵀ({self._print(self._unsigned(arg))}){tail}"
         return f"1ᵀ({self._print(arg)}){tail}"
+
+
+def _scaled_hadamard(expr) -> bool:
+    """c (a ∘ b) with c != 1, which prints as c a ∘ b."""
+    if not isinstance(expr, MatMul):
+        return False
+    coeff, factors = expr.as_coeff_matrices()
+    return coeff != 1 and len(factors) == 1 and isinstance(factors[0], HadamardProduct)
 
 
 def text(expr) -> str:
