@@ -1,8 +1,10 @@
 """Network specs: frozen dataclasses, TOML loading and validation.
 
 A `Spec` is a J-layer network z_j = sigma_j(W_j z_{j-1} + b_j) with a loss.  Widths are positive
-integers or, for derivation and LaTeX only, symbols such as ``d_1``.  Every validation failure
-raises `SpecError` naming the field and what is allowed; user strings never reach `sympify`.
+integers or, for derivation and LaTeX only, symbols such as ``d_1``: plain identifiers other than
+the names symbp uses itself (`naming.is_reserved`), held as `naming.WidthSymbol` however they were
+given (TOML, a string or a SymPy symbol in the API).  Every validation failure raises `SpecError`
+naming the field and what is allowed; user strings never reach `sympify`.
 """
 
 from __future__ import annotations
