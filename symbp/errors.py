@@ -1,5 +1,17 @@
 """The one exception a user sees: `SpecError` names the field at fault and what is allowed."""
 
+from __future__ import annotations
+
+import re
+
+_LAYER_INDEX = re.compile(r"^layers\[(\d+)\]")
+
+
+def shown_field(field: str) -> str:
+    """A field path as the user reads it: the spec's 0-based array index and the lecture's
+    1-based layer number, ``layers[0] (layer 1).activation``."""
+    return _LAYER_INDEX.sub(lambda m: f"{m.group(0)} (layer {int(m.group(1)) + 1})", field)
+
 
 class SymbpError(Exception):
     """An error caused by the user's input; the CLI prints it in one line and exits with status 2."""
@@ -13,4 +25,5 @@ class SpecError(SymbpError):
         self.message = message
         self.source = source
         where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {message}" if field else f"{where}{message}")
+        shown = shown_field(field)
+        super().__init__(f"{where}{shown}: {message}" if field else f"{where}{message}")

@@ -31,8 +31,52 @@ _STEMS = {
     "Dsig": (r"\boldsymbol{\Sigma}'", "Σ′"),
 }
 PER_SAMPLE = {"z", "u", "y", "delta", "dsig"}  #: stems of one-sample quantities
+#: Names symbp gives its scalar symbols besides the stems above: the sample count N, the
+#: objective f, an activation's variable t and output s, the log-sum-exp lse of the loss.
+SCALARS = frozenset({"N", "f", "t", "s", "lse"})
+WIDTH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  #: a symbolic width: a plain identifier
 _NAME = re.compile(r"([A-Za-z]+?)(\d*)\Z")
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+class WidthSymbol(sp.Symbol):
+    """A symbolic layer width (a positive integer) such as d_1, named by a `WIDTH_NAME`.
+
+    It prints its own LaTeX (`width_latex`), so that no name reaches a document through SymPy's
+    name heuristics (which turn ``Xscr`` into ``\\mathscr{X}`` and ``alpha`` into a Greek letter).
+    """
+
+    def __new__(cls, name: str):
+        if not isinstance(name, str) or not WIDTH_NAME.match(name) or is_reserved(name):
+            raise ValueError(f"{name!r} is not a width name: see naming.WIDTH_NAME, is_reserved")
+        return super().__new__(cls, name, integer=True, positive=True)
+
+    def __getnewargs_ex__(self):
+        return (self.name,), {}
+
+    def _latex(self, printer=None) -> str:
+        return width_latex(self.name)
+
+
+def width_latex(name: str) -> str:
+    """d_1 -> \\mathit{d}_{\\mathit{1}}, Xscr -> \\mathit{Xscr}: only letters, digits and \\_
+    inside \\mathit, so any `WIDTH_NAME` is safe in LaTeX."""
+    if not WIDTH_NAME.match(name):
+        raise ValueError(f"{name!r} is not a width name")
+    base, _, sub = name.partition("_")
+    if sub and not sub.endswith("_"):
+        return rf"\mathit{{{base}}}_{{\mathit{{{_tex_underscores(sub)}}}}}"
+    return rf"\mathit{{{_tex_underscores(name)}}}"
+
+
+def _tex_underscores(name: str) -> str:
+    return name.replace("_", "\\_")
+
+
+def is_reserved(name: str) -> bool:
+    """True for a name symbp uses itself: a stem with an optional layer index (z, z1, W3,
+    delta2, y, ...) or one of `SCALARS`; such a name cannot be a symbolic width."""
+    return name in SCALARS or split(name)[0] in _STEMS
 
 
 def _symbol(stem: str, layer: int | None, rows, cols) -> MatrixSymbol:

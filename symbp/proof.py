@@ -28,6 +28,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from . import activations
 from .derive import derive
+from .errors import SymbpError
 from .naming import N
 from .nodes import ElementSum, Elementwise, Sigma, Stack
 from .spec import Spec
@@ -249,6 +250,8 @@ def proof_spec(spec: Spec, max_width: int | None = None) -> Spec:
     (the expanded derivative grows like width^J)."""
     if max_width is None:
         max_width = 3 if spec.depth <= 3 else 2
+    if isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 1:
+        raise SymbpError(f"--max-width must be an integer >= 1, got {max_width!r}")
     return _small(spec, max_width)
 
 

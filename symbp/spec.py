@@ -1,8 +1,10 @@
 """Network specs: frozen dataclasses, TOML loading and validation.
 
 A `Spec` is a J-layer network z_j = sigma_j(W_j z_{j-1} + b_j) with a loss.  Widths are positive
-integers or, for derivation and LaTeX only, symbols such as ``d_1``.  Every validation failure
-raises `SpecError` naming the field and what is allowed; user strings never reach `sympify`.
+integers or, for derivation and LaTeX only, symbols such as ``d_1``: plain identifiers other than
+the names symbp uses itself (`naming.is_reserved`), held as `naming.WidthSymbol` however they were
+given (TOML, a string or a SymPy symbol in the API).  Every validation failure raises `SpecError`
+naming the field and what is allowed; user strings never reach `sympify`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from . import formula
+from . import formula, naming
 from .activations import ACTIVATIONS, Activation, undefined_where
 from .errors import SpecError
 from .losses import LOSSES
@@ -26,7 +28,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _SPEC_KEYS = {"name", "input", "loss", "reduction", "bias", "layers"}
 _LAYER_KEYS = {"units", "activation", "bias"}
 
-Width = int | sp.Symbol
+Width = int | naming.WidthSymbol
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Spec:
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
         validate(self)
+        _normalize_widths(self)
 
     @property
     def depth(self) -> int:
@@ -124,6 +127,32 @@ def _width_out(width: Width):
     return width if isinstance(width, int) else str(width)
 
 
+def _normalize_widths(spec: Spec) -> None:
+    """Widths given as names (the API accepts "d_0" as TOML does) become `WidthSymbol`s, so that
+    a spec that passes validation is one that `derive` accepts."""
+    src = spec.source
+    object.__setattr__(spec, "input", _width(spec.input, "input", src))
+    layers = tuple(
+        replace(layer, units=_width(layer.units, f"layers[{i}].units", src))
+        for i, layer in enumerate(spec.layers)
+    )
+    object.__setattr__(spec, "layers", layers)
+
+
+def _width_symbol(name: str, where: str, source: str | None) -> naming.WidthSymbol:
+    allowed = "a positive integer, or a symbol name such as 'd_1'"
+    if not naming.WIDTH_NAME.match(name):
+        raise SpecError(where, f"{name!r} is not a valid width symbol; use {allowed}", source)
+    if naming.is_reserved(name):
+        raise SpecError(
+            where,
+            f"{name!r} is a name symbp uses itself (N samples, f, t, s, y, z1, W2, delta3, ...); "
+            "choose another width symbol such as 'd_1'",
+            source,
+        )
+    return naming.WidthSymbol(name)
+
+
 def _width(value, where: str, source: str | None) -> Width:
     allowed = "a positive integer, or a symbol name such as 'd_1'"
     if isinstance(value, bool):
@@ -135,11 +164,9 @@ def _width(value, where: str, source: str | None) -> Width:
     if isinstance(value, float):
         raise SpecError(where, f"width must be a whole number, got {value}; use {allowed}", source)
     if isinstance(value, str):
-        if not _IDENTIFIER.match(value):
-            raise SpecError(where, f"{value!r} is not a valid width symbol; use {allowed}", source)
-        return sp.Symbol(value, integer=True, positive=True)
+        return _width_symbol(value, where, source)
     if isinstance(value, sp.Symbol):
-        return value
+        return _width_symbol(value.name, where, source)
     raise SpecError(where, f"expected {allowed}, got {type(value).__name__}", source)
 
 

@@ -70,6 +70,16 @@ class Derivation:
     chains: tuple[Chain, ...]
     derivatives: tuple[Derivative | None, ...]  # sigma'_j, j = 1..J (None: softmax)
 
+    @property
+    def assumptions(self) -> tuple[str, ...]:
+        """What the derivation assumes beyond the spec: the notes of its SymPy simplification
+        steps (e.g. "each target sums to one"), each once, in order.  Every renderer states
+        these, from here."""
+        notes = (
+            step.reason.note for chain in self.chains for step in chain.steps if step.reason.note
+        )
+        return tuple(dict.fromkeys(notes))
+
     def _repr_latex_(self) -> str:
         from .printing.latex import derivation_summary
 

@@ -82,7 +82,7 @@ BAD_SPECS = [
     (
         "act.toml",
         'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = "sigmod"\n',
-        "layers[0].activation",
+        "layers[0] (layer 1).activation",
     ),
     (
         "loss.toml",
@@ -93,7 +93,7 @@ BAD_SPECS = [
     (
         "zero.toml",
         'name = "x"\ninput = 3\n[[layers]]\nunits = 0\n',
-        "layers[0].units: width must be positive",
+        "layers[0] (layer 1).units: width must be positive",
     ),
     (
         "neg.toml",
@@ -106,7 +106,7 @@ BAD_SPECS = [
     (
         "nounits.toml",
         'name = "x"\ninput = 3\n[[layers]]\nactivation = "tanh"\n',
-        "layers[0].units: missing",
+        "layers[0] (layer 1).units: missing",
     ),
     (
         "type.toml",
@@ -133,12 +133,12 @@ BAD_SPECS = [
         "softmax_hidden.toml",
         'name = "x"\ninput = 3\nloss = "cross_entropy"\n[[layers]]\nunits = 2\nactivation = "softmax"\n'
         '[[layers]]\nunits = 2\nactivation = "softmax"\n',
-        "layers[0].activation: softmax is supported on the output layer only",
+        "layers[0] (layer 1).activation: softmax is supported on the output layer only",
     ),
     (
         "ce_output.toml",
         'name = "x"\ninput = 3\nloss = "cross_entropy"\n[[layers]]\nunits = 2\nactivation = "tanh"\n',
-        "layers[0].activation: loss 'cross_entropy' needs a softmax output layer",
+        "layers[0] (layer 1).activation: loss 'cross_entropy' needs a softmax output layer",
     ),
     (
         "bce_output.toml",
@@ -149,12 +149,12 @@ BAD_SPECS = [
         "unsafe.toml",
         'name = "x"\ninput = 3\n[[layers]]\nunits = 2\n'
         "activation = { name = \"evil\", expr = \"__import__('os').system('rm -rf /')\" }\n",
-        "layers[0].activation.expr: cannot parse at column",
+        "layers[0] (layer 1).activation.expr: cannot parse at column",
     ),
     (
         "dunder.toml",
         'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "evil", expr = "t.__class__" }\n',
-        "layers[0].activation.expr: cannot parse at column 2",
+        "layers[0] (layer 1).activation.expr: cannot parse at column 2",
     ),
     (
         "unknownfn.toml",
@@ -169,12 +169,12 @@ BAD_SPECS = [
     (
         "customname.toml",
         'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "relu", expr = "t" }\n',
-        "layers[0].activation.name",
+        "layers[0] (layer 1).activation.name",
     ),
     (
         "noexpr.toml",
         'name = "x"\ninput = 3\n[[layers]]\nunits = 2\nactivation = { name = "q" }\n',
-        "layers[0].activation.expr: missing or not a string",
+        "layers[0] (layer 1).activation.expr: missing or not a string",
     ),
 ]
 
@@ -203,7 +203,7 @@ def test_generate_refuses_a_multilayer_step_network(tmp_path):
     )
     assert symbp("derive", spec).returncode == 0
     run = symbp("generate", spec, "-o", tmp_path / "s.py")
-    assert run.returncode == 2 and "layers[0].activation" in run.stderr
+    assert run.returncode == 2 and "layers[0] (layer 1).activation" in run.stderr
     assert "single-layer perceptron" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "s.py").exists()
 

@@ -35,7 +35,7 @@ def test_lecture_network_gives_the_lectures_general_case():
     [
         ("sigmoid", "z₁ ∘ (1 − z₁)"),
         ("tanh", "1 − z₁ ∘ z₁"),
-        ("softplus", "1 − exp(-z₁)"),
+        ("softplus", "1 − exp(−z₁)"),
         ("relu", "(1 if u₁ > 0, else 0)"),
     ],
 )
@@ -96,3 +96,19 @@ def test_derivation_grows_linearly_with_expression_size_per_layer():
     spec = Spec("deep", 3, tuple(Layer(3, "tanh") for _ in range(30)))
     d = symbp.derive(spec)
     assert max(len(text(rhs)) for _, rhs in d.sample.deltas) < 40
+
+
+@pytest.mark.parametrize(
+    "loss, output, assumes",
+    [
+        ("l2", "sigmoid", False),
+        ("cross_entropy", "softmax", True),
+        ("binary_cross_entropy", "sigmoid", True),
+    ],
+)
+def test_assumptions_are_the_notes_of_the_simplification_steps(loss, output, assumes):
+    """What the derivation assumes is recorded once, as data, for every renderer to state."""
+    d = symbp.derive(Spec("a", 2, (Layer(3, "tanh"), Layer(2, output)), loss))
+    notes = [st.reason.note for c in d.chains for st in c.steps if st.reason.kind == "simplify"]
+    assert bool(notes) == assumes
+    assert d.assumptions == tuple(dict.fromkeys(notes))

@@ -82,7 +82,7 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
             return rf"\left\|{self._print(arg.base)}\right\|_{norm}^2"
         sign = ""
         if isinstance(arg, MatMul) and arg.as_coeff_matrices()[0] == -1:
-            sign, arg = "-", MatMul(*arg.as_coeff_matrices()[1])
+            sign, arg = "-", self._unsigned(arg)
         tail = r" \mathbf{1}" if arg.shape[1] != 1 else ""
         return rf"{sign}\mathbf{{1}}^T \left({self._print(arg)}\right){tail}"
 

@@ -40,11 +40,28 @@ class MatrixNotation:
             return self._print(expr)
         return self._wrap(expr, (MatAdd, MatMul, HadamardProduct))
 
+    @staticmethod
+    def _unsigned(term):
+        """`term` without its minus sign, taken apart structurally: negating a matrix expression
+        with SymPy (``-term``) re-evaluates it, and would turn a 1 x 1 all-ones matrix into the
+        identity or reorder its sums."""
+        if isinstance(term, MatMul):
+            coeff, factors = term.as_coeff_matrices()
+            if coeff == -1:
+                return factors[0] if len(factors) == 1 else MatMul(*factors, evaluate=False)
+            if coeff.is_Number and coeff < 0:
+                return MatMul(-coeff, *factors, evaluate=False)
+        return -term
+
     def _print_MatAdd(self, expr):
+        """Terms in reading order: positive terms first (1 - y, z - y)."""
+        terms = sorted(expr.args, key=lambda term: bool(term.could_extract_minus_sign()))
         out = ""
-        for i, term in enumerate(expr.args):
+        for i, term in enumerate(terms):
             negative = term.could_extract_minus_sign()
-            shown = self._print(-term if negative else term)
+            shown = self._print(self._unsigned(term) if negative else term)
+            if negative and isinstance(term, MatAdd):
+                shown = f"{self.PARENS[0]}{shown}{self.PARENS[1]}"
             if i == 0:
                 out = f"{self.MINUS}{shown}" if negative else shown
             else:
@@ -61,8 +78,13 @@ class MatrixNotation:
         return self._power(base, expr.exp)
 
     def _print_Elementwise(self, expr):
+        """The scalar formula with its variable shown as the matrix argument (parenthesised
+        unless the argument is a single symbol, so that exp(-x) never reads exp(-a + b))."""
         var = expr.function.variables[0]
-        return self._print(expr.function.expr.subs(var, sp.Symbol(self._print(expr.arg))))
+        shown = self._print(expr.arg)
+        if not isinstance(expr.arg, sp.MatrixSymbol):
+            shown = f"{self.PARENS[0]}{shown}{self.PARENS[1]}"
+        return self._print(expr.function.expr.subs(var, sp.Symbol(shown)))
 
     def _print_Partial(self, expr):
         num, den = expr.args
