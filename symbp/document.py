@@ -42,8 +42,8 @@ class Page:
     height: float
     scale: float = 1.0
 
-    def lines(self, equations: list[Equation], tag: float = 0.0) -> list[str]:
-        return align_lines(equations, self.width - tag, self.scale)
+    def lines(self, equations: list[Equation]) -> list[str]:
+        return align_lines(equations, self.width, self.scale)
 
     def frames(self, lines: list[str], first: float = 0.0, last: float = 0.0) -> list[list[str]]:
         """`lines` split over frames; `first`/`last` em are taken by text before/after them."""
@@ -58,9 +58,9 @@ class Page:
 # Article: 360 pt text width at 10.95 pt; slides: 307 pt at 10 pt (\small) with about
 # 228 pt under a frame title.  The widths keep 8 % for the estimate's error.
 ARTICLE = Page(width=0.92 * 360 / 10.95, height=math.inf)
-SLIDES = Page(width=0.92 * 307 / 10, height=21.0)
+SLIDES = Page(width=0.92 * 307 / 10, height=22.0)
 # Em of prose and display skips the templates put in a frame around its displays.
-_PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch": 9.0}
+_PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch": 11.0}
 
 
 def _width(w) -> str:
@@ -71,16 +71,17 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     d = derive(spec)
     p, b = d.sample, d.batch
     names = p.names
-    tags = [
-        rf"\text{{(e.{j})}}, \quad \sigma_{{{j}}} = \text{{{tex_escape(layer.activation_name)}}}"
+    forward = dict(p.forward)
+    equations = [
+        Equation(
+            latex(names.z(j)),
+            "=",
+            latex(Sigma(j, forward[names.u(j)])),
+            rf"\text{{(e.{j})}}, \quad \sigma_{{{j}}} = \text{{{tex_escape(layer.activation_name)}}}",
+        )
         for j, layer in enumerate(spec.layers, start=1)
     ]
-    equations = [
-        Equation(latex(names.z(j)), "=", latex(Sigma(j, dict(p.forward)[names.u(j)])))
-        for j in range(1, spec.depth + 1)
-    ]
-    network = page.lines([*equations, Equation("f", "=", latex(p.objective))], tag=12.0)
-    network = _tagged(network, [*tags, r"\text{(L)}"])
+    network = page.lines([*equations, Equation("f", "=", latex(p.objective), r"\text{(L)}")])
     activations = _activation_lines(spec, page)
     sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _sigma_primes(spec, names)])
     deltas = dict(p.deltas)
@@ -146,15 +147,6 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     }
 
 
-def _tagged(lines: list[str], tags: list[str]) -> list[str]:
-    """Each equation's tag at the end of its head line (continuation lines start with ``&``)."""
-    heads = [k for k, line in enumerate(lines) if not line.startswith("&")]
-    out = list(lines)
-    for k, tag in zip(heads, tags, strict=True):
-        out[k] = f"{lines[k]} &&{tag}"
-    return out
-
-
 def _of_output(act) -> bool:
     return act.elementwise and activations_module.derivative(act).of_output
 
@@ -168,7 +160,7 @@ def _activation_lines(spec: Spec, page: Page) -> list[str]:
         same = sp.simplify(deriv.raw - deriv.expr) == 0 and deriv.raw == deriv.expr
         shown = raw if same else f"{raw} = {simplified}"
         equations += [
-            Equation(rf"\text{{{tex_escape(act.name)}}}:\quad \sigma(t)", "=", latex(act.expr)),
+            Equation(r"\sigma(t)", "=", latex(act.expr), rf"\text{{({tex_escape(act.name)})}}"),
             Equation(r"\sigma'(t)", "=", shown),
         ]
     return page.lines(equations)

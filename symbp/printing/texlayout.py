@@ -30,6 +30,7 @@ _ONE_ARG_STYLE = {"mathbf": 1.25, "boldsymbol": 1.15, "mathrm": 1.05, "mathit": 
 _TEXT = {"text", "texttt", "operatorname", "textrm", "textbf", "mathrm_text"}
 _OPERATORS = {"+", "-", "=", "<", ">", r"\circ", r"\cdot", r"\propto", r"\triangleq", r"\times"}
 _NO_BREAK_AFTER = {"fn", "number", "op"}
+_RELATIONS = {"=", "<", ">", r"\propto", r"\triangleq"}
 SCRIPT = 0.72  # script size / text size, rounded up
 
 
@@ -101,13 +102,14 @@ def _sub(toks: list[str], scale: float, display: bool = False) -> Box:
 
 def _atom(r: _Reader, scale: float, display: bool) -> Box:
     tok = r.take()
-    line = Box(0, 1.2 * scale)
+    line = Box(0, 1.0 * scale)
     if tok == "{":
         r.pos -= 1
         return _sub(r.group(), scale, display)
-    if tok in ("_", "^"):
+    if tok in ("_", "^"):  # a script reaches a little below (above) its base
         script = _sub(r.group(), scale * SCRIPT)
-        return Box(script.width, script.height * 0.6 + 0.9 * scale)
+        reach = 0.15 if tok == "_" else 0.25
+        return Box(script.width, max(script.height * 0.5 + 0.55 * scale, (1.0 + reach) * scale))
     if tok == "&":
         return EMPTY
     if not tok.startswith("\\"):
@@ -118,7 +120,7 @@ def _atom(r: _Reader, scale: float, display: bool) -> Box:
         top, bottom = _sub(r.group(), inner), _sub(r.group(), inner)
         if name in ("overset", "underset"):
             return Box(max(top.width * SCRIPT, bottom.width), bottom.height + top.height * 0.6)
-        return Box(max(top.width, bottom.width) + 0.3 * scale, top.height + bottom.height + 0.2)
+        return Box(max(top.width, bottom.width) + 0.3 * scale, top.height + bottom.height + 0.15)
     if name in _ONE_ARG_STYLE:
         inner = _sub(r.group(), scale, display)
         return Box(inner.width * _ONE_ARG_STYLE[name], inner.height)
@@ -138,6 +140,13 @@ def _atom(r: _Reader, scale: float, display: bool) -> Box:
         return Box(0 if name == "vphantom" else inner.width, inner.height)
     if name == "begin":
         return _environment(r, "".join(r.group()), scale)
+    if name in ("sum", "prod") and display:  # limits above and below
+        limits = [EMPTY]
+        while r.peek() in ("_", "^"):
+            r.take()
+            limits.append(_sub(r.group(), scale * SCRIPT))
+        width = max(1.5 * scale, *(b.width for b in limits))
+        return Box(width, 1.9 * scale + sum(b.height for b in limits))
     if name in _SYMBOLS:
         return Box(_SYMBOLS[name] * scale, line.height)
     if name[:1].isupper():
@@ -252,6 +261,11 @@ def _atom_end(toks: list[str], i: int) -> tuple[int, str]:
     if tok in (r"\mathbf", r"\boldsymbol", r"\operatorname", r"\text", r"\sqrt", r"\mathrm"):
         end = _close(toks, i + 1, "{", "}") if i + 1 < len(toks) and toks[i + 1] == "{" else i + 2
         return end, ("fn" if tok == r"\operatorname" else "operand")
+    if tok in (r"\sum", r"\prod"):
+        j = i + 1
+        while j < len(toks) and toks[j] in ("_", "^"):
+            j = _atom_end(toks, j + 1)[0]
+        return j, "fn"
     if tok in (r"\sigma", r"\log", r"\exp", r"\tanh", r"\sin", r"\cos", r"\cosh", r"\sinh"):
         return i + 1, "fn"
     if tok.isdigit():
@@ -289,6 +303,8 @@ def _open_paren(piece: Piece) -> list[Piece]:
 def wrap(tex: str, width: float, rest_width: float | None = None, scale: float = 1.0) -> list[str]:
     """`tex` as lines of at most `width` em (later lines `rest_width`) where the formula allows;
     continuation lines begin with the operator they were broken before (``{}`` keeps it binary)."""
+    if measure(tex, scale).width <= width:
+        return [tex]
     rest_width = width if rest_width is None else rest_width
     items = _open_wide(pieces(tex), min(width, rest_width), scale)
     lines: list[list[Piece]] = [[]]
@@ -297,7 +313,7 @@ def wrap(tex: str, width: float, rest_width: float | None = None, scale: float =
         w = measure(piece.tex, scale).width
         room = width if len(lines) == 1 else rest_width
         if lines[-1] and used + w > room:
-            cut = _best_cut(lines[-1])
+            cut = _best_cut(lines[-1], room, scale)
             if cut is not None:
                 carried = lines[-1][cut:]
                 lines[-1] = lines[-1][:cut]
@@ -319,13 +335,27 @@ def _open_wide(items: list[Piece], width: float, scale: float) -> list[Piece]:
     return out
 
 
-def _best_cut(line: list[Piece]) -> int | None:
-    """Where to break `line`: before its last operator, else between its last two factors."""
-    ops = [k for k in range(1, len(line)) if line[k].kind == "op" and line[k - 1].kind != "op"]
-    if ops:
-        return ops[-1]
-    joins = [k for k in range(1, len(line)) if line[k - 1].kind not in _NO_BREAK_AFTER]
-    return joins[-1] if joins else None
+def _rank(line: list[Piece], k: int) -> int | None:
+    """How good a break before ``line[k]`` is: 0 before a relation, 1 before ``+``/``-``,
+    2 before another operator, 3 between factors; None where no break may go."""
+    before, here = line[k - 1], line[k]
+    if here.kind == "op":
+        if before.kind == "op":
+            return None  # `here` is a unary sign
+        if here.tex in _RELATIONS or here.tex.startswith(r"\overset"):
+            return 0
+        return 1 if here.tex in ("+", "-") else 2
+    return None if before.kind in _NO_BREAK_AFTER else 3
+
+
+def _best_cut(line: list[Piece], room: float, scale: float) -> int | None:
+    """Where to break `line`: the best-ranked place that leaves at least 40 % of `room` filled
+    (the latest among equals), else the best-ranked place at all."""
+    widths = [measure(p.tex, scale).width for p in line]
+    cuts = [(rank, k) for k in range(1, len(line)) if (rank := _rank(line, k)) is not None]
+    full = [(rank, k) for rank, k in cuts if sum(widths[:k]) >= 0.4 * room]
+    best = min(full or cuts, key=lambda c: (c[0], -c[1]), default=None)
+    return best[1] if best else None
 
 
 def _join(line: list[Piece], first: bool) -> str:
@@ -338,30 +368,45 @@ def _join(line: list[Piece], first: bool) -> str:
 
 @dataclass(frozen=True)
 class Equation:
-    """One displayed equation ``lhs rel rhs`` (rel may be empty; rhs may be empty)."""
+    """One displayed equation ``lhs rel rhs`` (rel and rhs may be empty), with an optional
+    `tag` set at the right of its first line."""
 
     lhs: str
     rel: str
     rhs: str
+    tag: str = ""
 
 
 CONTINUE = r"\qquad "
+LIFT = 0.3  # a left side wider than this share of the line goes on a line of its own
 
 
 def align_lines(equations: list[Equation], width: float, scale: float = 1.0) -> list[str]:
     r"""``align*`` lines (without ``\\``) for `equations`, each rhs wrapped to the width left
     of `width` em by the widest lhs; continuation lines start at the alignment point."""
-    lhs_width = max((measure(e.lhs, scale).width for e in equations), default=0.0)
+    lifted = [measure(e.lhs, scale).width > LIFT * width for e in equations]
+    lhs_width = max(
+        (measure(e.lhs, scale).width for e, up in zip(equations, lifted, strict=True) if not up),
+        default=0.0,
+    )
+    tag_width = max(
+        (measure(e.tag, scale).width + 2.0 * scale for e in equations if e.tag), default=0
+    )
     lines: list[str] = []
-    for e in equations:
+    for e, up in zip(equations, lifted, strict=True):
         rel = measure(e.rel, scale).width
-        room = max(width - lhs_width - rel - 0.5 * scale, 6.0 * scale)
+        room = max(width - lhs_width - rel - tag_width - 0.5 * scale, 6.0 * scale)
         if not e.rhs:
-            lines.append(f"{e.lhs} &{e.rel}".rstrip(" &") if not e.rel else f"{e.lhs} &{e.rel}")
+            lines.append(f"{e.lhs} &{e.rel}" if e.rel else e.lhs)
             continue
+        if up:  # a wide left side gets a line of its own, starting at the alignment point
+            lines.append(f"&{e.lhs}")
+            room -= 2.0 * scale
         head, *rest = wrap(e.rhs, room, room - 2.0 * scale, scale)
-        lines.append(f"{e.lhs} &{e.rel} {head}")
-        lines += [f"&{CONTINUE}{line}" for line in rest]
+        lines.append(f"&{CONTINUE}{e.rel} {head}" if up else f"{e.lhs} &{e.rel} {head}")
+        if e.tag:
+            lines[-1] += f" &&{e.tag}"
+        lines += [f"&{CONTINUE}{CONTINUE}{line}" if up else f"&{CONTINUE}{line}" for line in rest]
     return lines
 
 
