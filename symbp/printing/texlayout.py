@@ -135,6 +135,9 @@ def _atom(r: _Reader, scale: float, display: bool) -> Box:
         if delim == ".":
             return Box(0.12 * scale, line.height)
         return Box(0.5 * scale, 1.8 * scale)
+    if name == "resizebox":
+        target, _, inner = r.group(), r.group(), r.group()
+        return Box(float("".join(target)[:-2]) * scale, _sub(inner[1:-1], scale, True).height)
     if name in ("phantom", "vphantom", "hphantom"):
         inner = _sub(r.group(), scale, display)
         return Box(0 if name == "vphantom" else inner.width, inner.height)
@@ -249,7 +252,7 @@ def _atom_end(toks: list[str], i: int) -> tuple[int, str]:
     if tok == "{":
         return _close(toks, i, "{", "}"), "operand"
     if tok == r"\left":
-        return _close(toks, i, r"\left", r"\right") + 1, "paren"
+        return _next(toks, _close(toks, i, r"\left", r"\right")) + 1, "paren"
     if tok == r"\begin":
         end = _close(toks, i, r"\begin", r"\end")
         return _close(toks, end, "{", "}"), "operand"
@@ -286,18 +289,56 @@ def _close(toks: list[str], i: int, opening: str, closing: str) -> int:
     return len(toks)
 
 
-def _open_paren(piece: Piece) -> list[Piece]:
-    r"""``\left( A + B \right)`` as the pieces of ``\bigl( A + B \bigr)``: fixed-size
-    delimiters, since ``\left``/``\right`` cannot span lines."""
-    toks = [t for t in tokens(piece.tex)]
+def _next(toks: list[str], i: int) -> int:
+    """The index of the first token at or after `i` that is not a space."""
+    while i < len(toks) and toks[i] == " ":
+        i += 1
+    return i
+
+
+def _open_paren(piece: Piece) -> tuple[str, list[Piece], str]:
+    r"""``\left( A + B \right)^{s}`` as ``\bigl(``, the pieces of ``A + B``, ``\bigr)^{s}``:
+    fixed-size delimiters, since ``\left``/``\right`` cannot span lines.  No pieces if
+    `piece` is no such group."""
+    toks = tokens(piece.tex)
+    if not toks or toks[0] != r"\left":
+        return "", [], ""
+    opening = _next(toks, 1)
+    right = _close(toks, 0, r"\left", r"\right") - 1
+    closing = _next(toks, right + 1)
+    if closing >= len(toks):
+        return "", [], ""
     size = "Big" if r"\frac" in toks or r"\begin" in toks else "big"
-    opening, closing = toks[1], toks[-1]
-    inner = pieces("".join(toks[2:-2]))
-    if len(inner) < 2:
+    inner = pieces("".join(toks[opening + 1 : right]))
+    scripts = "".join(toks[closing + 1 :]).strip()
+    return rf"\{size}l{toks[opening]}", inner, rf"\{size}r{toks[closing]}{scripts}"
+
+
+def _open_fraction(piece: Piece) -> list[Piece]:
+    r"""``\frac{N}{D}`` as the pieces of ``\frac{1}{D} \left(N\right)`` (the same quotient,
+    with the numerator breakable); derivatives ``\frac{\partial ...}{...}`` stay whole."""
+    toks = tokens(piece.tex)
+    top = _next(toks, 1)
+    if toks[0] != r"\frac" or top >= len(toks) or toks[top] != "{":
         return [piece]
-    inner[0] = Piece(rf"\{size}l{opening} {inner[0].tex}", inner[0].kind)
-    inner[-1] = Piece(rf"{inner[-1].tex} \{size}r{closing}", inner[-1].kind)
-    return inner
+    if toks[_next(toks, top + 1)] == r"\partial":
+        return [piece]
+    bottom = _next(toks, _close(toks, top, "{", "}"))
+    end = _close(toks, bottom, "{", "}")
+    if bottom >= len(toks) or toks[bottom] != "{" or toks[end:].count(" ") != len(toks[end:]):
+        return [piece]  # not a plain fraction (a script on it, say)
+    numerator, denominator = (
+        "".join(toks[top + 1 : bottom - 1]),
+        "".join(toks[bottom + 1 : end - 1]),
+    )
+    return pieces(rf"\frac{{1}}{{{denominator}}} \left({numerator}\right)")
+
+
+def _shrink(piece: Piece, width: float, scale: float) -> Piece:
+    """A piece no break can narrow, scaled down to `width` em (the last resort)."""
+    return Piece(
+        rf"\resizebox{{{width / scale:.2f}em}}{{!}}{{$\displaystyle {piece.tex}$}}", piece.kind
+    )
 
 
 def wrap(tex: str, width: float, rest_width: float | None = None, scale: float = 1.0) -> list[str]:
@@ -310,28 +351,37 @@ def wrap(tex: str, width: float, rest_width: float | None = None, scale: float =
     lines: list[list[Piece]] = [[]]
     used = 0.0
     for piece in items:
-        w = measure(piece.tex, scale).width
-        room = width if len(lines) == 1 else rest_width
-        if lines[-1] and used + w > room:
-            cut = _best_cut(lines[-1], room, scale)
-            if cut is not None:
-                carried = lines[-1][cut:]
-                lines[-1] = lines[-1][:cut]
-                lines.append(carried)
-                used = sum(measure(p.tex, scale).width for p in carried)
         lines[-1].append(piece)
-        used += w
+        used += measure(piece.tex, scale).width
+        while used > (room := width if len(lines) == 1 else rest_width):
+            cut = _best_cut(lines[-1], room, scale)
+            if cut is None:
+                break
+            carried = lines[-1][cut:]
+            lines[-1] = lines[-1][:cut]
+            lines.append(carried)
+            used = sum(measure(p.tex, scale).width for p in carried)
     return [_join(line, first=(k == 0)) for k, line in enumerate(lines) if line]
 
 
 def _open_wide(items: list[Piece], width: float, scale: float) -> list[Piece]:
+    """Pieces wider than `width` opened into breakable pieces, or else scaled to fit."""
     out: list[Piece] = []
     for piece in items:
-        opened = _open_paren(piece) if piece.kind == "paren" else [piece]
-        if len(opened) > 1 and measure(piece.tex, scale).width > width:
-            out += _open_wide(opened, width, scale)
-        else:
+        if measure(piece.tex, scale).width <= width:
             out.append(piece)
+            continue
+        if piece.kind == "paren":
+            before, inner, after = _open_paren(piece)
+        else:
+            before, inner, after = "", _open_fraction(piece), ""
+        if len(inner) < 2:
+            out.append(_shrink(piece, width, scale))
+            continue
+        inner = _open_wide(inner, width, scale)
+        inner[0] = Piece(f"{before} {inner[0].tex}".strip(), inner[0].kind)
+        inner[-1] = Piece(f"{inner[-1].tex} {after}".strip(), inner[-1].kind)
+        out += inner
     return out
 
 
@@ -349,12 +399,13 @@ def _rank(line: list[Piece], k: int) -> int | None:
 
 
 def _best_cut(line: list[Piece], room: float, scale: float) -> int | None:
-    """Where to break `line`: the best-ranked place that leaves at least 40 % of `room` filled
-    (the latest among equals), else the best-ranked place at all."""
+    """Where to break `line`: the best-ranked place (the latest among equals) whose first part
+    fits `room` and fills at least 40 % of it; else one whose first part fits; else any."""
     widths = [measure(p.tex, scale).width for p in line]
     cuts = [(rank, k) for k in range(1, len(line)) if (rank := _rank(line, k)) is not None]
-    full = [(rank, k) for rank, k in cuts if sum(widths[:k]) >= 0.4 * room]
-    best = min(full or cuts, key=lambda c: (c[0], -c[1]), default=None)
+    fits = [(rank, k) for rank, k in cuts if sum(widths[:k]) <= room]
+    full = [(rank, k) for rank, k in fits if sum(widths[:k]) >= 0.4 * room]
+    best = min(full or fits or cuts, key=lambda c: (c[0], -c[1]), default=None)
     return best[1] if best else None
 
 
