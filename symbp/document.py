@@ -56,9 +56,9 @@ class Page:
 
 
 # Article: 360 pt text width at 10.95 pt; slides: 307 pt at 10 pt (\small) with about
-# 228 pt under a frame title.  The widths keep 8 % for the estimate's error.
+# 228 pt under a frame title (less a margin for the estimate).  The widths keep 8 % for the estimate's error.
 ARTICLE = Page(width=0.92 * 360 / 10.95, height=math.inf)
-SLIDES = Page(width=0.92 * 307 / 10, height=22.0)
+SLIDES = Page(width=0.92 * 307 / 10, height=21.0)
 # Em of prose and display skips the templates put in a frame around its displays.
 _PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch": 11.0}
 

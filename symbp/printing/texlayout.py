@@ -232,15 +232,27 @@ def pieces(tex: str) -> list[Piece]:
             i += 1
             continue
         j, kind = _atom_end(toks, i)
+        scripted = j < len(toks) and toks[j] in ("_", "^")
         while j < len(toks) and toks[j] in ("_", "^"):  # scripts belong to the atom
             j = _atom_end(toks, j + 1)[0]
         text = "".join(toks[i:j]).strip()
-        if out and out[-1].kind == "fn" and kind == "paren":
-            out[-1] = Piece(out[-1].tex + text, "operand")
+        if not scripted and _is_braced_group(toks[i:j]):  # SymPy's \log{\left(x \right)}
+            text, kind = "".join(toks[i + 1 : j - 1]).strip(), "paren"
+        if out and out[-1].kind == "fn" and kind in ("paren", "operand"):
+            out[-1] = Piece(f"{out[-1].tex} {text}", kind)
         else:
             out.append(Piece(text, kind))
         i = j
     return out
+
+
+def _is_braced_group(toks: list[str]) -> bool:
+    r"""``{\left( ... \right)}``: braces around one delimited group and nothing else."""
+    inner = [k for k, tok in enumerate(toks) if tok != " "]
+    if len(inner) < 3 or toks[inner[0]] != "{" or toks[inner[1]] != r"\left":
+        return False
+    end, _ = _atom_end(toks, inner[1])
+    return _next(toks, end) == inner[-1] and toks[inner[-1]] == "}"
 
 
 def _atom_end(toks: list[str], i: int) -> tuple[int, str]:
@@ -301,17 +313,19 @@ def _open_paren(piece: Piece) -> tuple[str, list[Piece], str]:
     fixed-size delimiters, since ``\left``/``\right`` cannot span lines.  No pieces if
     `piece` is no such group."""
     toks = tokens(piece.tex)
-    if not toks or toks[0] != r"\left":
+    if r"\left" not in toks:
         return "", [], ""
-    opening = _next(toks, 1)
-    right = _close(toks, 0, r"\left", r"\right") - 1
+    left = toks.index(r"\left")  # after a function's name, if any
+    opening = _next(toks, left + 1)
+    right = _close(toks, left, r"\left", r"\right") - 1
     closing = _next(toks, right + 1)
     if closing >= len(toks):
         return "", [], ""
     size = "Big" if r"\frac" in toks or r"\begin" in toks else "big"
     inner = pieces("".join(toks[opening + 1 : right]))
     scripts = "".join(toks[closing + 1 :]).strip()
-    return rf"\{size}l{toks[opening]}", inner, rf"\{size}r{toks[closing]}{scripts}"
+    name = "".join(toks[:left])
+    return rf"{name}\{size}l{toks[opening]}", inner, rf"\{size}r{toks[closing]}{scripts}"
 
 
 def _open_fraction(piece: Piece) -> list[Piece]:
@@ -347,7 +361,8 @@ def wrap(tex: str, width: float, rest_width: float | None = None, scale: float =
     if measure(tex, scale).width <= width:
         return [tex]
     rest_width = width if rest_width is None else rest_width
-    items = _open_wide(pieces(tex), min(width, rest_width), scale)
+    lead = measure("+", scale).width  # room for the operator a continuation line starts with
+    items = _open_wide(pieces(tex), min(width, rest_width) - lead, scale)
     lines: list[list[Piece]] = [[]]
     used = 0.0
     for piece in items:
@@ -378,10 +393,10 @@ def _open_wide(items: list[Piece], width: float, scale: float) -> list[Piece]:
         if len(inner) < 2:
             out.append(_shrink(piece, width, scale))
             continue
-        inner = _open_wide(inner, width, scale)
-        inner[0] = Piece(f"{before} {inner[0].tex}".strip(), inner[0].kind)
-        inner[-1] = Piece(f"{inner[-1].tex} {after}".strip(), inner[-1].kind)
-        out += inner
+        edges = [Piece(before, "fn")] if before else []
+        edge_width = max(measure(before, scale).width, measure(after, scale).width)
+        out += edges + _open_wide(inner, width - edge_width, scale)
+        out += [Piece(after, "close")] if after else []
     return out
 
 
@@ -389,8 +404,10 @@ def _rank(line: list[Piece], k: int) -> int | None:
     """How good a break before ``line[k]`` is: 0 before a relation, 1 before ``+``/``-``,
     2 before another operator, 3 between factors; None where no break may go."""
     before, here = line[k - 1], line[k]
+    if here.kind == "close":
+        return None
     if here.kind == "op":
-        if before.kind == "op":
+        if before.kind in ("op", "fn"):
             return None  # `here` is a unary sign
         if here.tex in _RELATIONS or here.tex.startswith(r"\overset"):
             return 0
@@ -471,13 +488,21 @@ def chunk(
 ) -> list[list[str]]:
     """`lines` in consecutive groups whose estimated height fits `budget` em, `first` em being
     taken before the first group and `last` em after the last; an equation and its
-    continuation lines stay together."""
+    continuation lines stay together unless some equation is taller than a group."""
     units: list[list[str]] = []
     for line in lines:
         if units and line.startswith("&" + CONTINUE):
             units[-1].append(line)
         else:
             units.append([line])
+    room = budget - first
+    units = [  # an equation taller than a group is split between its lines
+        part
+        for u in units
+        for part in (
+            [[line] for line in u] if sum(line_height(x, scale) for x in u) > room else [u]
+        )
+    ]
     groups: list[list[str]] = [[]]
     used = first
     for unit in units:
