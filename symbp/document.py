@@ -147,6 +147,11 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     }
 
 
+def _breakable(escaped: str) -> str:
+    r"""An escaped identifier that may break after each ``\_`` (a long name in a title)."""
+    return escaped.replace(r"\_", r"\_\allowbreak{}")
+
+
 def _of_output(act) -> bool:
     return act.elementwise and activations_module.derivative(act).of_output
 
@@ -265,6 +270,7 @@ def document_source(
         )
     page = SLIDES if beamer else ARTICLE
     ctx = context(spec, page)
+    ctx["name"] = _breakable(ctx["name"])
     ctx["bcd"] = _bcd(spec, page)
     ctx["convexity"] = _convexity(page) if convexity else None
     body = render("beamer.tex.j2" if beamer else "article.tex.j2", **ctx)

@@ -53,9 +53,23 @@ LONG_CUSTOM = {  # a long sum of quotients, and a quotient wider than any line
         {"units": 2, "activation": "sigmoid"},
     ],
 }
+LONG_NAMES = {  # identifiers as long as the spec allows in practice, in a title and a tag
+    "name": "a_network_whose_name_is_much_longer_than_a_line_of_any_title_page_x",
+    "input": 2,
+    "layers": [
+        {
+            "units": 2,
+            "activation": {
+                "name": "an_activation_whose_name_runs_on_and_on_and_on",
+                "expr": "t/(1 + Abs(t))",
+            },
+        }
+    ],
+}
 SPECS = {path.stem: path for path in EXAMPLES} | {
     "deep_wide": DEEP_WIDE,
     "long_custom": LONG_CUSTOM,
+    "long_names": LONG_NAMES,
 }
 
 

@@ -345,6 +345,8 @@ def _open_fraction(piece: Piece) -> list[Piece]:
         "".join(toks[top + 1 : bottom - 1]),
         "".join(toks[bottom + 1 : end - 1]),
     )
+    if len(pieces(numerator)) < 2:
+        return [piece]  # nothing to gain: 1/D, or N/D with N one piece
     return pieces(rf"\frac{{1}}{{{denominator}}} \left({numerator}\right)")
 
 
@@ -385,6 +387,9 @@ def _open_wide(items: list[Piece], width: float, scale: float) -> list[Piece]:
     for piece in items:
         if measure(piece.tex, scale).width <= width:
             out.append(piece)
+            continue
+        if width < NARROWEST * scale:  # too little room left to open anything
+            out.append(_shrink(piece, max(width, 1.0 * scale), scale))
             continue
         if piece.kind == "paren":
             before, inner, after = _open_paren(piece)
@@ -446,6 +451,8 @@ class Equation:
 
 
 CONTINUE = r"\qquad "
+NARROWEST = 3.0  # em: below this, a piece is scaled rather than opened
+TAGS = 0.35  # tags wider than this share of the line go on lines of their own
 LIFT = 0.3  # a left side wider than this share of the line goes on a line of its own
 
 
@@ -460,10 +467,14 @@ def align_lines(equations: list[Equation], width: float, scale: float = 1.0) -> 
     tag_width = max(
         (measure(e.tag, scale).width + 2.0 * scale for e in equations if e.tag), default=0
     )
+    tags_above = tag_width > TAGS * width
+    tag_width = 0 if tags_above else tag_width
     lines: list[str] = []
     for e, up in zip(equations, lifted, strict=True):
         rel = measure(e.rel, scale).width
         room = max(width - lhs_width - rel - tag_width - 0.5 * scale, 6.0 * scale)
+        if e.tag and tags_above:
+            lines += wrap_text_line(e.tag, width - lhs_width, scale)
         if not e.rhs:
             lines.append(f"{e.lhs} &{e.rel}" if e.rel else e.lhs)
             continue
@@ -472,10 +483,17 @@ def align_lines(equations: list[Equation], width: float, scale: float = 1.0) -> 
             room -= 2.0 * scale
         head, *rest = wrap(e.rhs, room, room - 2.0 * scale, scale)
         lines.append(f"&{CONTINUE}{e.rel} {head}" if up else f"{e.lhs} &{e.rel} {head}")
-        if e.tag:
+        if e.tag and not tags_above:
             lines[-1] += f" &&{e.tag}"
         lines += [f"&{CONTINUE}{CONTINUE}{line}" if up else f"&{CONTINUE}{line}" for line in rest]
     return lines
+
+
+def wrap_text_line(tag: str, width: float, scale: float) -> list[str]:
+    """A tag as an ``align*`` line of its own at the alignment point, scaled if too wide."""
+    if measure(tag, scale).width <= width:
+        return [f"&{tag}"]
+    return [f"&{_shrink(Piece(tag, 'operand'), width, scale).tex}"]
 
 
 def line_height(line: str, scale: float = 1.0) -> float:
