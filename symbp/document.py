@@ -55,8 +55,8 @@ class Page:
         return sum(line_height(line, self.scale) for line in lines)
 
 
-# Article: 360 pt text width at 10.95 pt; slides: 307 pt at 10 pt (\small) with about
-# 228 pt under a frame title (less a margin for the estimate).  The widths keep 8 % for the estimate's error.
+# Article: 360 pt text width at 10.95 pt; slides: 307 pt at 10 pt (\small) with about 228 pt
+# under a frame title.  Both keep a margin for the estimate's error (8 % of the width).
 ARTICLE = Page(width=0.92 * 360 / 10.95, height=math.inf)
 SLIDES = Page(width=0.92 * 307 / 10, height=21.0)
 # Em of prose and display skips the templates put in a frame around its displays.
@@ -68,44 +68,15 @@ def _width(w) -> str:
 
 
 def context(spec: Spec, page: Page = ARTICLE) -> dict:
+    """The template variables: every formula printed, every display as `align*` lines laid
+    out for `page` (lists of frames of lines; the article has one frame per display)."""
     d = derive(spec)
     p, b = d.sample, d.batch
     names = p.names
-    forward = dict(p.forward)
-    equations = [
-        Equation(
-            latex(names.z(j)),
-            "=",
-            latex(Sigma(j, forward[names.u(j)])),
-            rf"\text{{(e.{j})}}, \quad \sigma_{{{j}}} = \text{{{tex_escape(layer.activation_name)}}}",
-        )
-        for j, layer in enumerate(spec.layers, start=1)
-    ]
-    network = page.lines([*equations, Equation("f", "=", latex(p.objective), r"\text{(L)}")])
+    network = _network_lines(spec, p, page)
     activations = _activation_lines(spec, page)
     sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _sigma_primes(spec, names)])
-    deltas = dict(p.deltas)
-    chains = []
-    for chain in d.chains:
-        layer = int(chain.target.name[1:])
-        lhs = latex(Partial(f, chain.target))
-        steps = [
-            Equation("", rf"\overset{{{reason(st.reason)}}}{{=}}", latex(st.rhs))
-            for st in chain.steps
-        ]
-        lines = page.lines([Equation(lhs, "", ""), *steps])
-        delta = names.delta(layer)
-        where = page.lines([Equation(latex(delta), r"\triangleq", latex(deltas[delta]))])
-        notes = [tex_escape(st.reason.note) for st in chain.steps if st.reason.note]
-        after = _PROSE["where"] + page.height_of(where) + _PROSE["note"] * len(notes)
-        chains.append(
-            {
-                "title": f"Layer {layer}: ${lhs}$",
-                "frames": page.frames(lines, last=after),
-                "where": where,
-                "notes": notes,
-            }
-        )
+    chains = [_chain(chain, names, dict(p.deltas), page) for chain in d.chains]
     grads = [
         (latex(Partial(f, names.param(key))), p.gradients[key], b.gradients[key])
         for key in p.gradients
@@ -144,6 +115,41 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "batch_gradients": page.frames(batch_gradients, first=_PROSE["batch"]),
         "batch_recursion": page.frames(batch_recursion),
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
+    }
+
+
+def _network_lines(spec: Spec, p, page: Page) -> list[str]:
+    """The layer equations (e.j), tagged with each layer's activation, and the loss (L)."""
+    names, forward = p.names, dict(p.forward)
+    equations = [
+        Equation(
+            latex(names.z(j)),
+            "=",
+            latex(Sigma(j, forward[names.u(j)])),
+            rf"\text{{(e.{j})}}, \quad \sigma_{{{j}}} = \text{{{tex_escape(layer.activation_name)}}}",
+        )
+        for j, layer in enumerate(spec.layers, start=1)
+    ]
+    return page.lines([*equations, Equation("f", "=", latex(p.objective), r"\text{(L)}")])
+
+
+def _chain(chain, names: Names, deltas: dict, page: Page) -> dict:
+    """One chain of equalities, split over frames so that its `where delta = ...` fits after."""
+    layer = int(chain.target.name[1:])
+    lhs = latex(Partial(f, chain.target))
+    steps = [
+        Equation("", rf"\overset{{{reason(st.reason)}}}{{=}}", latex(st.rhs)) for st in chain.steps
+    ]
+    lines = page.lines([Equation(lhs, "", ""), *steps])
+    delta = names.delta(layer)
+    where = page.lines([Equation(latex(delta), r"\triangleq", latex(deltas[delta]))])
+    notes = [tex_escape(st.reason.note) for st in chain.steps if st.reason.note]
+    after = _PROSE["where"] + page.height_of(where) + _PROSE["note"] * len(notes)
+    return {
+        "title": f"Layer {layer}: ${lhs}$",
+        "frames": page.frames(lines, last=after),
+        "where": where,
+        "notes": notes,
     }
 
 
