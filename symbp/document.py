@@ -23,7 +23,7 @@ from .linear import bcd_blocks, convexity_example, is_deep_linear
 from .naming import Names
 from .nodes import Partial, Sigma
 from .printing.latex import latex, reason
-from .printing.texlayout import Equation, align_lines, chunk, line_height
+from .printing.texlayout import Equation, Line, align_lines, chunk, line_height
 from .spec import Spec
 
 _TEX_SPECIALS = {"_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}"}
@@ -42,16 +42,16 @@ class Page:
     height: float
     scale: float = 1.0
 
-    def lines(self, equations: list[Equation]) -> list[str]:
+    def lines(self, equations: list[Equation]) -> list[Line]:
         return align_lines(equations, self.width, self.scale)
 
-    def frames(self, lines: list[str], first: float = 0.0, last: float = 0.0) -> list[list[str]]:
+    def frames(self, lines: list[Line], first: float = 0.0, last: float = 0.0) -> list[list[Line]]:
         """`lines` split over frames; `first`/`last` em are taken by text before/after them."""
         if math.isinf(self.height):
             return [lines]
         return chunk(lines, self.height, self.scale, first=first, last=last)
 
-    def height_of(self, lines: list[str]) -> float:
+    def height_of(self, lines: list[Line]) -> float:
         return sum(line_height(line, self.scale) for line in lines)
 
 
@@ -118,7 +118,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     }
 
 
-def _network_lines(spec: Spec, p, page: Page) -> list[str]:
+def _network_lines(spec: Spec, p, page: Page) -> list[Line]:
     """The layer equations (e.j), tagged with each layer's activation, and the loss (L)."""
     names, forward = p.names, dict(p.forward)
     equations = [
@@ -162,7 +162,7 @@ def _of_output(act) -> bool:
     return act.elementwise and activations_module.derivative(act).of_output
 
 
-def _activation_lines(spec: Spec, page: Page) -> list[str]:
+def _activation_lines(spec: Spec, page: Page) -> list[Line]:
     """sigma(t) and sigma'(t) of each distinct entry-wise activation, one per line."""
     equations = []
     for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
@@ -189,7 +189,7 @@ def _sigma_primes(spec: Spec, names: Names) -> list[tuple[str, str]]:
     return out
 
 
-def _perceptron(rule, names: Names, page: Page) -> list[str]:
+def _perceptron(rule, names: Names, page: Page) -> list[Line]:
     delta_lhs, delta_rhs = rule.deltas[0]
     return page.lines(
         [Equation(latex(delta_lhs), "=", latex(delta_rhs))]

@@ -450,15 +450,27 @@ class Equation:
     tag: str = ""
 
 
+@dataclass(frozen=True)
+class Line:
+    """One ``align*`` line; `joined` if it must stay on the frame of the line before it
+    (a continuation, or an equation under its own tag or left side)."""
+
+    tex: str
+    joined: bool = False
+
+    def __str__(self) -> str:
+        return self.tex
+
+
 CONTINUE = r"\qquad "
 NARROWEST = 3.0  # em: below this, a piece is scaled rather than opened
-TAGS = 0.35  # tags wider than this share of the line go on lines of their own
+TAGS = 0.35  # tags wider than this share of the line go on lines of their own, if need be
 LIFT = 0.3  # a left side wider than this share of the line goes on a line of its own
 
 
-def align_lines(equations: list[Equation], width: float, scale: float = 1.0) -> list[str]:
+def align_lines(equations: list[Equation], width: float, scale: float = 1.0) -> list[Line]:
     r"""``align*`` lines (without ``\\``) for `equations`, each rhs wrapped to the width left
-    of `width` em by the widest lhs; continuation lines start at the alignment point."""
+    of `width` em by the widest lhs (and tag); continuation lines start at the alignment point."""
     lifted = [measure(e.lhs, scale).width > LIFT * width for e in equations]
     lhs_width = max(
         (measure(e.lhs, scale).width for e, up in zip(equations, lifted, strict=True) if not up),
@@ -467,49 +479,53 @@ def align_lines(equations: list[Equation], width: float, scale: float = 1.0) -> 
     tag_width = max(
         (measure(e.tag, scale).width + 2.0 * scale for e in equations if e.tag), default=0
     )
-    tags_above = tag_width > TAGS * width
+    natural = max((measure(f"{e.rel} {e.rhs}", scale).width for e in equations), default=0)
+    tags_above = tag_width > TAGS * width and lhs_width + natural + tag_width > width
     tag_width = 0 if tags_above else tag_width
-    lines: list[str] = []
+    lines: list[Line] = []
     for e, up in zip(equations, lifted, strict=True):
         rel = measure(e.rel, scale).width
         room = max(width - lhs_width - rel - tag_width - 0.5 * scale, 6.0 * scale)
-        if e.tag and tags_above:
-            lines += wrap_text_line(e.tag, width - lhs_width, scale)
+        above = bool(e.tag) and tags_above
+        if above:
+            lines.append(_tag_line(e.tag, width - lhs_width, scale))
         if not e.rhs:
-            lines.append(f"{e.lhs} &{e.rel}" if e.rel else e.lhs)
+            lines.append(Line(f"{e.lhs} &{e.rel}" if e.rel else e.lhs, joined=above))
             continue
         if up:  # a wide left side gets a line of its own, starting at the alignment point
-            lines.append(f"&{e.lhs}")
+            lines.append(Line(f"&{e.lhs}", joined=above))
             room -= 2.0 * scale
         head, *rest = wrap(e.rhs, room, room - 2.0 * scale, scale)
-        lines.append(f"&{CONTINUE}{e.rel} {head}" if up else f"{e.lhs} &{e.rel} {head}")
+        head = f"&{CONTINUE}{e.rel} {head}" if up else f"{e.lhs} &{e.rel} {head}"
         if e.tag and not tags_above:
-            lines[-1] += f" &&{e.tag}"
-        lines += [f"&{CONTINUE}{CONTINUE}{line}" if up else f"&{CONTINUE}{line}" for line in rest]
+            head += f" &&{e.tag}"
+        lines.append(Line(head, joined=above or up))
+        indent = f"&{CONTINUE}{CONTINUE}" if up else f"&{CONTINUE}"
+        lines += [Line(indent + line, joined=True) for line in rest]
     return lines
 
 
-def wrap_text_line(tag: str, width: float, scale: float) -> list[str]:
+def _tag_line(tag: str, width: float, scale: float) -> Line:
     """A tag as an ``align*`` line of its own at the alignment point, scaled if too wide."""
     if measure(tag, scale).width <= width:
-        return [f"&{tag}"]
-    return [f"&{_shrink(Piece(tag, 'operand'), width, scale).tex}"]
+        return Line(f"&{tag}")
+    return Line(f"&{_shrink(Piece(tag, 'operand'), width, scale).tex}")
 
 
-def line_height(line: str, scale: float = 1.0) -> float:
+def line_height(line: Line | str, scale: float = 1.0) -> float:
     """Estimated height (em) of one ``align*`` line, with the gap to the next."""
-    return max(measure(line, scale).height, 1.2 * scale) + 0.3 * scale
+    return max(measure(str(line), scale).height, 1.2 * scale) + 0.3 * scale
 
 
 def chunk(
-    lines: list[str], budget: float, scale: float = 1.0, first: float = 0.0, last: float = 0.0
-) -> list[list[str]]:
+    lines: list[Line], budget: float, scale: float = 1.0, first: float = 0.0, last: float = 0.0
+) -> list[list[Line]]:
     """`lines` in consecutive groups whose estimated height fits `budget` em, `first` em being
-    taken before the first group and `last` em after the last; an equation and its
-    continuation lines stay together unless some equation is taller than a group."""
-    units: list[list[str]] = []
+    taken before the first group and `last` em after the last; joined lines stay with the
+    line before them unless together they are taller than a group."""
+    units: list[list[Line]] = []
     for line in lines:
-        if units and line.startswith("&" + CONTINUE):
+        if units and line.joined:
             units[-1].append(line)
         else:
             units.append([line])
@@ -521,7 +537,7 @@ def chunk(
             [[line] for line in u] if sum(line_height(x, scale) for x in u) > room else [u]
         )
     ]
-    groups: list[list[str]] = [[]]
+    groups: list[list[Line]] = [[]]
     used = first
     for unit in units:
         h = sum(line_height(line, scale) for line in unit)
