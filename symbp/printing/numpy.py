@@ -1,7 +1,8 @@
 """NumPy code for the batch pass: samples are columns, `@` for matrix products, `*` for Hadamard.
 
 Element-wise formulas are printed from their SymPy expressions after exact rewrites into forms
-that cannot overflow for pre-activations of any size (`STABLE_REWRITES`).
+that float64 evaluates without overflow (`rewrites.stable_form`); an element-wise formula that
+lift() split into Hadamard pieces is fused back into one first (`rewrites.fuse_elementwise`).
 """
 
 from __future__ import annotations
@@ -10,31 +11,12 @@ import re
 
 import sympy as sp
 from sympy import OneMatrix
-from sympy.codegen.cfunctions import log1p
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..activations import t
 from ..nodes import LogSumExp
-
-_a = sp.Wild("a")
-#: (pattern, exact replacement): forms that neither overflow nor call slow ufuncs (logaddexp).
-STABLE_REWRITES = (
-    # log(1 + e^a) = max(a, 0) + log1p(e^-|a|)
-    (sp.log(1 + sp.exp(_a)), lambda a: sp.Max(a, 0) + log1p(sp.exp(-sp.Abs(a)))),
-    # 1 / (1 + e^-a) = (1 + tanh(a / 2)) / 2
-    (1 / (1 + sp.exp(-_a)), lambda a: (1 + sp.tanh(a / 2)) / 2),
-)
-
-
-def stable(expr: sp.Expr) -> sp.Expr:
-    """Rewrite overflow-prone subexpressions into log-sum-exp forms (same value, exactly)."""
-    for pattern, replacement in STABLE_REWRITES:
-        expr = expr.replace(
-            lambda e, p=pattern: e.match(p) is not None,
-            lambda e, p=pattern, r=replacement: r(e.match(p)[_a]),
-        )
-    return expr
+from .rewrites import fuse_elementwise, stable_form
 
 
 class SymbpNumPyPrinter(NumPyPrinter):
@@ -131,7 +113,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
             arg = self._wrap(expr.arg)
             return f"np.exp({arg} - {self._print(LogSumExp(expr.arg))})"
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
-        body = stable(sigma).subs(t, sp.Symbol(arg))
+        body = stable_form(sigma, t).subs(t, sp.Symbol(arg))
         text = self._print(body)
         constant = not sigma.has(t)
         mask = sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)
@@ -142,7 +124,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
         arg = self._wrap(expr.arg)
-        body = stable(expr.function.expr).subs(var, sp.Symbol(arg))
+        body = stable_form(expr.function.expr, var).subs(var, sp.Symbol(arg))
         text = self._print(body)
         indicator = isinstance(body, sp.Piecewise) and {v for v, _ in body.args} == {0, 1}
         float64 = (body.has(sp.Piecewise) and not indicator) or body.has(sp.erf)
@@ -276,4 +258,5 @@ def _postfix_operand(text: str) -> str:
 
 
 def code(expr, activations: dict) -> str:
-    return SymbpNumPyPrinter(activations).doprint(expr)
+    """NumPy code for `expr` (`activations`: layer j -> its Activation, for `Sigma` nodes)."""
+    return SymbpNumPyPrinter(activations).doprint(fuse_elementwise(expr))
