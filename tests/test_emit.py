@@ -6,11 +6,17 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import symbp
+from symbp import formula
+from symbp.check import load_module
 from symbp.spec import Layer, Spec
 
 from .conftest import EXAMPLES, ROOT, module_for
@@ -153,3 +159,62 @@ def test_train_rejects_bad_arguments():
         mod.train(params, X, Y, epochs=1, lr=0.1, schedule="cosine")
     with pytest.raises(ValueError, match="batch_size"):
         mod.train(params, X, Y, epochs=1, lr=0.1, batch_size=10)
+
+
+def _custom_formula_text():
+    """Formula text in t from symbp's grammar: whitelisted functions (not erf, whose derivative
+    holds the constant 1/sqrt(pi) that issue 7 item 9 is about), sums, products, quotients,
+    powers and negatives of small depth."""
+    functions = sorted(set(formula.FUNCTIONS) - {"erf", "abs"})
+    leaf = st.sampled_from(["t", "2*t", "t/3", "(t + 1)"])
+
+    def grow(children):
+        return st.one_of(
+            st.builds(lambda f, a: f"{f}({a})", st.sampled_from(functions), children).map(
+                lambda s: s.replace("Max(", "Max(1/2, ").replace("Min(", "Min(-1/2, ")
+            ),
+            st.builds(
+                lambda a, b, op: f"({a}) {op} ({b})", children, children, st.sampled_from("+-*/")
+            ),
+            st.builds(lambda a, n: f"({a})**{n}", children, st.sampled_from(["2", "3", "-1"])),
+            st.builds(lambda a: f"-({a})", children),
+        )
+
+    return st.recursive(leaf, grow, max_leaves=4)
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(text=_custom_formula_text())
+def test_modules_for_random_custom_activations_pass_ruff_and_run(text):
+    """Issue 7 item 6: a custom formula (here Min/Max, every whitelisted function) yields a
+    module that `ruff check` passes (undefined names included) and that runs."""
+    try:
+        spec = symbp.from_dict(
+            {
+                "name": "random_custom",
+                "input": 2,
+                "loss": "l2",
+                "layers": [{"units": 3, "activation": {"name": "f", "expr": text}}],
+            }
+        )
+        source = symbp.generate_module(spec)
+    except symbp.SpecError:  # undefined where sampled, or refused as unsafe: a clean refusal
+        assume(False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random_custom.py"
+        path.write_text(source)
+        lint = subprocess.run(
+            ["ruff", "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert lint.returncode == 0, f"{text}: {lint.stdout}"
+    mod = load_module(source, "random_custom")
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (2, 7)), rng.uniform(-1, 1, (3, 7))
+    params = {"W1": rng.uniform(-1, 1, (3, 2))}  # |u| < 2: inside the sampled [-5, 5]
+    value = mod.loss(params, X, Y)
+    grads = mod.gradients(params, X, Y)
+    assert np.isfinite(value) and np.all(np.isfinite(grads["W1"])), text
+    assert grads["W1"].shape == (3, 2)
