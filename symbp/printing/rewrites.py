@@ -68,6 +68,9 @@ def apply_rewrites(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+MAX_OPS = 120  #: the largest formula `tanh_form` rewrites
+
+
 def _exp_frequency(arg: sp.Expr, x: sp.Symbol) -> sp.Rational | None:
     """k when `arg` is k*x with k rational, else None."""
     k, rest = arg.as_coeff_Mul()
@@ -77,7 +80,10 @@ def _exp_frequency(arg: sp.Expr, x: sp.Symbol) -> sp.Rational | None:
 def tanh_form(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
     """`expr` with sinh, cosh, tanh and exp of rational multiples k x of `x` written through
     T = tanh(g x / 2), g the greatest common divisor of the k (e^{g x} = (1 + T) / (1 - T)), and
-    cancelled as a rational function of T; None if `expr` has no such exponential.  Exact."""
+    cancelled as a rational function of T; None if `expr` has no such exponential or is larger
+    than MAX_OPS operations (cancellation time grows fast with size).  Exact."""
+    if sp.count_ops(expr) > MAX_OPS:
+        return None
     hyperbolic = {
         sp.tanh: lambda a: (sp.exp(2 * a) - 1) / (sp.exp(2 * a) + 1),
         sp.sinh: lambda a: (sp.exp(a) - sp.exp(-a)) / 2,
