@@ -100,7 +100,7 @@ formulas = st.recursive(
     st.one_of(st.just(t), rationals, st.builds(lambda q: q * t, rationals)),
     _extend,
     max_leaves=8,
-).filter(lambda e: t in e.free_symbols)
+).filter(lambda e: t in e.free_symbols and not e.has(sp.zoo, sp.nan))
 
 points = st.lists(
     st.floats(-4, 4).filter(lambda x: x == 0 or abs(x) > 1e-3), min_size=4, max_size=4

@@ -210,7 +210,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
                 num += [] if f.p == 1 else [sp.Integer(f.p)]
                 den.append(sp.Integer(f.q))
             elif f.is_Pow and f.exp.is_Rational and f.exp.is_negative:
-                den.append(f.base**-f.exp)
+                den.append(_reciprocal(f))
             else:
                 num.append(f)
         top = " * ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in num)
@@ -230,7 +230,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
         if exp == sp.S.Half:
             return f"np.sqrt({self._print(base)})"
         if exp.is_number and exp.is_negative:
-            return f"1 / {self.parenthesize(base**-exp, PRECEDENCE['Mul'])}"
+            return f"1 / {self.parenthesize(_reciprocal(expr), PRECEDENCE['Mul'])}"
         left = self.parenthesize(base, PRECEDENCE["Pow"])
         right = self.parenthesize(exp, PRECEDENCE["Pow"])
         hug = all(re.fullmatch(r"-?[A-Za-z0-9_.]+", side) for side in (left, right))
@@ -241,6 +241,11 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
     def _print_log1p(self, expr):
         return f"np.log1p({self._print(expr.args[0])})"
+
+
+def _reciprocal(power: sp.Pow) -> sp.Expr:
+    """1 / `power` as base**(-exp), left unevaluated (no new simplification, no zoo)."""
+    return power.base if power.exp == -1 else sp.Pow(power.base, -power.exp, evaluate=False)
 
 
 def _postfix_operand(text: str) -> str:
