@@ -161,26 +161,27 @@ def test_train_rejects_bad_arguments():
         mod.train(params, X, Y, epochs=1, lr=0.1, batch_size=10)
 
 
-def _custom_formula_text():
+def _custom_formula_text(real_everywhere: bool = False, depth: int = 2):
     """Formula text in t from symbp's grammar: whitelisted functions (not erf, whose derivative
-    holds the constant 1/sqrt(pi) that issue 7 item 9 is about), sums, products, quotients,
-    powers and negatives of small depth."""
-    functions = sorted(set(formula.FUNCTIONS) - {"erf", "abs"})
+    holds the constant 1/sqrt(pi) that issue 7 item 9 is about), Max and Min with a constant,
+    sums, products, quotients, powers and negatives.  Max and Min get arguments that are real
+    for every real t (no sqrt, no log inside): the maximum of a complex number means nothing."""
+    unary = sorted(set(formula.FUNCTIONS) - {"erf", "abs", "Max", "Min"})
+    if real_everywhere:
+        unary = [f for f in unary if f not in ("sqrt", "log")]
     leaf = st.sampled_from(["t", "2*t", "t/3", "(t + 1)"])
-
-    def grow(children):
-        return st.one_of(
-            st.builds(lambda f, a: f"{f}({a})", st.sampled_from(functions), children).map(
-                lambda s: s.replace("Max(", "Max(1/2, ").replace("Min(", "Min(-1/2, ")
-            ),
-            st.builds(
-                lambda a, b, op: f"({a}) {op} ({b})", children, children, st.sampled_from("+-*/")
-            ),
-            st.builds(lambda a, n: f"({a})**{n}", children, st.sampled_from(["2", "3", "-1"])),
-            st.builds(lambda a: f"-({a})", children),
-        )
-
-    return st.recursive(leaf, grow, max_leaves=4)
+    if depth == 0:
+        return leaf
+    child = _custom_formula_text(real_everywhere, depth - 1)
+    bounded = _custom_formula_text(True, depth - 1)
+    return st.one_of(
+        leaf,
+        st.builds(lambda f, a: f"{f}({a})", st.sampled_from(unary), child),
+        st.builds(lambda f, a: f"{f}{a})", st.sampled_from(["Max(1/2, ", "Min(-1/2, "]), bounded),
+        st.builds(lambda a, b, op: f"({a}) {op} ({b})", child, child, st.sampled_from("+-*/")),
+        st.builds(lambda a, n: f"({a})**{n}", child, st.sampled_from(["2", "3", "-1"])),
+        st.builds(lambda a: f"-({a})", child),
+    )
 
 
 @pytest.mark.slow
