@@ -255,14 +255,15 @@ def float64_trouble(activation) -> str | None:
     d = derivative(activation)
     prime = stable_form(d.expr, d.var).xreplace({s: sigma}) if d.of_output else None
     prime = stable_form(d.expr, t) if prime is None else prime
-    for what, exact, printed in (("it", activation.expr, sigma), ("its derivative", d.raw, prime)):
+    for what, exact, printed in (("sigma", activation.expr, sigma), ("sigma'", d.raw, prime)):
         if t not in printed.free_symbols:
             continue
         bad = inaccurate_points(exact, printed, t)
         if len(bad):
             return (
-                f"{what} overflows or loses float64 accuracy for pre-activations u in "
-                f"[{bad.min():.3g}, {bad.max():.3g}] (checked on [-1e4, 1e4] against 50-digit "
-                "SymPy); write a form that stays finite there, e.g. with exp(-Abs(t))"
+                f"{what}(u) as emitted overflows or loses float64 accuracy for u in "
+                f"[{bad.min():.4g}, {bad.max():.4g}] (checked on [-1e4, 1e4] against SymPy at "
+                "50 digits); write the formula so that it stays finite there, e.g. with "
+                "exp(-Abs(t))"
             )
     return None
