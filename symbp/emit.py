@@ -20,6 +20,7 @@ from .files import default_command, stamp
 from .linear import bcd_blocks, is_deep_linear
 from .nodes import ElementSum, LeastSquares, LogSumExp, lift
 from .printing.numpy import code
+from .printing.rewrites import float64_trouble
 from .printing.text import objective as objective_text
 from .render import render
 from .spec import Spec
@@ -99,6 +100,10 @@ def module_source(spec: Spec, command: str | None = None) -> str:
                 f"generate needs a concrete width, got the symbol {width}; use a positive integer",
                 spec.source,
             )
+    for i, layer in enumerate(spec.layers):
+        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma)
+        if trouble:
+            raise SpecError(f"layers[{i}].activation.expr", trouble, spec.source)
     d = derive(spec)
     batch, perceptron = d.batch, frozen_layers(spec) > 0
     if perceptron:

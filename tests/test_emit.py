@@ -7,11 +7,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import symbp
+from symbp import formula
+from symbp.check import load_module
 from symbp.spec import Layer, Spec
 
 from .conftest import EXAMPLES, ROOT, module_for
@@ -334,3 +340,62 @@ def test_module_cli_ctrl_c_stops_cleanly(scripts):
         run.kill()
     assert run.returncode == 130, err
     assert "interrupted during epoch" in err and "Traceback" not in err
+
+def _custom_formula_text(real_everywhere: bool = False, depth: int = 2):
+    """Formula text in t from symbp's grammar: whitelisted functions (not erf, whose derivative
+    holds the constant 1/sqrt(pi) that issue 7 item 9 is about), Max and Min with a constant,
+    sums, products, quotients, powers and negatives.  Max and Min get arguments that are real
+    for every real t (no sqrt, no log inside): the maximum of a complex number means nothing."""
+    unary = sorted(set(formula.FUNCTIONS) - {"erf", "abs", "Max", "Min"})
+    if real_everywhere:
+        unary = [f for f in unary if f not in ("sqrt", "log")]
+    leaf = st.sampled_from(["t", "2*t", "t/3", "(t + 1)"])
+    if depth == 0:
+        return leaf
+    child = _custom_formula_text(real_everywhere, depth - 1)
+    bounded = _custom_formula_text(True, depth - 1)
+    return st.one_of(
+        leaf,
+        st.builds(lambda f, a: f"{f}({a})", st.sampled_from(unary), child),
+        st.builds(lambda f, a: f"{f}{a})", st.sampled_from(["Max(1/2, ", "Min(-1/2, "]), bounded),
+        st.builds(lambda a, b, op: f"({a}) {op} ({b})", child, child, st.sampled_from("+-*/")),
+        st.builds(lambda a, n: f"({a})**{n}", child, st.sampled_from(["2", "3", "-1"])),
+        st.builds(lambda a: f"-({a})", child),
+    )
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(text=_custom_formula_text())
+def test_modules_for_random_custom_activations_pass_ruff_and_run(text):
+    """Issue 7 item 6: a custom formula (here Min/Max, every whitelisted function) yields a
+    module that `ruff check` passes (undefined names included) and that runs."""
+    try:
+        spec = symbp.from_dict(
+            {
+                "name": "random_custom",
+                "input": 2,
+                "loss": "l2",
+                "layers": [{"units": 3, "activation": {"name": "f", "expr": text}}],
+            }
+        )
+        source = symbp.generate_module(spec)
+    except symbp.SpecError:  # undefined where sampled, or refused as unsafe: a clean refusal
+        assume(False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random_custom.py"
+        path.write_text(source)
+        lint = subprocess.run(
+            ["ruff", "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert lint.returncode == 0, f"{text}: {lint.stdout}"
+    mod = load_module(source, "random_custom")
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (2, 7)), rng.uniform(-1, 1, (3, 7))
+    params = {"W1": rng.uniform(-1, 1, (3, 2))}  # |u| < 2: inside the sampled [-5, 5]
+    value = mod.loss(params, X, Y)
+    grads = mod.gradients(params, X, Y)
+    assert np.isfinite(value) and np.all(np.isfinite(grads["W1"])), text
+    assert grads["W1"].shape == (3, 2)

@@ -12,7 +12,7 @@ from symbp.activations import ACTIVATIONS, t
 from symbp.derive import graph, sigma_prime
 from symbp.losses import LOSSES
 from symbp.naming import Names
-from symbp.printing.numpy import STABLE_REWRITES, _a
+from symbp.printing.rewrites import REWRITES, _a, _n
 from symbp.proof import evaluate
 from symbp.rules import vjp
 from symbp.spec import Layer, Spec
@@ -135,10 +135,11 @@ def test_loss_rule(loss):
     assert np.sum(_num(evaluate(gz, env)) * w) == pytest.approx(directional, rel=1e-7)
 
 
-@pytest.mark.parametrize("pattern, replacement", STABLE_REWRITES)
-def test_printer_rewrites_are_exact(pattern, replacement):
+@pytest.mark.parametrize("rule", REWRITES, ids=lambda r: r.name)
+def test_printer_rewrites_are_exact(rule):
     a = sp.Symbol("a", real=True)
-    original, rewritten = pattern.xreplace({_a: a}), replacement(a)
+    wilds = {_a: a, _n: -2}
+    original, rewritten = rule.pattern.xreplace(wilds), rule.replacement.xreplace(wilds)
     for value in map(sp.Rational, (-700, -40, "-5/2", 0, "1/100000000", 3, 40, 700)):
         exact = sp.N(original.subs(a, value), 60)
         assert abs(sp.N(rewritten.subs(a, value), 60) - exact) <= 1e-45 * max(1, abs(exact))

@@ -1,37 +1,22 @@
 """NumPy code for the batch pass: samples are columns, `@` for matrix products, `*` for Hadamard.
 
 Element-wise formulas are printed from their SymPy expressions after exact rewrites into forms
-that cannot overflow for pre-activations of any size (`STABLE_REWRITES`).
+that float64 evaluates without overflow (`rewrites.stable_form`); an element-wise formula that
+lift() split into Hadamard pieces is fused back into one first (`rewrites.fuse_elementwise`).
 """
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy import OneMatrix
-from sympy.codegen.cfunctions import log1p
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..activations import t
 from ..nodes import LogSumExp
-
-_a = sp.Wild("a")
-#: (pattern, exact replacement): forms that neither overflow nor call slow ufuncs (logaddexp).
-STABLE_REWRITES = (
-    # log(1 + e^a) = max(a, 0) + log1p(e^-|a|)
-    (sp.log(1 + sp.exp(_a)), lambda a: sp.Max(a, 0) + log1p(sp.exp(-sp.Abs(a)))),
-    # 1 / (1 + e^-a) = (1 + tanh(a / 2)) / 2
-    (1 / (1 + sp.exp(-_a)), lambda a: (1 + sp.tanh(a / 2)) / 2),
-)
-
-
-def stable(expr: sp.Expr) -> sp.Expr:
-    """Rewrite overflow-prone subexpressions into log-sum-exp forms (same value, exactly)."""
-    for pattern, replacement in STABLE_REWRITES:
-        expr = expr.replace(
-            lambda e, p=pattern: e.match(p) is not None,
-            lambda e, p=pattern, r=replacement: r(e.match(p)[_a]),
-        )
-    return expr
+from .rewrites import fuse_elementwise, stable_form
 
 
 class SymbpNumPyPrinter(NumPyPrinter):
@@ -78,6 +63,8 @@ class SymbpNumPyPrinter(NumPyPrinter):
             if factors[-1].shape[1] == 1:  # A 1 = row sums of A
                 tail = ".sum(axis=1, keepdims=True)"
             factors.pop()  # b 1^T broadcasts as b
+        if not factors:  # c 1: the constant c, which broadcasts
+            return self._print(coeff)
         if len(factors) > 1:
             body = " @ ".join(self._wrap(m) for m in factors)
             body = f"({body}){tail}" if tail else body
@@ -128,19 +115,23 @@ class SymbpNumPyPrinter(NumPyPrinter):
             arg = self._wrap(expr.arg)
             return f"np.exp({arg} - {self._print(LogSumExp(expr.arg))})"
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
-        text = self._print(stable(sigma).subs(t, sp.Symbol(arg)))
-        if not sigma.has(t) or (sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)):
-            text = f"{text}.astype({arg}.dtype)"  # a mask or constant: values in the data's dtype
+        body = stable_form(sigma, t).subs(t, sp.Symbol(arg))
+        text = self._print(body)
+        constant = not sigma.has(t)
+        mask = sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)
+        if constant or mask or body.has(sp.erf):  # values in the data's dtype
+            text = f"{_postfix_operand(text)}.astype({arg}.dtype)"
         return text
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
         arg = self._wrap(expr.arg)
-        body = stable(expr.function.expr).subs(var, sp.Symbol(arg))
+        body = stable_form(expr.function.expr, var).subs(var, sp.Symbol(arg))
         text = self._print(body)
         indicator = isinstance(body, sp.Piecewise) and {v for v, _ in body.args} == {0, 1}
-        if body.has(sp.Piecewise) and not indicator:  # np.where of Python constants is float64
-            text = f"{text}.astype({arg}.dtype, copy=False)"
+        float64 = (body.has(sp.Piecewise) and not indicator) or body.has(sp.erf)
+        if float64:  # np.where of Python constants and math.erf are float64
+            text = f"{_postfix_operand(text)}.astype({arg}.dtype, copy=False)"
         return text
 
     def _print_Max(self, expr):
@@ -173,32 +164,77 @@ class SymbpNumPyPrinter(NumPyPrinter):
             out = f"np.where({self._print(cond)}, {self._print(value)}, {out})"
         return out
 
-    def _print_Mul(self, expr):
-        num, den = sp.fraction(expr)
-        if den != 1:
-            return f"{self._operand(num)} / {self._operand(den)}"
-        coeff, rest = expr.as_coeff_Mul()
-        if coeff == -1:
-            return f"-{self._operand(rest)}"
-        return " * ".join(self._operand(f) for f in expr.as_ordered_factors())
-
-    def _operand(self, expr):
-        text = self._print(expr)
-        wrap = (
-            expr.is_Add
-            or (expr.is_Number and expr < 0)
-            or (expr.is_Pow and not expr.base.is_Symbol)
+    def _print_Min(self, expr):
+        a, *rest = expr.args
+        return (
+            self._print(a)
+            if not rest
+            else f"np.minimum({self._print(a)}, {self._print(sp.Min(*rest))})"
         )
-        return f"({text})" if wrap else text
+
+    def _print_erf(self, expr):
+        """math.erf entry-wise (correctly rounded to about 1 ulp; NumPy has no erf).  The result
+        is float64; `_print_Elementwise` and `_print_Sigma` cast it back to the data's dtype."""
+        return f"np.vectorize(math.erf, otypes=[float])({self._print(expr.args[0])})"
+
+    def precedence_of(self, expr) -> int:
+        """The Python precedence of the text this printer writes for `expr`, which is not always
+        SymPy's: ``1 / 2``, ``1 / x`` and ``-x`` bind looser than SymPy's Rational and Pow."""
+        if expr.is_Number and expr.is_negative:
+            return PRECEDENCE["Add"]
+        if expr.is_Rational and not expr.is_Integer:
+            return PRECEDENCE["Mul"]
+        if expr.is_Mul:
+            return PRECEDENCE["Add" if expr.could_extract_minus_sign() else "Mul"]
+        if expr.is_Pow:
+            if expr.exp.is_number and expr.exp.is_negative:
+                return PRECEDENCE["Mul"]  # 1 / x**2, 1 / np.sqrt(x)
+            if expr.exp == sp.S.Half:
+                return PRECEDENCE["Atom"]  # np.sqrt(x)
+        return precedence(expr)
+
+    def parenthesize(self, item, level, strict=False):
+        p = self.precedence_of(item)
+        wrap = p < level or (not strict and p <= level)
+        return f"({self._print(item)})" if wrap else self._print(item)
+
+    def _print_Mul(self, expr):
+        """Numerator factors joined by `*`, then one `/` and the denominator (parenthesised when
+        it is a product); a factor exp(-a) stays in the numerator (exp(-a) underflows where
+        1 / exp(a) overflows)."""
+        if expr.could_extract_minus_sign():
+            return "-" + self.parenthesize(-expr, PRECEDENCE["Mul"], strict=True)
+        num, den = [], []
+        for f in expr.as_ordered_factors():
+            if f.is_Rational and f.q != 1:
+                num += [] if f.p == 1 else [sp.Integer(f.p)]
+                den.append(sp.Integer(f.q))
+            elif f.is_Pow and f.exp.is_Rational and f.exp.is_negative:
+                den.append(_reciprocal(f))
+            else:
+                num.append(f)
+        top = " * ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in num)
+        if not den:
+            return top
+        mul = PRECEDENCE["Mul"]
+        if len(den) == 1:
+            bottom = self.parenthesize(den[0], mul)
+        else:
+            bottom = "({})".format(" * ".join(self.parenthesize(f, mul, strict=True) for f in den))
+        return f"{top or '1'} / {bottom}"
 
     def _print_Pow(self, expr, rational=False):
-        if expr.exp.is_Integer and expr.exp < 0:
-            return f"1 / {self._operand(sp.Pow(expr.base, -expr.exp))}"
-        if expr.exp.is_Integer and expr.exp > 0:
-            simple = expr.base.is_Symbol or expr.base.is_Number
-            base = self._print(expr.base) if simple else f"({self._print(expr.base)})"
-            return f"{base}**{expr.exp}" if simple else f"{base} ** {expr.exp}"
-        return super()._print_Pow(expr, rational=rational)
+        """np.sqrt for square roots, ``1 / x**n`` for negative exponents, else ``**`` spaced as
+        ruff formats it (hugging only names, numbers and attributes)."""
+        base, exp = expr.base, expr.exp
+        if exp == sp.S.Half:
+            return f"np.sqrt({self._print(base)})"
+        if exp.is_number and exp.is_negative:
+            return f"1 / {self.parenthesize(_reciprocal(expr), PRECEDENCE['Mul'])}"
+        left = self.parenthesize(base, PRECEDENCE["Pow"])
+        right = self.parenthesize(exp, PRECEDENCE["Pow"])
+        hug = all(re.fullmatch(r"-?[A-Za-z0-9_.]+", side) for side in (left, right))
+        return f"{left}**{right}" if hug else f"{left} ** {right}"
 
     def _print_Rational(self, expr):
         return f"{expr.p} / {expr.q}"
@@ -207,5 +243,27 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return f"np.log1p({self._print(expr.args[0])})"
 
 
+def _reciprocal(power: sp.Pow) -> sp.Expr:
+    """1 / `power` as base**(-exp), left unevaluated (no new simplification, no zoo)."""
+    return power.base if power.exp == -1 else sp.Pow(power.base, -power.exp, evaluate=False)
+
+
+def _postfix_operand(text: str) -> str:
+    """`text` ready for a postfix such as ``.astype(...)``: parenthesised unless it is a name or
+    a single call, to which the postfix applies as a whole."""
+    name = re.match(r"[A-Za-z_][\w.]*", text)
+    rest = text[name.end() :] if name else text
+    if name and not rest:
+        return text
+    if name and rest.startswith("("):
+        depth = 0
+        for i, c in enumerate(rest):
+            depth += {"(": 1, ")": -1}.get(c, 0)
+            if depth == 0:
+                return text if i == len(rest) - 1 else f"({text})"
+    return f"({text})"
+
+
 def code(expr, activations: dict) -> str:
-    return SymbpNumPyPrinter(activations).doprint(expr)
+    """NumPy code for `expr` (`activations`: layer j -> its Activation, for `Sigma` nodes)."""
+    return SymbpNumPyPrinter(activations).doprint(fuse_elementwise(expr))
