@@ -341,6 +341,7 @@ def test_module_cli_ctrl_c_stops_cleanly(scripts):
     assert run.returncode == 130, err
     assert "interrupted during epoch" in err and "Traceback" not in err
 
+
 def _custom_formula_text(real_everywhere: bool = False, depth: int = 2):
     """Formula text in t from symbp's grammar: whitelisted functions (not erf, whose derivative
     holds the constant 1/sqrt(pi) that issue 7 item 9 is about), Max and Min with a constant,
