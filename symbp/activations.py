@@ -102,15 +102,21 @@ def _in_terms_of_output(sigma: sp.Expr, raw: sp.Expr) -> sp.Expr | None:
             candidates.append(sp.simplify(raw.subs(t, inverse[0])))
     except (NotImplementedError, TypeError, ValueError):  # no closed-form inverse (Piecewise, ...)
         pass
+    known = _functions(sigma) | _functions(raw)
     for cand in candidates:
         cand = sp.factor_terms(sp.simplify(cand))
         if (
             t not in cand.free_symbols
             and s in cand.free_symbols
+            and _functions(cand) <= known  # no erfinv, LambertW, ... that sigma did not have
             and _equal(cand.subs(s, sigma), raw)
         ):
             return cand
     return None
+
+
+def _functions(expr: sp.Expr) -> set[type]:
+    return {f.func for f in expr.atoms(sp.Function)}
 
 
 @cache
@@ -125,19 +131,37 @@ def derivative(activation: Activation) -> Derivative:
     )
     if of_output is not None:
         return Derivative(raw, of_output, s)
-    return Derivative(raw, budget.within(SIMPLIFY_SECONDS, lambda: _simplest(raw), lambda: raw), t)
+    return Derivative(raw, _simplest(raw), t)
 
 
 def _simplest(raw: sp.Expr) -> sp.Expr:
     """The shortest of a few SymPy simplifications of `raw` that agree with it at every sample
-    point (t sign(t) = |t| first, which SymPy does not do by itself)."""
+    point (t sign(t) = |t| first, which SymPy does not do by itself).  The simplifications are
+    tried within `SIMPLIFY_SECONDS`; those not finished by then are left out."""
     unsigned = raw.replace(
         lambda e: e.is_Mul and sp.sign(t) in e.args and t in e.args,
         lambda e: e / (sp.sign(t) * t) * sp.Abs(t),
     )
-    candidates = [sp.factor(sp.together(unsigned)), sp.simplify(raw), raw]
-    agree = [c for c in candidates if all(sp.simplify((c - raw).subs(t, p)) == 0 for p in SAMPLES)]
-    return min(agree, key=sp.count_ops)
+    attempts = (lambda: sp.factor(sp.together(unsigned)), lambda: sp.simplify(raw))
+    agree = []
+
+    def try_all():
+        for attempt in attempts:
+            c = attempt()
+            if all(_same_value(c, raw, p) for p in SAMPLES):
+                agree.append(c)
+
+    budget.within(SIMPLIFY_SECONDS, try_all, lambda: None)
+    return min([*agree, raw], key=sp.count_ops)
+
+
+def _same_value(a: sp.Expr, b: sp.Expr, point: sp.Rational) -> bool:
+    """a and b agree at t = point to 25 significant digits (False where either is undefined)."""
+    try:
+        x, y = (sp.N(e.subs(t, point), 30) for e in (a, b))
+        return bool(abs(x - y) <= sp.Float("1e-25", 30) * max(1, abs(y)))
+    except (TypeError, ValueError, ArithmeticError):  # nan, zoo, no comparison possible
+        return False
 
 
 SAMPLES = tuple(sp.Rational(k, 4) for k in range(-20, 21))  #: where a custom sigma is sampled

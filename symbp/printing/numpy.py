@@ -81,8 +81,10 @@ class SymbpNumPyPrinter(NumPyPrinter):
         if len(factors) > 1:
             body = " @ ".join(self._wrap(m) for m in factors)
             body = f"({body}){tail}" if tail else body
-        else:
+        elif factors:
             body = self._wrap(factors[0]) + tail
+        else:  # c 1 1^T, a constant matrix, broadcasts as the scalar c
+            return self._print(coeff)
         if coeff == 1:
             return body
         if coeff.is_Pow and coeff.exp == -1:
