@@ -187,7 +187,7 @@ def _first_bad_sample(sigma: sp.Expr, raw: sp.Expr) -> str | None:
         for point in SAMPLES:
             try:
                 value = expr.subs(t, point).evalf()
-            except Exception as exc:  # noqa: BLE001 -- any failure to evaluate means "undefined"
+            except Exception as exc:  # any failure to evaluate means "undefined" there
                 return f"{what} cannot be evaluated at t = {point} ({_short(exc)})"
             if not (value.is_real and value.is_finite):
                 return f"{what} is undefined at t = {point} ({what} = {value}; sampled on [-5, 5])"
