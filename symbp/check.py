@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .budget import refuse_large_arrays
 from .emit import module_source
 from .proof import Check, prove, prove_activations
 from .spec import Spec
@@ -51,6 +52,7 @@ def numeric_error(spec: Spec, samples: int = 5, seed: int = 0) -> float:
 
 
 def check(spec: Spec, max_width: int | None = None) -> Report:
+    refuse_large_arrays(spec, "check")
     checks = tuple(prove_activations(spec) + prove(spec, max_width))
     error = numeric_error(spec) if spec.is_concrete else None
     return Report(checks, error)

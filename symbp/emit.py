@@ -11,6 +11,7 @@ import sympy as sp
 
 from . import losses
 from .activations import t
+from .budget import refuse_large_arrays
 from .derive import derive, frozen_layers, perceptron_pass
 from .errors import SpecError
 from .files import default_command, stamp
@@ -80,6 +81,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
                 f"generate needs a concrete width, got the symbol {width}; use a positive integer",
                 spec.source,
             )
+    refuse_large_arrays(spec, "generate")
     d = derive(spec)
     batch, perceptron = d.batch, frozen_layers(spec) > 0
     if perceptron:

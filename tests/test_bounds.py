@@ -1,0 +1,231 @@
+"""Every piece of work on user input is bounded (issue 7, item 10): limits on formulas checked
+before SymPy starts, a time budget with a fallback for the optional symbolic steps, and a size
+limit on the arrays generate and check would allocate."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+import sympy as sp
+
+import symbp
+from symbp import activations, budget, formula
+from symbp.cli import main
+
+
+def custom(expr: str, **top) -> dict:
+    return {
+        "name": "bounded",
+        "input": 3,
+        "layers": [{"units": 2, "activation": {"name": "custom", "expr": expr}}],
+        **top,
+    }
+
+
+def spin(seconds: float = 60.0):
+    """Pure-Python work that calls functions (as SymPy does) for up to `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        abs(-1)
+    return "finished"
+
+
+# --- limits checked before any work -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        ("t**10**10", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("t**1000000", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("2**2**2**2**2*t", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("t**(2**2**2**2)", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("(t**60)**60", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("t**60*t**60", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("t**exp(exp(exp(5)))", f"within -{formula.MAX_EXPONENT} .. {formula.MAX_EXPONENT}"),
+        ("1e99999999*t", f"1e-{formula.MAX_MAGNITUDE} .. 1e{formula.MAX_MAGNITUDE}"),
+        ("1e99999999999999999999*t", f"1e{formula.MAX_MAGNITUDE}"),
+        ("t*1e300*1e300", f"beyond 1e{formula.MAX_MAGNITUDE}"),
+        ("t*" + "9" * 40, f"at most {formula.MAX_DIGITS}"),
+        ("-" * 494 + "t", f"at most {formula.MAX_DEPTH}"),
+        ("(" * 200 + "t" + ")" * 200, None),  # parentheses nest nothing: accepted
+        ("sin(" * 40 + "t" + ")" * 40, f"at most {formula.MAX_DEPTH}"),
+    ],
+)
+def test_formula_limits_are_checked_before_work_starts(text, limit):
+    start = time.monotonic()
+    if limit is None:
+        assert formula.parse(text) == activations.t
+    else:
+        with pytest.raises(formula.FormulaError, match=limit.replace("(", r"\(")) as caught:
+            formula.parse(text)
+        assert "\n" not in str(caught.value)
+    assert time.monotonic() - start < 2.0
+
+
+def test_formula_errors_are_symbp_errors():
+    """So that the API and the CLI print them in one line like every other input error."""
+    assert issubclass(formula.FormulaError, symbp.SymbpError)
+
+
+def test_a_formula_too_large_in_float64_is_refused_without_hanging():
+    start = time.monotonic()
+    with pytest.raises(symbp.SpecError, match=r"layers\[0\]\.activation\.expr: .*beyond float64"):
+        symbp.from_dict(custom("exp(exp(exp(exp(exp(t)))))"))
+    assert time.monotonic() - start < 5.0
+
+
+def test_cli_reports_a_limit_in_one_line_with_status_2(tmp_path, capsys):
+    spec = tmp_path / "net.toml"
+    spec.write_text(
+        'name = "n"\ninput = 2\n[[layers]]\nunits = 1\nactivation = { name = "c", expr = "t**10**10" }\n'
+    )
+    assert main(["derive", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "layers[0].activation.expr" in err and "exponent" in err
+
+
+# --- the time budget ------------------------------------------------------------------------
+
+
+def test_budget_returns_the_work_when_it_finishes_in_time():
+    assert budget.within(5.0, lambda: 42, lambda: 0) == 42
+
+
+def test_budget_falls_back_when_the_work_runs_out_of_time():
+    start = time.monotonic()
+    assert budget.within(0.2, spin, lambda: "fallback") == "fallback"
+    assert time.monotonic() - start < 1.0
+
+
+def test_budget_lets_the_works_exceptions_through():
+    with pytest.raises(ZeroDivisionError):
+        budget.within(5.0, lambda: 1 / 0, lambda: None)
+
+
+def test_an_inner_budget_cannot_outlast_the_outer_one():
+    start = time.monotonic()
+    result = budget.within(
+        0.3, lambda: (budget.within(0.1, spin, lambda: "inner"), spin()), lambda: "outer"
+    )
+    assert result == "outer"
+    assert time.monotonic() - start < 1.5
+
+
+def test_budget_survives_work_that_swallows_one_interruption():
+    def stubborn():
+        try:
+            spin()
+        except BaseException:  # a careless library: the timer must fire again
+            pass
+        return spin()
+
+    start = time.monotonic()
+    assert budget.within(0.2, stubborn, lambda: "fallback") == "fallback"
+    assert time.monotonic() - start < 1.5
+
+
+def test_budget_restores_the_previous_alarm_handler_and_timer():
+    def handler(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        budget.within(0.1, spin, lambda: None)
+        assert signal.getsignal(signal.SIGALRM) is handler
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_budget_works_outside_the_main_thread():
+    results = []
+
+    def run():
+        start = time.monotonic()
+        inner = budget.within(
+            0.5, lambda: (budget.within(0.1, spin, lambda: "in"), spin()), lambda: "out"
+        )
+        results.append((budget.within(0.2, spin, lambda: "fallback"), inner))
+        results.append(time.monotonic() - start)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=10)
+    assert results[0] == ("fallback", "out")
+    assert results[1] < 3.0
+
+
+def test_gelu_derives_quickly_keeping_sigma_prime_in_u():
+    """sympy.solve ran for more than ten minutes on this formula before the budget."""
+    gelu = "t*(1 + tanh(sqrt(2/pi)*(t + 0.044715*t**3)))/2"
+    start = time.monotonic()
+    derivation = symbp.derive(symbp.from_dict(custom(gelu)))
+    assert time.monotonic() - start < 30.0
+    d = derivation.derivatives[0]
+    assert d.var == activations.t  # the rewrite in z ran out of time: sigma' stays in u
+    assert all(activations._same_value(d.expr, d.raw, p) for p in (-2, sp.Rational(1, 3), 4))
+
+
+def test_a_slow_rewrite_falls_back_to_the_derivative_in_u(monkeypatch):
+    """The fallback itself, independent of machine speed: a zero budget for the rewrite."""
+    sigmoid = activations.ACTIVATIONS["sigmoid"]
+    activations.derivative.cache_clear()
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(activations, "REWRITE_SECONDS", 0.0)
+            patch.setattr(activations, "SIMPLIFY_SECONDS", 0.0)
+            d = activations.derivative(sigmoid)
+            assert d.var == activations.t and d.expr == d.raw
+    finally:
+        activations.derivative.cache_clear()
+    assert activations.derivative(sigmoid).of_output  # with its budget: s(1 - s)
+
+
+# --- array sizes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "limit"),
+    [
+        ({"input": 1_000_000_000}, "input", str(budget.MAX_WIDTH)),
+        ({"input": 3, "units": 200_000}, "layers[0].units (layer 1)", str(budget.MAX_WIDTH)),
+        ({"input": 50_000, "units": 50_000}, "layers[0].units (layer 1)", str(budget.MAX_WEIGHTS)),
+    ],
+)
+def test_generate_refuses_absurd_arrays_before_allocating(data, field, limit):
+    spec = symbp.from_dict(
+        {
+            "name": "wide",
+            "input": data["input"],
+            "layers": [{"units": data.get("units", 2), "activation": "tanh"}],
+        }
+    )
+    for run in (symbp.generate_module, symbp.check):
+        start = time.monotonic()
+        with pytest.raises(symbp.SpecError) as caught:
+            run(spec)
+        message = str(caught.value)
+        assert message.startswith(field) and limit in message and "\n" not in message
+        assert time.monotonic() - start < 5.0
+
+
+def test_check_refuses_more_weights_than_its_finite_differences_can_take():
+    spec = symbp.from_dict(
+        {"name": "wide", "input": 1000, "layers": [{"units": 100, "activation": "tanh"}]}
+    )
+    with pytest.raises(symbp.SpecError, match=str(budget.MAX_CHECKED_WEIGHTS)):
+        symbp.check(spec)
+    assert "def gradients" in symbp.generate_module(spec)  # generate itself is fine
+
+
+def test_cli_check_of_a_huge_input_width_is_one_line_with_status_2(tmp_path, capsys):
+    spec = tmp_path / "wide.toml"
+    spec.write_text('name = "w"\ninput = 1000000000\n[[layers]]\nunits = 2\n')
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "input" in err and str(budget.MAX_WIDTH) in err
