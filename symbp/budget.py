@@ -127,7 +127,7 @@ def refuse_large_arrays(spec, command: str) -> None:
     weights in all.  Checked before anything is allocated; symbolic widths are not checked."""
     if not spec.is_concrete:
         return
-    fields = ["input", *(f"layers[{i}].units (layer {i + 1})" for i in range(spec.depth))]
+    fields = ["input", *(f"layers[{i}].units" for i in range(spec.depth))]
     for where, width in zip(fields, spec.widths, strict=True):
         if width > MAX_WIDTH:
             raise SpecError(

@@ -71,6 +71,7 @@ def bcd_context(spec: Spec, batch, acts) -> list[dict]:
 
 def module_source(spec: Spec, command: str | None = None) -> str:
     """The module's full text, header included; deterministic for a given spec and command."""
+    refuse_large_arrays(spec, "generate")
     for where, width in (
         ("input", spec.input),
         *((f"layers[{i}].units", layer.units) for i, layer in enumerate(spec.layers)),
@@ -81,7 +82,6 @@ def module_source(spec: Spec, command: str | None = None) -> str:
                 f"generate needs a concrete width, got the symbol {width}; use a positive integer",
                 spec.source,
             )
-    refuse_large_arrays(spec, "generate")
     d = derive(spec)
     batch, perceptron = d.batch, frozen_layers(spec) > 0
     if perceptron:

@@ -78,13 +78,13 @@ class SymbpNumPyPrinter(NumPyPrinter):
             if factors[-1].shape[1] == 1:  # A 1 = row sums of A
                 tail = ".sum(axis=1, keepdims=True)"
             factors.pop()  # b 1^T broadcasts as b
+        if not factors:  # c 1: the constant c, which broadcasts
+            return self._print(coeff)
         if len(factors) > 1:
             body = " @ ".join(self._wrap(m) for m in factors)
             body = f"({body}){tail}" if tail else body
-        elif factors:
+        else:
             body = self._wrap(factors[0]) + tail
-        else:  # c 1 1^T, a constant matrix, broadcasts as the scalar c
-            return self._print(coeff)
         if coeff == 1:
             return body
         if coeff.is_Pow and coeff.exp == -1:
