@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import string
+import time
 import warnings
 from collections import Counter
 from functools import cache
@@ -166,6 +167,7 @@ def error_kind(message: str) -> str:
 
 
 TALLY: Counter = Counter()
+SLOWEST: list = []
 FIELD = r"layers\[0\]( \(layer 1\))?\.activation\.expr: "  #: with the layer number, or not yet
 
 
@@ -176,6 +178,10 @@ def tally_report():
         print(f"\n{sum(TALLY.values())} formulas:")
         for kind, count in TALLY.most_common():
             print(f"  {count:5d}  {kind}")
+        times = sorted(SLOWEST, reverse=True)
+        print(f"seconds per formula: median {times[len(times) // 2][0]:.2f}; slowest:")
+        for seconds, text, hidden in times[:5]:
+            print(f"  {seconds:6.1f}  {text!r} ({'hidden' if hidden else 'output'} layer)")
 
 
 @settings(max_examples=50, deadline=None)
@@ -192,12 +198,14 @@ def test_strategy_derives_strings_of_the_grammar(text):
 )
 @given(text=formulas(), hidden=st.booleans())
 def test_every_grammatical_formula_works_or_fails_in_one_line(text, hidden):
+    start = time.monotonic()
     try:
         outcome = run_formula(text, hidden)
     except Exception as exc:
         TALLY[f"EXCEPTION {type(exc).__name__}"] += 1
         raise
     TALLY[outcome] += 1
+    SLOWEST.append((time.monotonic() - start, text, hidden))
 
 
 @pytest.mark.parametrize(
