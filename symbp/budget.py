@@ -1,15 +1,18 @@
 """Bounds on work done for user input: a time budget for symbolic steps, a size limit for arrays.
 
-`within(seconds, work, fallback)` runs ``work()`` and, if it has not returned after `seconds`,
-abandons it and returns ``fallback()``.  SymPy is pure Python and cannot be cancelled, so the
-budget interrupts it from outside by raising `OutOfTime` in the thread doing the work:
+`within(seconds, work, fallback)` runs ``work()`` and, if it has not returned after `seconds` of
+CPU time, abandons it and returns ``fallback()``.  CPU time, not wall time, so that a loaded
+machine gives the same results (a derivation does not change because other jobs were running).
+SymPy is pure Python and cannot be cancelled, so the budget interrupts it from outside by raising
+`OutOfTime` in the thread doing the work:
 
-* in the main thread (the CLI, scripts, Jupyter cells) by a ``SIGALRM`` timer
-  (`signal.setitimer`): no cost while the work runs, and the timer re-fires every `TICK` seconds
-  until the work gives up, so code that swallows one interruption cannot escape the budget;
+* in the main thread (the CLI, scripts, Jupyter cells) by a ``SIGPROF`` timer on the process's
+  CPU time (`signal.setitimer` with ``ITIMER_PROF``): no cost while the work runs, and the timer
+  re-fires every `TICK` seconds until the work gives up, so code that swallows one interruption
+  cannot escape the budget;
 * in any other thread, where Python delivers no signals, by a profile hook (`sys.setprofile`)
-  that reads the clock every `CHECK_EVERY` function calls (SymPy calls functions constantly): the
-  work runs more slowly, with the same bound.
+  that reads the thread's CPU clock every `CHECK_EVERY` function calls (SymPy calls functions
+  constantly): the work runs more slowly, with the same bound.
 
 A worker process was the alternative; it was not chosen because every result would have to be
 pickled back, ``fork`` is unsafe in a host with threads, and ``spawn`` re-imports SymPy (about a
@@ -52,19 +55,29 @@ def _deadlines() -> list[float]:
     return _local.deadlines
 
 
+def _use_signal() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _clock() -> float:
+    """CPU seconds: of the process in the main thread (what ITIMER_PROF counts), else of the
+    thread."""
+    return time.process_time() if _use_signal() else time.thread_time()
+
+
 def _expired() -> bool:
     stack = _deadlines()
-    return bool(stack) and time.monotonic() >= stack[-1]
+    return bool(stack) and _clock() >= stack[-1]
 
 
-def _on_alarm(signum, frame):
+def _on_timer(signum, frame):
     if _expired():
         raise OutOfTime
 
 
 def _arm_timer(stack: list[float]) -> None:
-    delay = max(stack[-1] - time.monotonic(), 1e-3)
-    signal.setitimer(signal.ITIMER_REAL, delay, TICK)
+    delay = max(stack[-1] - _clock(), 1e-3)
+    signal.setitimer(signal.ITIMER_PROF, delay, TICK)
 
 
 def _profile_hook():
@@ -79,21 +92,17 @@ def _profile_hook():
     return hook
 
 
-def _use_signal() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-
 def within(seconds: float, work: Callable[[], T], fallback: Callable[[], T]) -> T:
-    """``work()`` if it returns within `seconds` (and within every enclosing budget), else
-    ``fallback()``.  Exceptions of `work` propagate unchanged."""
+    """``work()`` if it returns within `seconds` of CPU time (and within every enclosing
+    budget), else ``fallback()``.  Exceptions of `work` propagate unchanged."""
     stack = _deadlines()
-    deadline = time.monotonic() + seconds
+    deadline = _clock() + seconds
     stack.append(min(deadline, stack[-1]) if stack else deadline)
     outermost = len(stack) == 1
     signalled = _use_signal()
     if outermost and signalled:
-        old_handler = signal.signal(signal.SIGALRM, _on_alarm)
-        old_timer = signal.getitimer(signal.ITIMER_REAL)
+        old_handler = signal.signal(signal.SIGPROF, _on_timer)
+        old_timer = signal.getitimer(signal.ITIMER_PROF)
     elif outermost:
         old_profile = sys.getprofile()
         sys.setprofile(_profile_hook())
@@ -102,17 +111,17 @@ def within(seconds: float, work: Callable[[], T], fallback: Callable[[], T]) -> 
     try:
         return work()
     except OutOfTime:
-        if time.monotonic() < stack[-1]:
+        if _clock() < stack[-1]:
             raise
     finally:
         stack.pop()
         if signalled and stack:
             _arm_timer(stack)
         elif signalled:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old_handler)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, old_handler)
             if old_timer[0] > 0:
-                signal.setitimer(signal.ITIMER_REAL, *old_timer)
+                signal.setitimer(signal.ITIMER_PROF, *old_timer)
         elif outermost:
             sys.setprofile(old_profile)
         else:  # CPython drops a profile hook that raised: the enclosing budget needs it back
