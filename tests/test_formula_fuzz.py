@@ -65,7 +65,7 @@ def _heights() -> dict:
 
 _FUNCTION_NAMES = sorted(formula.FUNCTIONS)
 _CONSTANT_NAMES = ["t", "t", "t", "t", *(n for n in formula.CONSTANTS if n != "t")]
-_NICE_NUMBERS = ["1", "2", "3", "1", "2", "3", "0.5", ".5", "1e-3", "0.044715", "10", "2.5e2", "0"]
+_NICE_NUMBERS = ["1", "2", "3", "1", "2", "3", "0.5", ".5", "1e-3", "0.044715", "10", "2.5e2"]
 _MANY_ARGUMENTS = ["Max", "Min"]  #: the functions of two or more arguments
 
 
@@ -83,7 +83,7 @@ def _terminal(name: str, alias: str | None, many: bool) -> st.SearchStrategy[str
     usual["NUMBER"] = _NICE_NUMBERS
     if name not in usual:
         return anything
-    rare = st.integers(0, 24).map(lambda k: k == 0)  # any literal once in 25 tokens
+    rare = st.integers(0, 99).map(lambda k: k == 0)  # any literal once in 100 tokens
     return rare.flatmap(lambda r: anything if r else st.sampled_from(usual[name]))
 
 
