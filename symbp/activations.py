@@ -158,7 +158,7 @@ def _simplest(raw: sp.Expr) -> sp.Expr:
 def _same_value(a: sp.Expr, b: sp.Expr, point: sp.Rational) -> bool:
     """a and b agree at t = point to 25 significant digits (False where either is undefined)."""
     try:
-        x, y = (sp.N(e.subs(t, point), 30) for e in (a, b))
+        x, y = (e.evalf(30, subs={t: point}) for e in (a, b))
         return bool(abs(x - y) <= sp.Float("1e-25", 30) * max(1, abs(y)))
     except (TypeError, ValueError, ArithmeticError):  # nan, zoo, no comparison possible
         return False
@@ -186,13 +186,13 @@ def _first_bad_sample(sigma: sp.Expr, raw: sp.Expr) -> str | None:
     for what, expr in (("it", sigma), ("its derivative", raw)):
         for point in SAMPLES:
             try:
-                value = expr.subs(t, point).evalf()
+                value = expr.evalf(subs={t: point})  # numeric: never an exact 10**(5**10)
             except Exception as exc:  # any failure to evaluate means "undefined" there
                 return f"{what} cannot be evaluated at t = {point} ({_short(exc)})"
             if not (value.is_real and value.is_finite):
                 return f"{what} is undefined at t = {point} ({what} = {value}; sampled on [-5, 5])"
             if abs(value) > FLOAT64_LIMIT:
-                return f"{what} is {sp.Float(value, 3)} at t = {point}, beyond float64"
+                return f"{what} exceeds {FLOAT64_LIMIT:.0e} at t = {point}, beyond float64"
     return None
 
 
