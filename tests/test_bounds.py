@@ -85,6 +85,15 @@ def test_a_formula_too_large_in_float64_is_refused_without_hanging():
     assert cpu() - start < 5.0
 
 
+def test_sampling_never_computes_exact_huge_powers():
+    """10**(-t**10) at t = 5 is 10**-9765625: sampled numerically, not as an exact rational
+    (found by the formula fuzzer: it took over ten seconds)."""
+    start = cpu()
+    spec = symbp.from_dict(custom("10^-+ + Max(t) **--10"))
+    assert cpu() - start < 3.0
+    assert symbp.check(spec).ok
+
+
 def test_cli_reports_a_limit_in_one_line_with_status_2(tmp_path, capsys):
     spec = tmp_path / "net.toml"
     spec.write_text(

@@ -236,6 +236,13 @@ def test_erf_derives_with_its_constant():
         ("t/0", "division by zero"),
         ("log(0)*t", "infinite or undefined"),
         ("exp(exp(exp(exp(exp(t)))))", "beyond float64"),
+        ("10**(10**(t + 12))", "exceeds 1e+300 at t = -5, beyond float64"),
+        # found by the fuzzer: a value too large for decimal to format in the message
+        (
+            " -2.5e2* Max(1 ** 1 *(1) **1, 1 +1+1+1* 1* 1 +1*1* 1 * -1)/ -0.5 **Max (1 * 1,1,"
+            " t*t) ** E** -t",
+            "beyond float64",
+        ),
     ],
 )
 def test_unusable_formulas_fail_in_one_line_naming_the_field(text, expected):
