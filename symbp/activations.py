@@ -21,7 +21,7 @@ from . import budget
 
 REWRITE_SECONDS = 5.0  #: budget for writing sigma' in terms of the output s, with its proof
 SIMPLIFY_SECONDS = 5.0  #: budget for choosing the simplest form of sigma' in t
-SAMPLE_SECONDS = 10.0  #: budget for evaluating a custom sigma and sigma' at the sample points
+SAMPLE_SECONDS = 5.0  #: budget for evaluating a custom sigma and sigma' at the sample points
 FLOAT64_LIMIT = 1e300  #: larger values at a sample point cannot be computed in float64
 
 t = sp.Symbol("t", real=True)  #: the pre-activation variable
