@@ -3,6 +3,10 @@
 Adding an activation is one line in `ACTIVATIONS`.  Its derivative always comes from `sympy.diff`;
 `derivative()` then rewrites it in terms of the output s = sigma(t) where SymPy can, and keeps the
 rewrite only after SymPy has checked it equals the raw derivative.
+
+The rewrite and the simplification are optional and may be slow for a user's formula (SymPy's
+`solve` can run for many minutes), so each runs under a time budget (`budget.within`) and falls
+back to the raw form in t when the budget runs out.
 """
 
 from __future__ import annotations
@@ -12,6 +16,13 @@ from dataclasses import dataclass
 from functools import cache
 
 import sympy as sp
+
+from . import budget
+
+REWRITE_SECONDS = 5.0  #: budget for writing sigma' in terms of the output s, with its proof
+SIMPLIFY_SECONDS = 5.0  #: budget for choosing the simplest form of sigma' in t
+SAMPLE_SECONDS = 5.0  #: budget for evaluating a custom sigma and sigma' at the sample points
+FLOAT64_LIMIT = 1e300  #: larger values at a sample point cannot be computed in float64
 
 t = sp.Symbol("t", real=True)  #: the pre-activation variable
 s = sp.Symbol("s", real=True)  #: the activation's output, sigma(t)
@@ -91,15 +102,21 @@ def _in_terms_of_output(sigma: sp.Expr, raw: sp.Expr) -> sp.Expr | None:
             candidates.append(sp.simplify(raw.subs(t, inverse[0])))
     except (NotImplementedError, TypeError, ValueError):  # no closed-form inverse (Piecewise, ...)
         pass
+    known = _functions(sigma) | _functions(raw)
     for cand in candidates:
         cand = sp.factor_terms(sp.simplify(cand))
         if (
             t not in cand.free_symbols
             and s in cand.free_symbols
+            and _functions(cand) <= known  # no erfinv, LambertW, ... that sigma did not have
             and _equal(cand.subs(s, sigma), raw)
         ):
             return cand
     return None
+
+
+def _functions(expr: sp.Expr) -> set[type]:
+    return {f.func for f in expr.atoms(sp.Function)}
 
 
 @cache
@@ -109,7 +126,9 @@ def derivative(activation: Activation) -> Derivative:
     raw = sp.diff(sigma, t)
     if t not in raw.free_symbols:
         return Derivative(raw, raw, t)
-    of_output = _in_terms_of_output(sigma, raw)
+    of_output = budget.within(
+        REWRITE_SECONDS, lambda: _in_terms_of_output(sigma, raw), lambda: None
+    )
     if of_output is not None:
         return Derivative(raw, of_output, s)
     return Derivative(raw, _simplest(raw), t)
@@ -117,14 +136,32 @@ def derivative(activation: Activation) -> Derivative:
 
 def _simplest(raw: sp.Expr) -> sp.Expr:
     """The shortest of a few SymPy simplifications of `raw` that agree with it at every sample
-    point (t sign(t) = |t| first, which SymPy does not do by itself)."""
+    point (t sign(t) = |t| first, which SymPy does not do by itself).  The simplifications are
+    tried within `SIMPLIFY_SECONDS`; those not finished by then are left out."""
     unsigned = raw.replace(
         lambda e: e.is_Mul and sp.sign(t) in e.args and t in e.args,
         lambda e: e / (sp.sign(t) * t) * sp.Abs(t),
     )
-    candidates = [sp.factor(sp.together(unsigned)), sp.simplify(raw), raw]
-    agree = [c for c in candidates if all(sp.simplify((c - raw).subs(t, p)) == 0 for p in SAMPLES)]
-    return min(agree, key=sp.count_ops)
+    attempts = (lambda: sp.factor(sp.together(unsigned)), lambda: sp.simplify(raw))
+    agree = []
+
+    def try_all():
+        for attempt in attempts:
+            c = attempt()
+            if all(_same_value(c, raw, p) for p in SAMPLES):
+                agree.append(c)
+
+    budget.within(SIMPLIFY_SECONDS, try_all, lambda: None)
+    return min([*agree, raw], key=sp.count_ops)
+
+
+def _same_value(a: sp.Expr, b: sp.Expr, point: sp.Rational) -> bool:
+    """a and b agree at t = point to 25 significant digits (False where either is undefined)."""
+    try:
+        x, y = (e.evalf(30, subs={t: point}) for e in (a, b))
+        return bool(abs(x - y) <= sp.Float("1e-25", 30) * max(1, abs(y)))
+    except (TypeError, ValueError, ArithmeticError):  # nan, zoo, no comparison possible
+        return False
 
 
 SAMPLES = tuple(sp.Rational(k, 4) for k in range(-20, 21))  #: where a custom sigma is sampled
@@ -132,13 +169,33 @@ SAMPLES = tuple(sp.Rational(k, 4) for k in range(-20, 21))  #: where a custom si
 
 def undefined_where(activation: Activation) -> str | None:
     """Why a custom activation cannot be emitted (None if it can): sigma or sigma' undefined,
-    infinite or complex at a sample point of [-5, 5], or sigma' not a closed formula."""
+    infinite, complex or beyond float64 at a sample point of [-5, 5], sigma' not a closed
+    formula, or the evaluation taking longer than `SAMPLE_SECONDS`."""
     raw = sp.diff(activation.expr, t)
     if raw.has(sp.Derivative, sp.Subs, sp.DiracDelta):
         return f"its derivative {raw} is not a closed formula (not differentiable)"
-    for what, expr in (("it", activation.expr), ("its derivative", raw)):
+    timeout = (
+        f"it could not be evaluated at the sample points of [-5, 5] within {SAMPLE_SECONDS:g} s"
+    )
+    return budget.within(
+        SAMPLE_SECONDS, lambda: _first_bad_sample(activation.expr, raw), lambda: timeout
+    )
+
+
+def _first_bad_sample(sigma: sp.Expr, raw: sp.Expr) -> str | None:
+    for what, expr in (("it", sigma), ("its derivative", raw)):
         for point in SAMPLES:
-            value = expr.subs(t, point).evalf()
+            try:
+                value = expr.evalf(subs={t: point})  # numeric: never an exact 10**(5**10)
+            except Exception as exc:  # any failure to evaluate means "undefined" there
+                return f"{what} cannot be evaluated at t = {point} ({_short(exc)})"
             if not (value.is_real and value.is_finite):
                 return f"{what} is undefined at t = {point} ({what} = {value}; sampled on [-5, 5])"
+            if abs(value) > FLOAT64_LIMIT:
+                return f"{what} exceeds {FLOAT64_LIMIT:.0e} at t = {point}, beyond float64"
     return None
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 100 else text[:97] + "..."

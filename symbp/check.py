@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .budget import refuse_large_arrays
 from .derive import frozen_layers
 from .emit import module_source
 from .losses import LOSSES
@@ -111,6 +112,7 @@ def numeric_check(spec: Spec, samples: int = 5, seed: int = 0) -> Numeric:
 
 def check(spec: Spec, max_width: int | None = None) -> Report:
     """Prove the derivation by expansion (at `proof_spec` widths) and run `numeric_check`."""
+    refuse_large_arrays(spec, "check")
     checks = tuple(prove_activations(spec) + prove(spec, max_width))
     return Report(
         checks,

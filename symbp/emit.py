@@ -13,6 +13,7 @@ import sympy as sp
 
 from . import losses
 from .activations import t
+from .budget import refuse_large_arrays
 from .derive import derive, frozen_layers, perceptron_pass
 from .errors import SpecError
 from .escape import python_string
@@ -90,6 +91,7 @@ def target_domain_context(loss: losses.Loss) -> dict:
 
 def module_source(spec: Spec, command: str | None = None) -> str:
     """The module's full text, header included; deterministic for a given spec and command."""
+    refuse_large_arrays(spec, "generate")
     for where, width in (
         ("input", spec.input),
         *((f"layers[{i}].units", layer.units) for i, layer in enumerate(spec.layers)),

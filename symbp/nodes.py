@@ -133,7 +133,7 @@ def lift(expr: sp.Expr, env: dict) -> sp.Basic:
     def go(e):
         if e in env:
             return env[e]
-        if e.is_Number:
+        if e.is_number:  # 2, pi, sqrt(2), log(2): any constant
             if e == 0:
                 return ZeroMatrix(*shape)
             return e * OneMatrix(*shape) if e != 1 else OneMatrix(*shape)
@@ -141,7 +141,7 @@ def lift(expr: sp.Expr, env: dict) -> sp.Basic:
             terms = sorted(e.args, key=lambda a: (a.could_extract_minus_sign(), a.is_Number))
             return MatAdd(*(go(a) for a in terms), evaluate=False)
         if e.is_Mul:
-            coeff, rest = e.as_coeff_Mul()
+            coeff, rest = e.as_independent(*env, as_Add=False)  # 2, pi/2: a scalar multiple
             factors = [go(f) for f in sp.Mul.make_args(rest)]
             body = hadamard(*factors)
             if coeff == 1:
