@@ -145,7 +145,8 @@ def test_generate_names_the_range_it_cannot_evaluate():
         symbp.generate_module(spec)
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("layers[0].activation.expr: ") and "u in [" in message
+    assert err.value.field == "layers[0].activation.expr"
+    assert message.startswith("layers[0] (layer 1).activation.expr: ") and "u in [" in message
 
 
 @settings(max_examples=20, deadline=None)
