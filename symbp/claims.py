@@ -12,7 +12,8 @@ from pathlib import Path
 
 import lark
 
-MAX_LENGTH = 2000
+MAX_LENGTH = 2000  #: characters in one claim
+MAX_DEPTH = 60  #: nesting of the parse tree (brackets, transposes, products...) in one claim
 
 
 class ClaimSyntaxError(ValueError):
@@ -164,6 +165,21 @@ def _check_text(text: str) -> None:
         raise ClaimSyntaxError(f"unbalanced braces: {depth} '{{' never closed", len(text))
 
 
+def _check_depth(tree: lark.Tree, text: str) -> None:
+    """Refuse a parse tree nested deeper than MAX_DEPTH before anything recurses over it."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            column = getattr(node.meta, "column", None) if not node.meta.empty else None
+            raise ClaimSyntaxError(
+                f"the claim nests more than {MAX_DEPTH} levels deep (sums, products, "
+                f"transposes, brackets); at most {MAX_DEPTH} (claims.MAX_DEPTH)",
+                column,
+            )
+        stack += [(child, depth + 1) for child in node.children if isinstance(child, lark.Tree)]
+
+
 def parse(text: str) -> tuple:
     """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
     _check_text(text)
@@ -176,6 +192,7 @@ def parse(text: str) -> tuple:
     except lark.exceptions.UnexpectedInput as exc:
         column = exc.column if exc.column > 0 else len(text)
         raise ClaimSyntaxError(f"unexpected {text[column - 1 : column + 9]!r}", column) from None
+    _check_depth(tree, text)
     try:
         return _Tree().transform(tree)
     except lark.exceptions.VisitError as exc:
