@@ -10,6 +10,7 @@ differ, concrete small values show it.
 
 from __future__ import annotations
 
+import bisect
 import re
 import signal
 import threading
@@ -33,7 +34,7 @@ from .spec import Spec
 
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
-CLAIM_SECONDS = 10.0  #: time for comparing one claim with the derivation
+CLAIM_SECONDS = 10.0  #: CPU seconds for comparing one claim with the derivation
 
 
 class Wrong(Exception):
@@ -494,14 +495,15 @@ class _OutOfTime(Exception):
 
 @contextmanager
 def _time_limit(seconds: float):
-    """Raise `_OutOfTime` inside the block once `seconds` have passed.  Uses SIGALRM, so it
-    bounds the block only in the main thread of a POSIX process with no timer already set;
-    elsewhere the block runs unbounded (the size limits still hold).  Private to verify until
-    symbp has one shared time budget."""
+    """Raise `_OutOfTime` inside the block once it has used `seconds` of CPU time (so that a
+    verdict does not depend on the machine's load).  Uses SIGVTALRM, so it bounds the block
+    only in the main thread of a POSIX process with no such timer already set; elsewhere the
+    block runs unbounded (the size limits still hold).  Private to verify until symbp has one
+    shared time budget."""
     usable = (
         hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+        and signal.getitimer(signal.ITIMER_VIRTUAL)[0] == 0
     )
     if not usable:
         yield
@@ -510,13 +512,13 @@ def _time_limit(seconds: float):
     def expire(signum, frame):
         raise _OutOfTime
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGVTALRM, expire)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
 
 
 def _count_factors(expr) -> int:
@@ -646,8 +648,8 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
             return _compare(spec, claim, lhs_tree, rhs_tree, batch, shown)
     except _OutOfTime:
         raise Unsupported(
-            f"the comparison with the derivation, {shown}, needs more than {seconds:g} s "
-            "(verify.CLAIM_SECONDS)"
+            f"the comparison with the derivation, {shown}, needs more than {seconds:g} s of "
+            "CPU time (verify.CLAIM_SECONDS)"
         ) from None
 
 
@@ -690,22 +692,46 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     )
 
 
-_ENVIRONMENTS = re.compile(r"\\begin\{(align\*?|equation\*?|aligned)\}(.*?)\\end\{\1\}", re.S)
+_ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|&")
+
+
+def _math_bodies(source: str) -> list[tuple[int, int]]:
+    """(start, end) of the body of each align/equation environment: from a \\begin to the first
+    \\end of the same name, the scan resuming after it (an unclosed \\begin is skipped).
+    One pass over the marks, each \\end found by bisection: O(n log n) in the source's size."""
+    marks = list(_ENVIRONMENT_MARK.finditer(source))
+    ends: dict[str, list[int]] = {}
+    for i, m in enumerate(marks):
+        if m.group(1) == "end":
+            ends.setdefault(m.group(2), []).append(i)
+    bodies, resume = [], 0
+    for i, m in enumerate(marks):
+        if m.group(1) != "begin" or m.start() < resume:
+            continue
+        closing = ends.get(m.group(2), [])
+        k = bisect.bisect_right(closing, i)
+        if k < len(closing):
+            end = marks[closing[k]]
+            bodies.append((m.end(), end.start()))
+            resume = end.end()
+    return bodies
 
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
     whose left side is a delta or a derivative of f.  A row starting with '=' continues the
-    previous row's left side; a chain a = b = c gives the claims a = b and a = c."""
+    previous row's left side; a chain a = b = c gives the claims a = b and a = c.  Linear in
+    the source's size (up to a logarithm)."""
+    newlines = [i for i, c in enumerate(source) if c == "\n"]
     out = []
-    for match in _ENVIRONMENTS.finditer(source):
-        body, start = match.group(2), match.start(2)
+    for start, end in _math_bodies(source):
         lhs = None
-        offset = 0
-        for row in body.split("\\\\"):
-            line = source.count("\n", 0, start + offset) + 1 + (len(row) - len(row.lstrip("\n")))
+        offset = start
+        for row in source[start:end].split("\\\\"):
+            first = offset + len(row) - len(row.lstrip("\n"))  # where the row's text starts
+            line = bisect.bisect_left(newlines, first) + 1
             offset += len(row) + 2
             cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", row)).strip().rstrip(",.;")
             if not cleaned:
@@ -723,12 +749,13 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
 
 def _split_top_level(text: str) -> list[str]:
     """Split at '=' outside braces (so \\sum_{i=1} stays whole)."""
-    parts, depth, current = [], 0, ""
-    for c in text:
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        if c == "=" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += c
-    return [*parts, current]
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "=" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
