@@ -187,12 +187,7 @@ class Resolver:
                 "as ∂f/∂W_j and δ_j, not values of f"
             )
         if isinstance(x, Partial) and not jacobian_ok:
-            if x.args[0] == F:
-                return Gradient(x)
-            raise Unsupported(
-                f"the Jacobian {text(x)} stands on its own; verify reads a Jacobian only after a "
-                "row factor, as in 2(z_3 - y) ∂z_3/∂W_3"
-            )
+            return self.gradient(x)
         return x
 
     def _sigma_value(self, layer, primes):
@@ -348,8 +343,13 @@ class Resolver:
         return MatMul(a, b)
 
     def gradient(self, p: Partial):
+        """∂f/∂X as a value; `Unsupported` for any other Jacobian, which verify reads only as
+        the right factor of a vector-Jacobian product."""
         if p.args[0] != F:
-            raise Wrong(f"{text(p)} must follow a row factor")
+            raise Unsupported(
+                f"the Jacobian {text(p)} is not preceded by a row factor; verify reads a "
+                "Jacobian only after one, as in 2(z_3 - y) ∂z_3/∂W_3"
+            )
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
@@ -565,19 +565,20 @@ class _AtPoint:
             for k, v in ev.ex.env.items()
         }
 
-    def __call__(self, expr) -> sp.Matrix:
-        """`expr`'s entries; `Unsupported` if one is not a finite real number."""
+    def __call__(self, expr) -> sp.Matrix | None:
+        """`expr`'s entries; None if one is not a finite real number there."""
         if _has(expr, (Gradient, Through)):
             out = sp.Matrix(self.ev(expr)).xreplace(self.floats)
         else:
             out = sp.Matrix(self.ev(expr, self.env))
         out = out.evalf(30)
-        if not all(v.is_real and v.is_finite for v in out):
-            raise Unsupported("the claim has no finite real value at the sample point")
-        return out
+        return out if all(v.is_real and v.is_finite for v in out) else None
 
 
-def _differ(a: sp.Matrix, b: sp.Matrix) -> bool:
+def _differ(a: sp.Matrix | None, b: sp.Matrix | None) -> bool:
+    """Whether two evaluations at the sample point differ (False if either has no value)."""
+    if a is None or b is None:
+        return False
     return any(abs(x - y) > 1e-12 * max(1, abs(y)) for x, y in zip(a, b, strict=True))
 
 
@@ -688,13 +689,14 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     if _differ(a, b):
         return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
     return Verdict(
-        claim, "wrong", f"{wrong} for some σ, though not at a sample point with the spec's own"
+        claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
     )
 
 
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|&")
+_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
 def _math_bodies(source: str) -> list[tuple[int, int]]:
@@ -723,17 +725,19 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
     whose left side is a delta or a derivative of f.  A row starting with '=' continues the
     previous row's left side; a chain a = b = c gives the claims a = b and a = c.  Linear in
-    the source's size (up to a logarithm)."""
+    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
+    source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
     newlines = [i for i, c in enumerate(source) if c == "\n"]
     out = []
     for start, end in _math_bodies(source):
         lhs = None
         offset = start
         for row in source[start:end].split("\\\\"):
-            first = offset + len(row) - len(row.lstrip("\n"))  # where the row's text starts
+            first = offset + len(row) - len(row.lstrip())  # where the row's text starts
             line = bisect.bisect_left(newlines, first) + 1
             offset += len(row) + 2
             cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", row)).strip().rstrip(",.;")
+            cleaned = " ".join(cleaned.split())
             if not cleaned:
                 continue
             parts = [p.strip() for p in _split_top_level(cleaned)]
