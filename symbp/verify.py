@@ -3,9 +3,16 @@
 A claim (`claims.parse`) is given meaning for a network (`Resolver`): names become the spec's
 symbols with their shapes, juxtaposition a matrix product, a row factor before a Jacobian the
 vector-Jacobian product it stands for.  Unknown names and shape mismatches are reported where they
-occur.  Otherwise both sides are compared with the derived expression: structurally, then by
-expansion on explicit matrices at small widths (every sigma an undefined function); if they
-differ, concrete small values show it.
+occur.  Otherwise both sides are compared with the derived expression: structurally; then at
+small widths, at a sample point with the spec's activations (cheap, for a claim without
+derivatives in it) and by expansion on explicit matrices (every sigma an undefined function);
+if they differ, the sample point shows it.
+
+Verdicts: "correct", "wrong" (with the reason), "unparsable" (`claims.parse`, with the column) or
+"unsupported" ("cannot check": well-formed but outside what verify reads, or beyond its bounds).
+Symbolic work is bounded: a claim's size and nesting are checked before parsing goes on
+(`claims.MAX_LENGTH`, `claims.MAX_DEPTH`), the matrices to multiply out before the expansion
+(`MAX_FACTORS`), and the comparison runs under a CPU-time limit (`CLAIM_SECONDS`).
 """
 
 from __future__ import annotations
