@@ -33,7 +33,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from .claims import ClaimSyntaxError, Op, Sym, parse
 from .derive import derive
-from .naming import PER_SAMPLE, N, Names
+from .naming import PER_SAMPLE, N, Names, subscript
 from .nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from .printing.text import text
 from .proof import equal, evaluate, explicit, proof_spec
@@ -58,12 +58,18 @@ class DSigma(ShapedLikeArg):
     def __new__(cls, layer, arg):
         return super().__new__(cls, sp.Integer(layer), arg)
 
+    def _sympystr(self, printer):
+        return f"σ′{subscript(int(self.args[0]))}({printer._print(self.arg)})"
+
 
 class SampleSum(ShapedLikeArg):
     """sum over the N samples of a per-sample expression."""
 
     def __new__(cls, arg):
         return super().__new__(cls, arg)
+
+    def _sympystr(self, printer):
+        return f"Σᵢ {printer._print(self.arg)}"
 
 
 class Through(MatrixExpr):
@@ -77,6 +83,9 @@ class Through(MatrixExpr):
     def shape(self):
         return self.args[1].args[1].shape
 
+    def _sympystr(self, printer):
+        return f"{printer._print(self.args[0])} {printer._print(self.args[1])}"
+
 
 class Gradient(MatrixExpr):
     """df/dX as a matrix shaped like X."""
@@ -87,6 +96,9 @@ class Gradient(MatrixExpr):
     @property
     def shape(self):
         return self.args[0].args[1].shape
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -288,6 +300,8 @@ class Resolver:
             return Elementwise(sp.Lambda(x, top / x), bottom)
         if _is_matrix(top) or _is_matrix(bottom):
             raise Wrong("only numbers and N can be divided (write 1/N as \\frac{1}{N})")
+        if bottom == 0:
+            raise Wrong("a division by zero")
         return top / bottom
 
     def op_call(self, node: Op):
@@ -410,6 +424,11 @@ def _check_samples(expr, inside_sum: bool = False) -> None:
             f"{text(expr)} is one sample's, outside the sum over samples, beside batch "
             "quantities: write the sum, \\sum_{i=1}^N, or the batch matrix"
         )
+    if isinstance(expr, (Gradient, Through)) and not inside_sum:
+        raise Unsupported(
+            f"{text(expr)} in a batch claim: verify reads derivatives of f over one sample, "
+            "inside \\sum_{i=1}^N"
+        )
     if isinstance(expr, MatrixSymbol) and inside_sum and expr.shape[1] == N:
         raise Wrong(
             f"{text(expr)} holds every sample already; it does not belong in a sum over samples"
@@ -439,7 +458,9 @@ class _Evaluator:
             return whole
         b = Names(self.spec.widths, batch=True)
         s = self.sample_names
-        env = {k: v for k, v in whole.items() if not isinstance(k, MatrixSymbol) or k.shape[1] == 1}
+        env = {
+            k: v for k, v in whole.items() if not (isinstance(k, MatrixSymbol) and k.shape[1] == N)
+        }
         pairs = [(s.y(), b.y()), *((s.z(k), b.z(k)) for k in range(self.spec.depth + 1))]
         for k in range(1, self.spec.depth + 1):
             pairs += [(s.u(k), b.u(k)), (s.delta(k), b.delta(k)), (s.dsigma(k), b.dsigma(k))]
@@ -463,7 +484,7 @@ class _Evaluator:
 
     def _as_function(self, num, den, env):
         """(value of num, entries of den it is a function of, substitution back to env)."""
-        if den in self.ex.params or self.batch:
+        if den in self.ex.params:
             value = self.objective_value(env) if num == F else self(num, env)
             return value, list(env[den]), {}
         D = sp.Matrix(*env[den].shape, lambda a, b: sp.Dummy(f"d{a}{b}"))

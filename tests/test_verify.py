@@ -292,6 +292,26 @@ ONCE_CRASHED = [
         "wrong",
         "holds every sample",
     ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial Z_1} Z_0^T",
+        "unsupported",
+        "inside \\sum",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_1} = \frac{1}{N}\sum_{i=1}^N (\frac{\partial f}{\partial u_1} z_0^T)",
+        "correct",
+        "",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_1} = \sum_{i=1}^N (2(z_3 - y) \frac{\partial z_3}{\partial W_1})",
+        "wrong",
+        "factor 2",
+    ),
+    (LECTURE, r"\delta_1 = \frac{1}{0} z_1", "wrong", "division by zero"),
+    (LECTURE, r"\delta_1 = \sum_{i=1}^N z_1 + z_3", "wrong", "Σᵢ z₁ + z₃ adds a 3×1 and a 2×1"),
 ]
 
 

@@ -81,23 +81,43 @@ def test_claims_from_grammar_tokens_get_a_verdict(name, head, tokens):
     assert_verdict(name, head + " ".join(tokens))
 
 
+# pieces that may stand for each other, so that many mutants still parse
+KINDRED = (
+    ("0", "1", "2", "3", "4", "5", "J", "i", "N"),
+    ("z", "u", "W", "b", "y", "x", "Z", "U", "Y", "\\delta", "\\Delta", "\\sigma", "f"),
+    ("+", "-", "\\circ", "\\odot", "*", "\\cdot"),
+    ("(", "[", "\\left("),
+    (")", "]", "\\right)"),
+    ("T", "\\top"),
+)
+
+
+def kindred(piece: str) -> tuple[str, ...]:
+    return next((group for group in KINDRED if piece in group), ())
+
+
 @st.composite
 def mutated_claim(draw):
-    """A claim of symbp's own documents with a few edits at token boundaries."""
+    """A claim of symbp's own documents with a few edits at token boundaries: most replace a
+    piece by a kindred one (an index, a name, an operator), others delete, insert, duplicate
+    or swap pieces."""
     name, claim = draw(st.sampled_from(document_claims()))
-    pieces = re.findall(r"\\[A-Za-z]+|[A-Za-z]+|[0-9]+|\S", claim)
+    pieces = re.findall(r"\\(?:left|right|big)[][()]|\\[A-Za-z]+|[A-Za-z]+|[0-9]+|\.T|\S", claim)
     for _ in range(draw(st.integers(1, 3))):
         i = draw(st.integers(0, len(pieces)))
-        edit = draw(st.sampled_from(("delete", "insert", "replace", "duplicate", "swap")))
+        edit = draw(st.sampled_from(("kindred",) * 5 + ("delete", "insert", "duplicate", "swap")))
         if edit == "insert" or not pieces:
             pieces.insert(i, draw(token))
             continue
         i = min(i, len(pieces) - 1)
         j = draw(st.integers(i, min(len(pieces), i + 6)))
-        if edit == "delete":
+        if edit == "kindred":
+            choices = [k for k, piece in enumerate(pieces) if kindred(piece)]
+            if choices:
+                k = draw(st.sampled_from(choices))
+                pieces[k] = draw(st.sampled_from(kindred(pieces[k])))
+        elif edit == "delete":
             del pieces[i:j]
-        elif edit == "replace":
-            pieces[i] = draw(token)
         elif edit == "duplicate":
             pieces[i:i] = pieces[i:j]
         else:
