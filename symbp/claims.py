@@ -6,6 +6,7 @@ The tree is plain data: `Sym` for a named quantity, `Op` for an operation with i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,7 +14,9 @@ from pathlib import Path
 import lark
 
 MAX_LENGTH = 2000  #: characters in one claim
+MAX_TOKENS = 400  #: symbols (names, numbers, commands, operators) in one claim
 MAX_DEPTH = 60  #: nesting of the parse tree (brackets, transposes, products...) in one claim
+_TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?|\.T|\S")
 
 
 class ClaimSyntaxError(ValueError):
@@ -156,6 +159,11 @@ def _check_text(text: str) -> None:
     for i, c in enumerate(text):
         if (not c.isprintable() and c not in " \t") or c in "\x7f":
             raise ClaimSyntaxError(f"control character {c!r} is not allowed", i + 1)
+    tokens = len(_TOKEN.findall(text))
+    if tokens > MAX_TOKENS:  # the Earley parse of an ambiguous claim grows like tokens^2
+        raise ClaimSyntaxError(
+            f"the claim has {tokens} symbols; at most {MAX_TOKENS} (claims.MAX_TOKENS)"
+        )
     depth = 0
     for i, c in enumerate(text):
         depth += {"{": 1, "}": -1}.get(c, 0)

@@ -41,7 +41,7 @@ from .spec import Spec
 
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
-CLAIM_SECONDS = 10.0  #: CPU seconds for comparing one claim with the derivation
+CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
 
 
 class Wrong(Exception):
@@ -644,9 +644,13 @@ def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict
     """The verdict on one claim for `spec`: "correct", "wrong", "unparsable" or "unsupported"
     (outside what verify can check, or more than `seconds` of comparison), with the reason."""
     try:
-        lhs_tree, rhs_tree = parse(claim)
+        with _time_limit(seconds):
+            lhs_tree, rhs_tree = parse(claim)
     except ClaimSyntaxError as exc:
         return Verdict(claim, "unparsable", str(exc))
+    except _OutOfTime:
+        message = f"parsing needs more than {seconds:g} s of CPU time (verify.CLAIM_SECONDS)"
+        return Verdict(claim, "unparsable", message)
     try:
         return _judge(spec, claim, lhs_tree, rhs_tree, seconds)
     except Wrong as exc:

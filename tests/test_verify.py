@@ -355,6 +355,14 @@ def test_the_comparison_has_a_time_limit():
     assert verdict.status == "unsupported" and "CLAIM_SECONDS" in verdict.message
 
 
+def test_an_ambiguous_claim_is_bounded_before_and_while_parsing():
+    calls = r"\delta_1 = z" + "(z)" * 450  # Earley's work grows like its tokens squared
+    verdict = verify(LECTURE, calls)
+    assert verdict.status == "unparsable" and "MAX_TOKENS" in verdict.message
+    verdict = verify(LECTURE, r"\delta_1 = z" + "(z)" * 130, seconds=0.01)
+    assert verdict.status == "unparsable" and "CLAIM_SECONDS" in verdict.message
+
+
 def test_tex_scan_is_linear():
     rows = "\\delta_2 &= (W_3^T \\delta_3) \\circ \\sigma'_2 \\\\\n" * 20000
     unclosed = "\\begin{align}\n" * 20000  # the old lazy regex rescanned the rest for each
