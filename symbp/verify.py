@@ -290,6 +290,10 @@ class Resolver:
         if isinstance(top, tuple) and top[0] == "partial":
             if not (isinstance(bottom, tuple) and bottom[0] == "partial"):
                 raise Wrong("a derivative is written \\frac{\\partial a}{\\partial b}")
+            if top[1] != F and not _is_matrix(top[1]):
+                raise Wrong(
+                    f"∂({text(top[1])})/∂…: differentiate f or a vector or matrix such as z_j"
+                )
             den = bottom[1]
             if not isinstance(den, MatrixSymbol):
                 raise Wrong(f"∂/∂({text(den)}): differentiate with respect to a single quantity")
@@ -596,7 +600,10 @@ class _AtPoint:
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
         if _has(expr, (Gradient, Through)):
-            out = sp.Matrix(self.ev(expr)).xreplace(self.floats)
+            out = sp.Matrix(self.ev(expr))
+            if out.has(sp.Derivative):  # SymPy could not differentiate (e.g. |t| of a complex t)
+                return None
+            out = out.xreplace(self.floats)
         else:
             out = sp.Matrix(self.ev(expr, self.env))
         out = out.evalf(30)

@@ -262,6 +262,7 @@ def test_cli_exit_codes(tmp_path):
 # Jacobian or f used as a value, sigma' of a layer that is not entry-wise, deep nesting, and
 # quantities of one sample mixed with the batch.
 SOFTMAX_EXAMPLE = symbp.load_spec(ROOT / "examples" / "softmax_classifier.toml")
+CUSTOM_EXAMPLE = symbp.load_spec(ROOT / "examples" / "custom_activation.toml")
 ONCE_CRASHED = [
     (LECTURE, r"\delta_1 = f z_1", "unsupported", "outside a derivative"),
     (LECTURE, r"\delta_1 = f", "unsupported", "outside a derivative"),
@@ -311,6 +312,25 @@ ONCE_CRASHED = [
         "factor 2",
     ),
     (LECTURE, r"\delta_1 = \frac{1}{0} z_1", "wrong", "division by zero"),
+    # found by the fuzzer: a derivative of a number; SymPy's unevaluated d|t|/dt at a point
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_3} = \frac{\partial f}{\partial u_2} \frac{\partial 2}{\partial W_1}",
+        "wrong",
+        "differentiate f or a vector",
+    ),
+    (
+        CUSTOM_EXAMPLE,
+        r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial u_1} \frac{\partial u_1}{\partial W_1}",
+        "correct",
+        "by expansion",
+    ),
+    (
+        CUSTOM_EXAMPLE,
+        r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial z_1} \frac{\partial u_1}{\partial W_1}",
+        "wrong",
+        "by expansion",
+    ),
     (LECTURE, r"\delta_1 = \sum_{i=1}^N z_1 + z_3", "wrong", "Σᵢ z₁ + z₃ adds a 3×1 and a 2×1"),
 ]
 

@@ -23,7 +23,14 @@ from .conftest import ROOT
 EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "0"))
 STATUSES = {"correct", "wrong", "unparsable", "unsupported"}
 SECONDS = 2.0  #: time limit per claim: a verdict "unsupported" is an answer too
-SPEC_NAMES = ("lecture", "softmax_classifier", "perceptron", "binary_classifier")
+SPEC_NAMES = (
+    "lecture",
+    "softmax_classifier",
+    "perceptron",
+    "binary_classifier",
+    "custom_activation",
+    "deep_linear",
+)
 # samples of the grammar's regular-expression terminals (NAME, NUMBER) and its literals
 NAMES = ("z", "u", "W", "b", "y", "x", "f", "N", "Y", "X", "Z", "U", "delta", "diag", "hadamard")
 NUMBERS = ("0", "1", "2", "0.5", "3", "4", "10")
