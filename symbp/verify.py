@@ -521,8 +521,9 @@ class _Evaluator:
         return sp.Matrix(*env[den].shape, entries)
 
 
-class _OutOfTime(Exception):
-    """The time limit of `_time_limit` ran out."""
+class _OutOfTime(BaseException):
+    """The time limit of `_time_limit` ran out (a BaseException, like KeyboardInterrupt, so
+    that SymPy's `except Exception` fallbacks do not swallow it)."""
 
 
 @contextmanager
@@ -545,7 +546,9 @@ def _time_limit(seconds: float):
         raise _OutOfTime
 
     previous = signal.signal(signal.SIGVTALRM, expire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    # repeated every 0.1 s after the first: raised where it cannot propagate (a gc callback,
+    # a __del__), it is raised again
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds, 0.1)
     try:
         yield
     finally:
