@@ -4,9 +4,9 @@ A claim (`claims.parse`) is given meaning for a network (`Resolver`): names beco
 symbols with their shapes, juxtaposition a matrix product, a row factor before a Jacobian the
 vector-Jacobian product it stands for.  Unknown names and shape mismatches are reported where they
 occur.  Otherwise both sides are compared with the derived expression: structurally; then at
-small widths, at a sample point with the spec's activations (cheap, for a claim without
-derivatives in it) and by expansion on explicit matrices (every sigma an undefined function);
-if they differ, the sample point shows it.
+small widths, at a sample point with the spec's activations (cheap: a difference there is the
+counterexample shown) and by expansion on explicit matrices (every sigma an undefined function,
+which proves equality).
 
 Verdicts: "correct", "wrong" (with the reason), "unparsable" (`claims.parse`, with the column) or
 "unsupported" ("cannot check": well-formed but outside what verify reads, or beyond its bounds).
@@ -705,19 +705,18 @@ def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _AtPoint]:
 
 
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
-    """At the small widths of the proof, with every σ undefined, by expansion; a claim without
-    derivatives in it is first evaluated at a sample point, where a difference is cheap to find.
-    A claim that differs gets a counterexample at that point with the spec's activations."""
+    """At the small widths of the proof: first at a sample point with the spec's activations,
+    where a difference is cheap to find and is the counterexample shown; then by expansion with
+    every σ undefined, which proves equality (or shows a difference the point missed)."""
     small = proof_spec(spec)
     resolve = Resolver(small, Names(small.widths, batch=False))
     claim_small = resolve._value(resolve(rhs_tree))
     derived_small = _target(small, resolve(lhs_tree), batch)
     general, at_point = _evaluators(small, batch)
     wrong = f"it differs from the derivation, {shown}"
-    if not _has(claim_small, (Gradient, Through)):
-        a, b = at_point(claim_small), at_point(derived_small)
-        if _differ(a, b):
-            return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
+    a, b = at_point(claim_small), at_point(derived_small)
+    if _differ(a, b):
+        return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
     table: dict = {}
     pairs = zip(general(claim_small), general(derived_small), strict=True)
     if all(equal(x, y, table) for x, y in pairs):
@@ -727,9 +726,6 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
             "correct",
             f"equal to the derivation by expansion at widths {widths} (every σ undefined): {shown}",
         )
-    a, b = at_point(claim_small), at_point(derived_small)
-    if _differ(a, b):
-        return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
     return Verdict(
         claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
     )

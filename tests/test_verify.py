@@ -363,6 +363,16 @@ def test_a_long_product_equal_by_expansion_is_proved():
     assert verify(LECTURE, claim).status == "correct"
 
 
+def test_a_wrong_derivative_that_defeats_the_expansion_is_judged():
+    # found by the fuzzer: over 600 s of CPU in the expansion of 1/u_2
+    claim = (
+        r"\frac{\partial f}{\partial b_1} = - \left( y \circ \frac{1}{u_2} \right) "
+        r"\frac{\partial \left( \sigma_2 \left( W_2 z_1 + b_2 \right) \right)}{\partial b_1}"
+    )
+    verdict = verify(SOFTMAX_EXAMPLE, claim)
+    assert verdict.status == "wrong" and "counterexample" in verdict.message
+
+
 def test_too_many_factors_are_refused_before_the_expansion():
     claim = r"\delta_1 = " + "W_2^T W_2 " * 12 + r"\delta_2"
     verdict = verify(LECTURE, claim)
