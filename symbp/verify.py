@@ -483,8 +483,15 @@ class _Evaluator:
             ),
             Through: lambda e, go: self.vjp(go(e.args[0]), e.args[1], env),
             Gradient: lambda e, go: self.grad(e.args[0], env),
+            Elementwise: lambda e, go: go(e.arg).applyfunc(self._entrywise(e.function)),
         }
         return evaluate(expr, env, self.ex.cols, extra)
+
+    def _entrywise(self, function: sp.Lambda):
+        """`function` (a claim's c/x, whose c may hold N) as a map of one entry."""
+        (x,) = function.variables
+        body = function.expr.subs(N, self.ex.cols)
+        return lambda v: body.subs(x, v)
 
     def _as_function(self, num, den, env):
         """(value of num, entries of den it is a function of, substitution back to env)."""
@@ -610,7 +617,7 @@ class _AtPoint:
         else:
             out = sp.Matrix(self.ev(expr, self.env))
         out = out.evalf(30)
-        return out if all(v.is_real and v.is_finite for v in out) else None
+        return out if all(v.is_number and v.is_real and v.is_finite for v in out) else None
 
 
 def _differ(a: sp.Matrix | None, b: sp.Matrix | None) -> bool:

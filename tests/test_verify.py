@@ -265,6 +265,7 @@ def test_cli_exit_codes(tmp_path):
 # quantities of one sample mixed with the batch.
 SOFTMAX_EXAMPLE = symbp.load_spec(ROOT / "examples" / "softmax_classifier.toml")
 CUSTOM_EXAMPLE = symbp.load_spec(ROOT / "examples" / "custom_activation.toml")
+BINARY_EXAMPLE = symbp.load_spec(ROOT / "examples" / "binary_classifier.toml")
 ONCE_CRASHED = [
     (LECTURE, r"\delta_1 = f z_1", "unsupported", "outside a derivative"),
     (LECTURE, r"\delta_1 = f", "unsupported", "outside a derivative"),
@@ -314,7 +315,20 @@ ONCE_CRASHED = [
         "factor 2",
     ),
     (LECTURE, r"\delta_1 = \frac{1}{0} z_1", "wrong", "division by zero"),
-    # found by the fuzzer: a derivative of a number; SymPy's unevaluated d|t|/dt at a point
+    # found by the fuzzer: N in an entry-wise quotient (one sample: N = 1); a derivative of a
+    # number; SymPy's unevaluated d|t|/dt at a point
+    (
+        BINARY_EXAMPLE,
+        r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{N}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
+        "correct",
+        "by expansion",
+    ),
+    (
+        BINARY_EXAMPLE,
+        r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{2N}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
+        "wrong",
+        "factor 2",
+    ),
     (
         LECTURE,
         r"\frac{\partial f}{\partial W_3} = \frac{\partial f}{\partial u_2} \frac{\partial 2}{\partial W_1}",
