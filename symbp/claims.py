@@ -6,13 +6,17 @@ The tree is plain data: `Sym` for a named quantity, `Op` for an operation with i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import lark
 
-MAX_LENGTH = 2000
+MAX_LENGTH = 2000  #: characters in one claim
+MAX_TOKENS = 400  #: symbols (names, numbers, commands, operators) in one claim
+MAX_DEPTH = 60  #: nesting of the parse tree (brackets, transposes, products...) in one claim
+_TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?|\.T|\S")
 
 
 class ClaimSyntaxError(ValueError):
@@ -155,6 +159,11 @@ def _check_text(text: str) -> None:
     for i, c in enumerate(text):
         if (not c.isprintable() and c not in " \t") or c in "\x7f":
             raise ClaimSyntaxError(f"control character {c!r} is not allowed", i + 1)
+    tokens = len(_TOKEN.findall(text))
+    if tokens > MAX_TOKENS:  # the Earley parse of an ambiguous claim grows like tokens^2
+        raise ClaimSyntaxError(
+            f"the claim has {tokens} symbols; at most {MAX_TOKENS} (claims.MAX_TOKENS)"
+        )
     depth = 0
     for i, c in enumerate(text):
         depth += {"{": 1, "}": -1}.get(c, 0)
@@ -162,6 +171,21 @@ def _check_text(text: str) -> None:
             raise ClaimSyntaxError("unbalanced braces: '}' without a matching '{'", i + 1)
     if depth:
         raise ClaimSyntaxError(f"unbalanced braces: {depth} '{{' never closed", len(text))
+
+
+def _check_depth(tree: lark.Tree, text: str) -> None:
+    """Refuse a parse tree nested deeper than MAX_DEPTH before anything recurses over it."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            column = getattr(node.meta, "column", None) if not node.meta.empty else None
+            raise ClaimSyntaxError(
+                f"the claim nests more than {MAX_DEPTH} levels deep (sums, products, "
+                f"transposes, brackets); at most {MAX_DEPTH} (claims.MAX_DEPTH)",
+                column,
+            )
+        stack += [(child, depth + 1) for child in node.children if isinstance(child, lark.Tree)]
 
 
 def parse(text: str) -> tuple:
@@ -176,6 +200,7 @@ def parse(text: str) -> tuple:
     except lark.exceptions.UnexpectedInput as exc:
         column = exc.column if exc.column > 0 else len(text)
         raise ClaimSyntaxError(f"unexpected {text[column - 1 : column + 9]!r}", column) from None
+    _check_depth(tree, text)
     try:
         return _Tree().transform(tree)
     except lark.exceptions.VisitError as exc:

@@ -199,6 +199,14 @@ def _read(path: str) -> str:
 
 
 def _verify(args) -> int:
+    """Exit status: that of the most severe verdict, in this order: cannot parse (2), cannot
+    check (4), WRONG (1), correct (0); an internal error is 3 (`main`)."""
+    verdicts = {  # status -> (label printed, exit status), most severe first
+        "unparsable": ("cannot parse", 2),
+        "unsupported": ("cannot check", 4),
+        "wrong": ("WRONG", 1),
+        "correct": ("correct", 0),
+    }
     spec = _spec(args)
     claims = [(None, c) for c in args.claim or []]
     if args.claims:
@@ -217,14 +225,9 @@ def _verify(args) -> int:
         verdict = verify(spec, claim)
         statuses.add(verdict.status)
         where = f"line {line}: " if line is not None else ""
-        label = {"correct": "correct", "wrong": "WRONG", "unparsable": "cannot parse"}[
-            verdict.status
-        ]
-        print(f"{where}{label}: {claim}")
+        print(f"{where}{verdicts[verdict.status][0]}: {claim}")
         print(f"    {verdict.message}")
-    if "unparsable" in statuses:
-        return 2
-    return 1 if "wrong" in statuses else 0
+    return next(code for status, (_, code) in verdicts.items() if status in statuses)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -3,16 +3,28 @@
 A claim (`claims.parse`) is given meaning for a network (`Resolver`): names become the spec's
 symbols with their shapes, juxtaposition a matrix product, a row factor before a Jacobian the
 vector-Jacobian product it stands for.  Unknown names and shape mismatches are reported where they
-occur.  Otherwise both sides are compared with the derived expression: structurally, then by
-expansion on explicit matrices at small widths (every sigma an undefined function); if they
-differ, concrete small values show it.
+occur.  Otherwise both sides are compared with the derived expression: structurally; then at
+small widths, at a sample point with the spec's activations (cheap: a difference there is the
+counterexample shown) and by expansion on explicit matrices (every sigma an undefined function,
+which proves equality).
+
+Verdicts: "correct", "wrong" (with the reason), "unparsable" (`claims.parse`, with the column) or
+"unsupported" ("cannot check": well-formed but outside what verify reads, or beyond its bounds).
+Symbolic work is bounded: a claim's size and nesting are checked before parsing goes on
+(`claims.MAX_LENGTH`, `claims.MAX_DEPTH`), the matrices to multiply out before the expansion
+(`MAX_FACTORS`), and the comparison runs under a CPU-time limit (`CLAIM_SECONDS`).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -21,17 +33,23 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from .claims import ClaimSyntaxError, Op, Sym, parse
 from .derive import derive
-from .naming import N, Names
+from .naming import PER_SAMPLE, N, Names, subscript
 from .nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from .printing.text import text
 from .proof import equal, evaluate, explicit, proof_spec
 from .spec import Spec
 
 F = sp.Symbol("f")
+MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
+CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
 
 
 class Wrong(Exception):
     """The claim is well-formed but wrong for this network; the message says why."""
+
+
+class Unsupported(Exception):
+    """The claim is well-formed but outside what verify can check; the message says why."""
 
 
 class DSigma(ShapedLikeArg):
@@ -40,12 +58,18 @@ class DSigma(ShapedLikeArg):
     def __new__(cls, layer, arg):
         return super().__new__(cls, sp.Integer(layer), arg)
 
+    def _sympystr(self, printer):
+        return f"σ′{subscript(int(self.args[0]))}({printer._print(self.arg)})"
+
 
 class SampleSum(ShapedLikeArg):
     """sum over the N samples of a per-sample expression."""
 
     def __new__(cls, arg):
         return super().__new__(cls, arg)
+
+    def _sympystr(self, printer):
+        return f"Σᵢ {printer._print(self.arg)}"
 
 
 class Through(MatrixExpr):
@@ -59,6 +83,9 @@ class Through(MatrixExpr):
     def shape(self):
         return self.args[1].args[1].shape
 
+    def _sympystr(self, printer):
+        return f"{printer._print(self.args[0])} {printer._print(self.args[1])}"
+
 
 class Gradient(MatrixExpr):
     """df/dX as a matrix shaped like X."""
@@ -70,11 +97,14 @@ class Gradient(MatrixExpr):
     def shape(self):
         return self.args[0].args[1].shape
 
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
 
 @dataclass(frozen=True)
 class Verdict:
     claim: str
-    status: str  # "correct" | "wrong" | "unparsable"
+    status: str  # "correct" | "wrong" | "unparsable" | "unsupported" (cannot check)
     message: str
 
 
@@ -161,15 +191,41 @@ class Resolver:
         raise Wrong(f"{shown} is not defined in this network{hint}")
 
     # operations ----------------------------------------------------------------------------
-    def _value(self, x):
+    def _value(self, x, jacobian_ok: bool = False):
+        """`x` as a value: a SymPy scalar or matrix (a Jacobian too if `jacobian_ok`, for a
+        product to read as a vector-Jacobian product); the resolver's markers are refused."""
         if x == ("ones",):
             raise Wrong("𝟏 (the all-ones vector) must multiply a matrix, as in Δ_j 𝟏")
+        if isinstance(x, tuple) and x[0] == "partial":
+            raise Wrong("∂ belongs in a derivative, \\frac{\\partial a}{\\partial b}")
         if isinstance(x, tuple):
-            _, layer, primes = x
-            if primes == 1 and layer is not None:
-                return self.names.dsigma(layer)
-            raise Wrong("σ needs an argument here, e.g. σ_2(W_2 z_1), or write σ'_2")
+            return self._sigma_value(*x[1:])
+        if x == F:
+            raise Unsupported(
+                "f (the loss) appears outside a derivative; verify compares derivatives such "
+                "as ∂f/∂W_j and δ_j, not values of f"
+            )
+        if isinstance(x, Partial) and not jacobian_ok:
+            return self.gradient(x)
         return x
+
+    def _sigma_value(self, layer, primes):
+        """σ'_j written without an argument: the vector σ'_j of the derivation."""
+        if primes == 0 or layer is None:
+            raise Wrong("σ needs an argument here, e.g. σ_2(W_2 z_1), or write σ'_2")
+        if primes > 1:
+            raise Unsupported("only first derivatives σ' can be checked")
+        self._elementwise_layer(layer)
+        return self.names.dsigma(layer)
+
+    def _elementwise_layer(self, layer: int) -> None:
+        sigma = self.spec.layers[layer - 1].sigma
+        if not sigma.elementwise:
+            jacobian = f" diag(z_{layer}) − z_{layer} z_{layer}ᵀ" if sigma.kind == "softmax" else ""
+            raise Wrong(
+                f"σ'_{layer} is not defined: layer {layer} is {sigma.name}, which is not applied "
+                f"entry by entry; its derivative is the Jacobian{jacobian}"
+            )
 
     def op_ones(self, node: Op):
         return ("ones",)
@@ -226,13 +282,18 @@ class Resolver:
         return SampleSum(body) if _is_matrix(body) else N * body
 
     def op_partial(self, node: Op):
-        return ("partial", self._value(self(node.args[0])))
+        top = self(node.args[0])
+        return ("partial", top if top == F else self._value(top))
 
     def op_frac(self, node: Op):
         top, bottom = (self(x) for x in node.args)
         if isinstance(top, tuple) and top[0] == "partial":
             if not (isinstance(bottom, tuple) and bottom[0] == "partial"):
                 raise Wrong("a derivative is written \\frac{\\partial a}{\\partial b}")
+            if top[1] != F and not _is_matrix(top[1]):
+                raise Wrong(
+                    f"∂({text(top[1])})/∂…: differentiate f or a vector or matrix such as z_j"
+                )
             den = bottom[1]
             if not isinstance(den, MatrixSymbol):
                 raise Wrong(f"∂/∂({text(den)}): differentiate with respect to a single quantity")
@@ -243,16 +304,17 @@ class Resolver:
             return Elementwise(sp.Lambda(x, top / x), bottom)
         if _is_matrix(top) or _is_matrix(bottom):
             raise Wrong("only numbers and N can be divided (write 1/N as \\frac{1}{N})")
+        if bottom == 0:
+            raise Wrong("a division by zero")
         return top / bottom
 
     def op_call(self, node: Op):
         head, *args = node.args
         values = [self._value(self(a)) for a in args]
         if isinstance(head, Sym) and head.stem == "diag" and head.index is None:
-            (z,) = values
-            if not (_is_matrix(z) and z.shape[1] == 1):
-                raise Wrong("diag(·) takes a vector")
-            return DiagMatrix(z)
+            if len(values) != 1 or not (_is_matrix(values[0]) and values[0].shape[1] == 1):
+                raise Wrong("diag(·) takes one vector")
+            return DiagMatrix(values[0])
         if isinstance(head, Sym) and head.stem == "hadamard" and head.index is None:
             if len(values) != 2:
                 raise Wrong("hadamard(a, b) takes two arguments")
@@ -260,12 +322,17 @@ class Resolver:
         f = self(head)
         if isinstance(f, tuple) and f[0] == "sigma":
             _, layer, primes = f
+            if len(values) != 1 or not _is_matrix(values[0]):
+                raise Wrong("σ takes one argument, a vector or matrix, as in σ_2(W_2 z_1)")
             (arg,) = values
             if layer is None:
                 layer = self._infer_layer(arg)
             if primes > 1:
-                raise Wrong("only first derivatives σ' are supported")
-            return DSigma(layer, arg) if primes else Sigma(layer, arg)
+                raise Unsupported("only first derivatives σ' can be checked")
+            if primes:
+                self._elementwise_layer(layer)
+                return DSigma(layer, arg)
+            return Sigma(layer, arg)
         if len(values) != 1:
             raise Wrong(f"{text(self._value(f))}(…) takes one argument")
         return self.product(self._value(f), values[0])
@@ -278,9 +345,9 @@ class Resolver:
 
     def op_mul(self, node: Op):
         a, b = (self(x) for x in node.args)
-        if b == ("ones",) and _is_matrix(a := self._value(a)):
+        if b == ("ones",) and _is_matrix(a := self._value(a, jacobian_ok=True)):
             return MatMul(a, sp.OneMatrix(a.shape[1], 1))  # row sums
-        return self.product(self._value(a), self._value(b))
+        return self.product(self._value(a, jacobian_ok=True), self._value(b, jacobian_ok=True))
 
     def product(self, a, b):
         if isinstance(a, Partial):
@@ -301,8 +368,13 @@ class Resolver:
         return MatMul(a, b)
 
     def gradient(self, p: Partial):
+        """∂f/∂X as a value; `Unsupported` for any other Jacobian, which verify reads only as
+        the right factor of a vector-Jacobian product."""
         if p.args[0] != F:
-            raise Wrong(f"{text(p)} must follow a row factor")
+            raise Unsupported(
+                f"the Jacobian {text(p)} is not preceded by a row factor; verify reads a "
+                "Jacobian only after one, as in 2(z_3 - y) ∂z_3/∂W_3"
+            )
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
@@ -340,6 +412,35 @@ def _batch_symbols(expr) -> bool:
     )
 
 
+def _is_sample_symbol(x) -> bool:
+    """Whether `x` is one sample's z_j, u_j, y, δ_j or σ'_j (not a parameter)."""
+    if not isinstance(x, MatrixSymbol):
+        return False
+    match = re.fullmatch(r"([a-z]+)\d*", x.name)
+    return bool(match) and match.group(1) in PER_SAMPLE
+
+
+def _check_samples(expr, inside_sum: bool = False) -> None:
+    """In a batch claim, one sample's quantities belong inside the sum over samples and the
+    batch matrices (Z_j, Δ_j, Y) outside it; `Wrong` naming the first that is not."""
+    if _is_sample_symbol(expr) and not inside_sum:
+        raise Wrong(
+            f"{text(expr)} is one sample's, outside the sum over samples, beside batch "
+            "quantities: write the sum, \\sum_{i=1}^N, or the batch matrix"
+        )
+    if isinstance(expr, (Gradient, Through)) and not inside_sum:
+        raise Unsupported(
+            f"{text(expr)} in a batch claim: verify reads derivatives of f over one sample, "
+            "inside \\sum_{i=1}^N"
+        )
+    if isinstance(expr, MatrixSymbol) and inside_sum and expr.shape[1] == N:
+        raise Wrong(
+            f"{text(expr)} holds every sample already; it does not belong in a sum over samples"
+        )
+    for a in getattr(expr, "args", ()):
+        _check_samples(a, inside_sum or isinstance(expr, SampleSum))
+
+
 def _has(expr, cls) -> bool:
     return isinstance(expr, cls) or any(_has(a, cls) for a in getattr(expr, "args", ()))
 
@@ -354,23 +455,22 @@ class _Evaluator:
         self.forward = derive(spec).sample.forward
         self.objective = derive(spec).sample.objective
 
-    def env_for(self, c: int) -> dict:
-        """The per-sample values of sample c (the whole env when per-sample already)."""
+    def env_for(self, c: int, whole: dict) -> dict:
+        """The per-sample values of sample c in the batch values `whole` (`whole` itself when
+        per-sample already)."""
         if not self.batch:
-            return self.ex.env
+            return whole
         b = Names(self.spec.widths, batch=True)
         s = self.sample_names
         env = {
-            k: v
-            for k, v in self.ex.env.items()
-            if not isinstance(k, MatrixSymbol) or k.shape[1] == 1
+            k: v for k, v in whole.items() if not (isinstance(k, MatrixSymbol) and k.shape[1] == N)
         }
         pairs = [(s.y(), b.y()), *((s.z(k), b.z(k)) for k in range(self.spec.depth + 1))]
         for k in range(1, self.spec.depth + 1):
             pairs += [(s.u(k), b.u(k)), (s.delta(k), b.delta(k)), (s.dsigma(k), b.dsigma(k))]
         for small, big in pairs:
-            if big in self.ex.env:
-                env[small] = self.ex.env[big][:, c]
+            if big in whole:
+                env[small] = whole[big][:, c]
         return env
 
     def __call__(self, expr, env=None):
@@ -378,17 +478,24 @@ class _Evaluator:
         extra = {
             DSigma: lambda e, go: go(e.args[1]).applyfunc(self.ex.derivative[int(e.args[0])]),
             SampleSum: lambda e, go: sum(
-                (self(e.args[0], self.env_for(c)) for c in range(1, self.ex.cols)),
-                self(e.args[0], self.env_for(0)),
+                (self(e.args[0], self.env_for(c, env)) for c in range(1, self.ex.cols)),
+                self(e.args[0], self.env_for(0, env)),
             ),
             Through: lambda e, go: self.vjp(go(e.args[0]), e.args[1], env),
             Gradient: lambda e, go: self.grad(e.args[0], env),
+            Elementwise: lambda e, go: go(e.arg).applyfunc(self._entrywise(e.function)),
         }
         return evaluate(expr, env, self.ex.cols, extra)
 
+    def _entrywise(self, function: sp.Lambda):
+        """`function` (a claim's c/x, whose c may hold N) as a map of one entry."""
+        (x,) = function.variables
+        body = function.expr.subs(N, self.ex.cols)
+        return lambda v: body.subs(x, v)
+
     def _as_function(self, num, den, env):
         """(value of num, entries of den it is a function of, substitution back to env)."""
-        if den in self.ex.params or self.batch:
+        if den in self.ex.params:
             value = self.objective_value(env) if num == F else self(num, env)
             return value, list(env[den]), {}
         D = sp.Matrix(*env[den].shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
@@ -421,20 +528,108 @@ class _Evaluator:
         return sp.Matrix(*env[den].shape, entries)
 
 
-def _counterexample(spec: Spec, claim, derived, batch: bool) -> str:
-    ev = _Evaluator(spec, batch, concrete=True)
+class _OutOfTime(BaseException):
+    """The time limit of `_time_limit` ran out (a BaseException, like KeyboardInterrupt, so
+    that SymPy's `except Exception` fallbacks do not swallow it)."""
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Raise `_OutOfTime` inside the block once it has used `seconds` of CPU time (so that a
+    verdict does not depend on the machine's load).  Uses SIGVTALRM, so it bounds the block
+    only in the main thread of a POSIX process with no such timer already set; elsewhere the
+    block runs unbounded (the size limits still hold).  Private to verify until symbp has one
+    shared time budget."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_VIRTUAL)[0] == 0
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGVTALRM, expire)
+    # repeated every 0.1 s after the first: raised where it cannot propagate (a gc callback,
+    # a __del__), it is raised again
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds, 0.1)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def _count_factors(expr) -> int:
+    """How many named matrices (W_j, z_j, δ_j, ...) `expr` mentions, with repetition: the
+    degree of the polynomials the expansion multiplies out grows with it."""
+    if isinstance(expr, MatrixSymbol):
+        return 1
+    return sum(_count_factors(a) for a in getattr(expr, "args", ()))
+
+
+def _check_size(rhs) -> None:
+    """Refuse, before any expansion, a right side too large to expand within the budget."""
+    factors = _count_factors(rhs)
+    if factors > MAX_FACTORS:
+        raise Unsupported(
+            f"the right side names {factors} matrices; verify expands at most {MAX_FACTORS} "
+            "(verify.MAX_FACTORS)"
+        )
+
+
+def _sample_point(ev: _Evaluator) -> dict:
+    """Small exact values (multiples of 1/4 in [-1, 1]) for every entry symbol of the pass."""
     rng = np.random.default_rng(0)
     symbols = set()
     for key, value in ev.ex.env.items():
         if isinstance(key, MatrixSymbol) and hasattr(value, "free_symbols"):
             symbols |= value.free_symbols
-    values = {
+    return {
         s: sp.Rational(int(rng.integers(-4, 5)), 4)
         for s in sorted(symbols, key=str)
         if not isinstance(s, sp.Dummy)
     }
-    a = sp.Matrix(ev(claim)).subs(values).evalf(12)
-    b = sp.Matrix(ev(derived)).subs(values).evalf(12)
+
+
+class _AtPoint:
+    """Evaluates expressions at `values` to 30 digits, the pass set to numbers once (cheap for
+    long products); an expression with derivatives is evaluated symbolically, then set."""
+
+    def __init__(self, ev: _Evaluator, values: dict):
+        self.ev, self.values = ev, values
+        self.floats = {s: sp.Float(v, 30) for s, v in values.items()}
+        self.env = {
+            k: v.xreplace(self.floats) if isinstance(v, sp.MatrixBase) else v
+            for k, v in ev.ex.env.items()
+        }
+
+    def __call__(self, expr) -> sp.Matrix | None:
+        """`expr`'s entries; None if one is not a finite real number there."""
+        if _has(expr, (Gradient, Through)):
+            out = sp.Matrix(self.ev(expr))
+            if out.has(sp.Derivative):  # SymPy could not differentiate (e.g. |t| of a complex t)
+                return None
+            out = out.xreplace(self.floats)
+        else:
+            out = sp.Matrix(self.ev(expr, self.env))
+        out = out.evalf(30)
+        return out if all(v.is_number and v.is_real and v.is_finite for v in out) else None
+
+
+def _differ(a: sp.Matrix | None, b: sp.Matrix | None) -> bool:
+    """Whether two evaluations at the sample point differ (False if either has no value)."""
+    if a is None or b is None:
+        return False
+    return any(abs(x - y) > 1e-12 * max(1, abs(y)) for x, y in zip(a, b, strict=True))
+
+
+def _counterexample(spec: Spec, at_point: _AtPoint, a, b) -> str:
+    """The sample point and the entry where the claim's values `a` and the derivation's `b`
+    differ most, with "a sign error" or "off by a factor c" when that explains all of it."""
     worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
     row, col = divmod(worst, a.shape[1])
     ratio = ""
@@ -449,51 +644,89 @@ def _counterexample(spec: Spec, claim, derived, batch: bool) -> str:
                 if c == -1
                 else f" (off by a factor {c:g} everywhere)"
             )
+    ex, values = at_point.ev.ex, at_point.values
     shown = ", ".join(
-        f"{k.name} = {sp.Matrix(v).subs(values).tolist()}"
-        for k, v in ev.ex.env.items()
-        if isinstance(k, MatrixSymbol) and (k in ev.ex.params or k.name in ("z0", "Z0", "y", "Y"))
+        f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
+        for k, v in ex.env.items()
+        if isinstance(k, MatrixSymbol) and (k in ex.params or k.name in ("z0", "Z0", "y", "Y"))
     )
     return (
         "counterexample with the spec's activations at widths "
-        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if batch else ''}: {shown}; "
+        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: {shown}; "
         f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the derivation gives {float(b[worst]):.6g}{ratio}"
     )
 
 
-def verify(spec: Spec, claim: str) -> Verdict:
-    """The verdict on one claim for `spec`."""
+def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict:
+    """The verdict on one claim for `spec`: "correct", "wrong", "unparsable" or "unsupported"
+    (outside what verify can check, or more than `seconds` of comparison), with the reason."""
     try:
-        lhs_tree, rhs_tree = parse(claim)
+        with _time_limit(seconds):
+            lhs_tree, rhs_tree = parse(claim)
     except ClaimSyntaxError as exc:
         return Verdict(claim, "unparsable", str(exc))
-    names = Names(spec.widths, batch=False)
+    except _OutOfTime:
+        message = f"parsing needs more than {seconds:g} s of CPU time (verify.CLAIM_SECONDS)"
+        return Verdict(claim, "unparsable", message)
     try:
-        resolve = Resolver(spec, names)
-        lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
-        batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
-        derived = _target(spec, lhs, batch)
-        if not _is_matrix(rhs) or rhs.shape != derived.shape:
-            raise Wrong(
-                f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}"
-            )
+        return _judge(spec, claim, lhs_tree, rhs_tree, seconds)
     except Wrong as exc:
         return Verdict(claim, "wrong", str(exc))
+    except Unsupported as exc:
+        return Verdict(claim, "unsupported", str(exc))
+
+
+def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
+    """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
+    `Unsupported` with the reason."""
+    resolve = Resolver(spec, Names(spec.widths, batch=False))
+    lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
+    derived = _target(spec, lhs, batch)
+    if not _is_matrix(rhs) or rhs.shape != derived.shape:
+        raise Wrong(
+            f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}"
+        )
+    if batch:
+        _check_samples(rhs)
     shown = f"{text(lhs)} = {text(derived)}"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
-    small = proof_spec(spec)
-    small_names = Names(small.widths, batch=False)
+    _check_size(rhs)
     try:
-        resolve = Resolver(small, small_names)
-        claim_small = resolve._value(resolve(rhs_tree))
-        derived_small = _target(small, resolve(lhs_tree), batch)
-    except Wrong as exc:  # cannot happen for a claim that resolved at full widths
-        return Verdict(claim, "wrong", str(exc))
-    ev = _Evaluator(small, batch)
-    a, b = ev(claim_small), ev(derived_small)
+        with _time_limit(seconds):
+            return _compare(spec, claim, lhs_tree, rhs_tree, batch, shown)
+    except _OutOfTime:
+        raise Unsupported(
+            f"the comparison with the derivation, {shown}, needs more than {seconds:g} s of "
+            "CPU time (verify.CLAIM_SECONDS)"
+        ) from None
+
+
+@lru_cache(maxsize=16)
+def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _AtPoint]:
+    """The general evaluator (every σ undefined) of `small` and its evaluator at a sample point
+    with the spec's own activations (built once per spec: most of a claim's cost otherwise)."""
+    concrete = _Evaluator(small, batch, concrete=True)
+    return _Evaluator(small, batch), _AtPoint(concrete, _sample_point(concrete))
+
+
+def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
+    """At the small widths of the proof: first at a sample point with the spec's activations,
+    where a difference is cheap to find and is the counterexample shown; then by expansion with
+    every σ undefined, which proves equality (or shows a difference the point missed)."""
+    small = proof_spec(spec)
+    resolve = Resolver(small, Names(small.widths, batch=False))
+    claim_small = resolve._value(resolve(rhs_tree))
+    derived_small = _target(small, resolve(lhs_tree), batch)
+    general, at_point = _evaluators(small, batch)
+    wrong = f"it differs from the derivation, {shown}"
+    a, b = at_point(claim_small), at_point(derived_small)
+    if _differ(a, b):
+        return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
     table: dict = {}
-    if all(equal(x, y, table) for x, y in zip(a, b, strict=True)):
+    pairs = zip(general(claim_small), general(derived_small), strict=True)
+    if all(equal(x, y, table) for x, y in pairs):
         widths = "-".join(map(str, small.widths))
         return Verdict(
             claim,
@@ -501,30 +734,55 @@ def verify(spec: Spec, claim: str) -> Verdict:
             f"equal to the derivation by expansion at widths {widths} (every σ undefined): {shown}",
         )
     return Verdict(
-        claim,
-        "wrong",
-        f"it differs from the derivation, {shown}: {_counterexample(small, claim_small, derived_small, batch)}",
+        claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
     )
 
 
-_ENVIRONMENTS = re.compile(r"\\begin\{(align\*?|equation\*?|aligned)\}(.*?)\\end\{\1\}", re.S)
+_ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|&")
+_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
+
+
+def _math_bodies(source: str) -> list[tuple[int, int]]:
+    """(start, end) of the body of each align/equation environment: from a \\begin to the first
+    \\end of the same name, the scan resuming after it (an unclosed \\begin is skipped).
+    One pass over the marks, each \\end found by bisection: O(n log n) in the source's size."""
+    marks = list(_ENVIRONMENT_MARK.finditer(source))
+    ends: dict[str, list[int]] = {}
+    for i, m in enumerate(marks):
+        if m.group(1) == "end":
+            ends.setdefault(m.group(2), []).append(i)
+    bodies, resume = [], 0
+    for i, m in enumerate(marks):
+        if m.group(1) != "begin" or m.start() < resume:
+            continue
+        closing = ends.get(m.group(2), [])
+        k = bisect.bisect_right(closing, i)
+        if k < len(closing):
+            end = marks[closing[k]]
+            bodies.append((m.end(), end.start()))
+            resume = end.end()
+    return bodies
 
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
     whose left side is a delta or a derivative of f.  A row starting with '=' continues the
-    previous row's left side; a chain a = b = c gives the claims a = b and a = c."""
+    previous row's left side; a chain a = b = c gives the claims a = b and a = c.  Linear in
+    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
+    source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
+    newlines = [i for i, c in enumerate(source) if c == "\n"]
     out = []
-    for match in _ENVIRONMENTS.finditer(source):
-        body, start = match.group(2), match.start(2)
+    for start, end in _math_bodies(source):
         lhs = None
-        offset = 0
-        for row in body.split("\\\\"):
-            line = source.count("\n", 0, start + offset) + 1 + (len(row) - len(row.lstrip("\n")))
+        offset = start
+        for row in source[start:end].split("\\\\"):
+            first = offset + len(row) - len(row.lstrip())  # where the row's text starts
+            line = bisect.bisect_left(newlines, first) + 1
             offset += len(row) + 2
             cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", row)).strip().rstrip(",.;")
+            cleaned = " ".join(cleaned.split())
             if not cleaned:
                 continue
             parts = [p.strip() for p in _split_top_level(cleaned)]
@@ -540,12 +798,13 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
 
 def _split_top_level(text: str) -> list[str]:
     """Split at '=' outside braces (so \\sum_{i=1} stays whole)."""
-    parts, depth, current = [], 0, ""
-    for c in text:
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        if c == "=" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += c
-    return [*parts, current]
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "=" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]

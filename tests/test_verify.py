@@ -9,6 +9,8 @@ import sys
 import pytest
 
 import symbp
+from symbp import verify as verify_module
+from symbp.claims import parse
 from symbp.spec import Layer, Spec
 from symbp.verify import tex_claims, verify
 
@@ -256,3 +258,192 @@ def test_cli_exit_codes(tmp_path):
     )
     assert run().returncode == 2  # nothing to verify
     assert run("--tex", tmp_path / "missing.tex").returncode == 2
+
+
+# Issue 7, item 11: claims that crashed verify.  Every one gets a verdict; the kinds are a
+# Jacobian or f used as a value, sigma' of a layer that is not entry-wise, deep nesting, and
+# quantities of one sample mixed with the batch.
+SOFTMAX_EXAMPLE = symbp.load_spec(ROOT / "examples" / "softmax_classifier.toml")
+CUSTOM_EXAMPLE = symbp.load_spec(ROOT / "examples" / "custom_activation.toml")
+BINARY_EXAMPLE = symbp.load_spec(ROOT / "examples" / "binary_classifier.toml")
+ONCE_CRASHED = [
+    (LECTURE, r"\delta_1 = f z_1", "unsupported", "outside a derivative"),
+    (LECTURE, r"\delta_1 = f", "unsupported", "outside a derivative"),
+    (LECTURE, r"\delta_2 = -\frac{\partial f}{\partial z_2}", "wrong", "counterexample"),
+    (LECTURE, r"\delta_3 = \frac{\partial f}{\partial z_3} \circ \sigma'_3", "correct", ""),
+    (LECTURE, r"\delta_2 = \frac{\partial f}{\partial u_2}", "correct", ""),
+    (LECTURE, r"\delta_1 = \sigma_1(\frac{\partial z_2}{\partial z_1})", "unsupported", "Jacobian"),
+    (LECTURE, r"\delta_1 = \frac{\partial z_2}{\partial z_1} \delta_2", "unsupported", "Jacobian"),
+    (LECTURE, r"\delta_1 = z_1" + ".T" * 400, "unparsable", "(claims.MAX_"),
+    (LECTURE, r"\delta_1 = z_1" + "^T" * 61, "unparsable", "MAX_DEPTH"),
+    (LECTURE, r"\delta_1 = " + "z_1 + " * 70 + "z_1", "unparsable", "MAX_DEPTH"),
+    (SOFTMAX_EXAMPLE, r"\delta_2 = \sigma'_2", "wrong", "softmax"),
+    (SOFTMAX_EXAMPLE, r"\delta_2 = z_2 \circ \sigma'_2(u_2)", "wrong", "softmax"),
+    (SOFTMAX_EXAMPLE, r"\delta_1 = (W_2^T \delta_2) \circ \sigma'_1", "correct", ""),
+    (LECTURE, r"\delta_1 = \sigma''_1", "unsupported", "first derivatives"),
+    (LECTURE, r"\delta_1 = \sigma_1(z_1, z_2)", "wrong", "one argument"),
+    (LECTURE, r"\delta_1 = \mathrm{diag}(z_1, z_1) z_1", "wrong", "one vector"),
+    (LECTURE, r"\delta_1 = \frac{z_1}{\partial z_2}", "wrong", "∂ belongs in a derivative"),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_2} = \frac{1}{N} \Delta_2 Z_1^T + \delta_2 z_1^T",
+        "wrong",
+        "one sample's",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_2} = \frac{1}{N}\sum_{i=1}^N \Delta_2 Z_1^T",
+        "wrong",
+        "holds every sample",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial Z_1} Z_0^T",
+        "unsupported",
+        "inside \\sum",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_1} = \frac{1}{N}\sum_{i=1}^N (\frac{\partial f}{\partial u_1} z_0^T)",
+        "correct",
+        "",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_1} = \sum_{i=1}^N (2(z_3 - y) \frac{\partial z_3}{\partial W_1})",
+        "wrong",
+        "factor 2",
+    ),
+    (LECTURE, r"\delta_1 = \frac{1}{0} z_1", "wrong", "division by zero"),
+    # found by the fuzzer: N in an entry-wise quotient (one sample: N = 1); a derivative of a
+    # number; SymPy's unevaluated d|t|/dt at a point
+    (
+        BINARY_EXAMPLE,
+        r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{N}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
+        "correct",
+        "by expansion",
+    ),
+    (
+        BINARY_EXAMPLE,
+        r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{2N}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
+        "wrong",
+        "factor 2",
+    ),
+    (
+        LECTURE,
+        r"\frac{\partial f}{\partial W_3} = \frac{\partial f}{\partial u_2} \frac{\partial 2}{\partial W_1}",
+        "wrong",
+        "differentiate f or a vector",
+    ),
+    (
+        CUSTOM_EXAMPLE,
+        r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial u_1} \frac{\partial u_1}{\partial W_1}",
+        "correct",
+        "by expansion",
+    ),
+    (
+        CUSTOM_EXAMPLE,
+        r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial z_1} \frac{\partial u_1}{\partial W_1}",
+        "wrong",
+        "by expansion",
+    ),
+    (LECTURE, r"\delta_1 = \sum_{i=1}^N z_1 + z_3", "wrong", "Σᵢ z₁ + z₃ adds a 3×1 and a 2×1"),
+]
+
+
+@pytest.mark.parametrize(
+    "spec, claim, status, words", ONCE_CRASHED, ids=[f"{i}" for i in range(len(ONCE_CRASHED))]
+)
+def test_claims_that_crashed_get_a_verdict(spec, claim, status, words):
+    verdict = verify(spec, claim)
+    assert verdict.status == status, verdict.message
+    assert words in verdict.message
+
+
+# Issue 7, item 10: symbolic work on a claim is bounded.  These inputs ran for minutes before;
+# a regression would show as a test run of minutes (no wall-clock assertion).
+CHAIN = r"\delta_1 = W_2^T W_2 W_2^T W_2 W_2^T W_2 W_2^T W_2 W_2^T W_2 W_2^T \delta_2"
+
+
+def test_a_long_product_is_judged():
+    assert len(CHAIN) >= 70
+    verdict = verify(LECTURE, CHAIN)
+    assert verdict.status == "wrong" and "counterexample" in verdict.message
+
+
+def test_a_long_product_equal_by_expansion_is_proved():
+    extra = "W_2^T W_2 " * 4 + r"\delta_2"
+    claim = rf"\delta_1 = (W_2^T \delta_2) \circ \sigma'_1 + {extra} - {extra}"
+    assert verify(LECTURE, claim).status == "correct"
+
+
+def test_a_wrong_derivative_that_defeats_the_expansion_is_judged():
+    # found by the fuzzer: over 600 s of CPU in the expansion of 1/u_2
+    claim = (
+        r"\frac{\partial f}{\partial b_1} = - \left( y \circ \frac{1}{u_2} \right) "
+        r"\frac{\partial \left( \sigma_2 \left( W_2 z_1 + b_2 \right) \right)}{\partial b_1}"
+    )
+    verdict = verify(SOFTMAX_EXAMPLE, claim)
+    assert verdict.status == "wrong" and "counterexample" in verdict.message
+
+
+def test_too_many_factors_are_refused_before_the_expansion():
+    claim = r"\delta_1 = " + "W_2^T W_2 " * 12 + r"\delta_2"
+    verdict = verify(LECTURE, claim)
+    assert verdict.status == "unsupported" and "MAX_FACTORS" in verdict.message
+
+
+def test_the_comparison_has_a_time_limit(monkeypatch):
+    claim = r"\frac{\partial f}{\partial W_3} = 2(z_3 - y) \frac{\partial z_3}{\partial W_3}"
+    proved = verify(LECTURE, claim)
+    assert proved.status == "correct" and "by expansion" in proved.message
+    trees = parse(claim)
+    monkeypatch.setattr(verify_module, "parse", lambda text: trees)  # time only the comparison
+    verdict = verify(LECTURE, claim, seconds=0.001)
+    assert verdict.status == "unsupported" and "CLAIM_SECONDS" in verdict.message
+
+
+def test_an_ambiguous_claim_is_bounded_before_and_while_parsing():
+    calls = r"\delta_1 = z" + "(z)" * 450  # Earley's work grows like its tokens squared
+    verdict = verify(LECTURE, calls)
+    assert verdict.status == "unparsable" and "MAX_TOKENS" in verdict.message
+    verdict = verify(LECTURE, r"\delta_1 = z" + "(z)" * 130, seconds=0.01)
+    assert verdict.status == "unparsable" and "CLAIM_SECONDS" in verdict.message
+
+
+def test_tex_scan_is_linear():
+    rows = "\\delta_2 &= (W_3^T \\delta_3) \\circ \\sigma'_2 \\\\\n" * 20000
+    unclosed = "\\begin{align}\n" * 20000  # the old lazy regex rescanned the rest for each
+    source = f"\\begin{{align}}\n{rows}\\end{{align}}\n{unclosed}"
+    claims = tex_claims(source)
+    assert len(claims) == 20000 and claims[-1][0] == 20001
+
+
+def test_tex_line_numbers_and_environments():
+    source = (
+        "text\n\\begin{equation}\\delta_1 = a\\end{equation}\n\\begin{equation}\n"
+        "\\begin{align}\n\\delta_2 &= b \\\\\n &= c\n\\end{align}\n"
+    )
+    assert tex_claims(source) == [(2, r"\delta_1 = a"), (5, r"\delta_2 = b"), (6, r"\delta_2 = c")]
+
+
+def test_cli_tex_file_of_2000_lines(tmp_path):
+    row = "\\delta_2 &= (W_3^T \\delta_3) \\circ \\sigma'_2 \\\\\n"
+    body = "".join(row if i % 10 == 0 else "% a comment between the rows\n" for i in range(1996))
+    tex = tmp_path / "long.tex"
+    tex.write_text(f"Notes\n\\begin{{align}}\n{body}\\end{{align}}\n")
+    assert len(tex.read_text().splitlines()) == 1999
+    report = run("--tex", tex)
+    assert report.returncode == 0, report.stdout[-500:]
+    assert report.stdout.count("correct: ") == 200
+
+
+def test_cli_exit_code_of_cannot_check(tmp_path):
+    unsupported = run("--claim", r"\delta_1 = f z_1")
+    assert unsupported.returncode == 4 and "cannot check: " in unsupported.stdout
+    assert "Traceback" not in unsupported.stderr
+    claims = tmp_path / "claims.txt"
+    claims.write_text("\\delta_1 = f z_1\n\\delta_2 = (W_3 \\delta_3) \\circ \\sigma'_2\n")
+    assert run("--claims", claims).returncode == 4  # cannot check outranks WRONG
+    claims.write_text("\\delta_1 = f z_1\n\\delta_2 = (W_3^T\n")
+    assert run("--claims", claims).returncode == 2  # cannot parse outranks cannot check

@@ -1,0 +1,139 @@
+"""Fuzzing `symbp verify`: every claim ends in a verdict, never in an exception.
+
+Two families of claims: strings built from the tokens of the claim grammar
+(`symbp/grammars/claim.lark`, read here so that new syntax is fuzzed too), and random mutations
+of the correct claims in symbp's own documents (`generated/*.tex`).  The suite runs a few
+examples; SYMBP_FUZZ_EXAMPLES=2000 runs a longer campaign.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symbp
+from symbp.verify import tex_claims, verify
+
+from .conftest import ROOT
+
+EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "0"))
+STATUSES = {"correct", "wrong", "unparsable", "unsupported"}
+SECONDS = 2.0  #: time limit per claim: a verdict "unsupported" is an answer too
+SPEC_NAMES = (
+    "lecture",
+    "softmax_classifier",
+    "perceptron",
+    "binary_classifier",
+    "custom_activation",
+    "deep_linear",
+)
+# samples of the grammar's regular-expression terminals (NAME, NUMBER) and its literals
+NAMES = ("z", "u", "W", "b", "y", "x", "f", "N", "Y", "X", "Z", "U", "delta", "diag", "hadamard")
+NUMBERS = ("0", "1", "2", "0.5", "3", "4", "10")
+
+
+@cache
+def grammar_tokens() -> tuple[str, ...]:
+    """Every string literal of the claim grammar (operators, brackets, LaTeX commands)."""
+    lines = (ROOT / "symbp" / "grammars" / "claim.lark").read_text().splitlines()
+    grammar = "\n".join(line for line in lines if not line.lstrip().startswith("//"))
+    literals = set(re.findall(r'"((?:[^"\\]|\\.)+)"', grammar))
+    return tuple(sorted(lit.replace("\\\\", "\\") for lit in literals))
+
+
+@cache
+def document_claims() -> tuple[tuple[str, str], ...]:
+    """(spec name, claim) for the equations of symbp's own article for each fuzzed example."""
+    out = []
+    for name in SPEC_NAMES:
+        source = (ROOT / "generated" / f"{name}.tex").read_text()
+        out += [(name, claim) for _, claim in tex_claims(source)]
+    return tuple(out)
+
+
+@cache
+def spec(name: str) -> symbp.Spec:
+    return symbp.load_spec(ROOT / "examples" / f"{name}.toml")
+
+
+def assert_verdict(name: str, claim: str) -> None:
+    verdict = verify(spec(name), claim, seconds=SECONDS)
+    assert verdict.status in STATUSES
+    assert verdict.message and "\n" not in verdict.message
+
+
+token = st.one_of(
+    st.sampled_from(grammar_tokens()),
+    st.sampled_from(NAMES),
+    st.sampled_from(NUMBERS),
+    st.sampled_from(("_1", "_2", "_3", "_J", "^T", "'", "_{2}")),
+)
+prefix = st.sampled_from(
+    ("", r"\delta_1 = ", r"\delta_2 = ", r"\frac{\partial f}{\partial W_2} = ", "delta3 = ")
+)
+fuzz = settings(
+    max_examples=EXAMPLES or 100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@fuzz
+@given(name=st.sampled_from(SPEC_NAMES), head=prefix, tokens=st.lists(token, max_size=24))
+def test_claims_from_grammar_tokens_get_a_verdict(name, head, tokens):
+    assert_verdict(name, head + " ".join(tokens))
+
+
+# pieces that may stand for each other, so that many mutants still parse
+KINDRED = (
+    ("0", "1", "2", "3", "4", "5", "J", "i", "N"),
+    ("z", "u", "W", "b", "y", "x", "Z", "U", "Y", "\\delta", "\\Delta", "\\sigma", "f"),
+    ("+", "-", "\\circ", "\\odot", "*", "\\cdot"),
+    ("(", "[", "\\left("),
+    (")", "]", "\\right)"),
+    ("T", "\\top"),
+)
+
+
+def kindred(piece: str) -> tuple[str, ...]:
+    return next((group for group in KINDRED if piece in group), ())
+
+
+@st.composite
+def mutated_claim(draw):
+    """A claim of symbp's own documents with a few edits at token boundaries: most replace a
+    piece by a kindred one (an index, a name, an operator), others delete, insert, duplicate
+    or swap pieces."""
+    name, claim = draw(st.sampled_from(document_claims()))
+    pieces = re.findall(r"\\(?:left|right|big)[][()]|\\[A-Za-z]+|[A-Za-z]+|[0-9]+|\.T|\S", claim)
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(pieces)))
+        edit = draw(st.sampled_from(("kindred",) * 5 + ("delete", "insert", "duplicate", "swap")))
+        if edit == "insert" or not pieces:
+            pieces.insert(i, draw(token))
+            continue
+        i = min(i, len(pieces) - 1)
+        j = draw(st.integers(i, min(len(pieces), i + 6)))
+        if edit == "kindred":
+            choices = [k for k, piece in enumerate(pieces) if kindred(piece)]
+            if choices:
+                k = draw(st.sampled_from(choices))
+                pieces[k] = draw(st.sampled_from(kindred(pieces[k])))
+        elif edit == "delete":
+            del pieces[i:j]
+        elif edit == "duplicate":
+            pieces[i:i] = pieces[i:j]
+        else:
+            k = min(j, len(pieces) - 1)
+            pieces[i], pieces[k] = pieces[k], pieces[i]
+    return name, " ".join(pieces)
+
+
+@settings(fuzz, max_examples=EXAMPLES or 40)
+@given(case=mutated_claim())
+def test_mutated_document_claims_get_a_verdict(case):
+    assert_verdict(*case)
