@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -31,6 +28,7 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
+from .budget import within
 from .claims import ClaimSyntaxError, Op, Sym, parse
 from .derive import derive
 from .naming import PER_SAMPLE, N, Names, subscript
@@ -528,41 +526,6 @@ class _Evaluator:
         return sp.Matrix(*env[den].shape, entries)
 
 
-class _OutOfTime(BaseException):
-    """The time limit of `_time_limit` ran out (a BaseException, like KeyboardInterrupt, so
-    that SymPy's `except Exception` fallbacks do not swallow it)."""
-
-
-@contextmanager
-def _time_limit(seconds: float):
-    """Raise `_OutOfTime` inside the block once it has used `seconds` of CPU time (so that a
-    verdict does not depend on the machine's load).  Uses SIGVTALRM, so it bounds the block
-    only in the main thread of a POSIX process with no such timer already set; elsewhere the
-    block runs unbounded (the size limits still hold).  Private to verify until symbp has one
-    shared time budget."""
-    usable = (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_VIRTUAL)[0] == 0
-    )
-    if not usable:
-        yield
-        return
-
-    def expire(signum, frame):
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGVTALRM, expire)
-    # repeated every 0.1 s after the first: raised where it cannot propagate (a gc callback,
-    # a __del__), it is raised again
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds, 0.1)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, previous)
-
-
 def _count_factors(expr) -> int:
     """How many named matrices (W_j, z_j, δ_j, ...) `expr` mentions, with repetition: the
     degree of the polynomials the expansion multiplies out grows with it."""
@@ -661,13 +624,13 @@ def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict
     """The verdict on one claim for `spec`: "correct", "wrong", "unparsable" or "unsupported"
     (outside what verify can check, or more than `seconds` of comparison), with the reason."""
     try:
-        with _time_limit(seconds):
-            lhs_tree, rhs_tree = parse(claim)
+        trees = within(seconds, lambda: parse(claim), lambda: None)
     except ClaimSyntaxError as exc:
         return Verdict(claim, "unparsable", str(exc))
-    except _OutOfTime:
+    if trees is None:
         message = f"parsing needs more than {seconds:g} s of CPU time (verify.CLAIM_SECONDS)"
         return Verdict(claim, "unparsable", message)
+    lhs_tree, rhs_tree = trees
     try:
         return _judge(spec, claim, lhs_tree, rhs_tree, seconds)
     except Wrong as exc:
@@ -693,14 +656,15 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
     _check_size(rhs)
-    try:
-        with _time_limit(seconds):
-            return _compare(spec, claim, lhs_tree, rhs_tree, batch, shown)
-    except _OutOfTime:
+    verdict = within(
+        seconds, lambda: _compare(spec, claim, lhs_tree, rhs_tree, batch, shown), lambda: None
+    )
+    if verdict is None:
         raise Unsupported(
             f"the comparison with the derivation, {shown}, needs more than {seconds:g} s of "
             "CPU time (verify.CLAIM_SECONDS)"
-        ) from None
+        )
+    return verdict
 
 
 @lru_cache(maxsize=16)
@@ -740,7 +704,8 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
 
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
-_DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|&")
+_DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&")
+_CLAIM_LHS = re.compile(r"\\delta|\\partial f|delta")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
@@ -769,13 +734,14 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
     whose left side is a delta or a derivative of f.  A row starting with '=' continues the
-    previous row's left side; a chain a = b = c gives the claims a = b and a = c.  Linear in
+    previous row's left side (which may stand alone on its row); a row without '=' after a claim
+    continues its right side; a chain a = b = c gives the claims a = b and a = c.  Linear in
     the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
     source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
     newlines = [i for i, c in enumerate(source) if c == "\n"]
     out = []
     for start, end in _math_bodies(source):
-        lhs = None
+        lhs, continued = None, False
         offset = start
         for row in source[start:end].split("\\\\"):
             first = offset + len(row) - len(row.lstrip())  # where the row's text starts
@@ -786,13 +752,24 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
             if not cleaned:
                 continue
             parts = [p.strip() for p in _split_top_level(cleaned)]
+            if len(parts) == 1:  # a left side on a row of its own, or a right side continued
+                if continued:
+                    out[-1] = (out[-1][0], f"{out[-1][1]} {cleaned}")
+                elif _CLAIM_LHS.search(cleaned):
+                    lhs = cleaned
+                else:
+                    lhs = None
+                continue
             if parts[0] == "" and lhs is not None:
                 parts[0] = lhs
-            if len(parts) < 2 or not re.search(r"\\delta|\\partial f|delta", parts[0]):
+            continued = False
+            if not _CLAIM_LHS.search(parts[0]):
                 lhs = None
                 continue
             lhs = parts[0]
-            out += [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
+            claims = [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
+            out += claims
+            continued = bool(claims)
     return out
 
 
