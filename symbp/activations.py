@@ -193,6 +193,26 @@ def _first_bad_sample(sigma: sp.Expr, raw: sp.Expr) -> str | None:
                 return f"{what} is undefined at t = {point} ({what} = {value}; sampled on [-5, 5])"
             if abs(value) > FLOAT64_LIMIT:
                 return f"{what} exceeds {FLOAT64_LIMIT:.0e} at t = {point}, beyond float64"
+    for what, expr in (("it", sigma), ("its derivative", raw)):
+        why = _complex_intermediate(expr)
+        if why:
+            return f"{what} {why}"
+    return None
+
+
+def _complex_intermediate(expr: sp.Expr) -> str | None:
+    """Where a function or power inside `expr` leaves the reals at a sample point, although
+    `expr` itself is real there (|log t| = pi at t = -1): emitted code computes in real
+    arithmetic (NaN there), so every intermediate must be real."""
+    inner = {e for e in sp.preorder_traversal(expr) if (e.is_Function or e.is_Pow) and e != expr}
+    for sub in sorted(inner, key=sp.count_ops):
+        for point in SAMPLES:
+            value = sub.evalf(subs={t: point})
+            if not (value.is_real and value.is_finite):
+                return (
+                    f"computes {sub} = {value} at t = {point}, not a real number (emitted code "
+                    "evaluates every intermediate in real arithmetic; sampled on [-5, 5])"
+                )
     return None
 
 

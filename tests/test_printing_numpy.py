@@ -43,10 +43,16 @@ CODE_PRINTERS = {"numpy": numpy_value}
 
 def exact_value(expr: sp.Expr, x: float) -> complex | None:
     """SymPy's value of `expr` at t = x to 30 digits, or None where it is not a real that float64
-    can hold."""
+    can hold, or where an intermediate is not real (|log t| = pi at t = -1 in complex arithmetic;
+    symbp's formulas are real functions, and custom activations with such points are refused)."""
+    point = {t: sp.Float(x, 30)}
+    inner = [e for e in sp.preorder_traversal(expr) if e.is_Function or e.is_Pow]
     try:
-        value = expr.xreplace({t: sp.Float(x, 30)}).evalf(30)
+        value = expr.xreplace(point).evalf(30)
+        parts = [e.xreplace(point).evalf(30) for e in inner]
     except (ValueError, TypeError, ZeroDivisionError):  # Max(zoo, 0): "not comparable"
+        return None
+    if not all(p.is_real for p in parts):
         return None
     if not (value.is_real and value.is_finite and value.is_number) or abs(value) > 1e300:
         return None
