@@ -207,8 +207,11 @@ def _complex_intermediate(expr: sp.Expr) -> str | None:
     inner = {e for e in sp.preorder_traversal(expr) if (e.is_Function or e.is_Pow) and e != expr}
     for sub in sorted(inner, key=sp.count_ops):
         for point in SAMPLES:
-            value = sub.evalf(subs={t: point})
-            if not (value.is_real and value.is_finite):
+            try:
+                value = sub.evalf(subs={t: point})
+            except Exception:  # e.g. Max of an inexact zero: the whole formula evaluated fine
+                continue
+            if value.is_real is False or (value.is_real and not value.is_finite):
                 return (
                     f"computes {sub} = {value} at t = {point}, not a real number (emitted code "
                     "evaluates every intermediate in real arithmetic; sampled on [-5, 5])"

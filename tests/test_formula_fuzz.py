@@ -196,7 +196,17 @@ def test_every_grammatical_formula_works_or_fails_in_one_line(text, hidden):
 
 @pytest.mark.parametrize(
     "text",
-    ["pi*t", "E*t", "sqrt(2)*t", "2**t", "2*t", "t/2", "-t", "t**3/(1 + t**2)"],
+    [
+        "pi*t",
+        "E*t",
+        "sqrt(2)*t",
+        "2**t",
+        "2*t",
+        "t/2",
+        "-t",
+        "t**3/(1 + t**2)",
+        "Max(1/2, t + 1)**2",
+    ],
 )
 def test_constants_and_constant_derivatives_work_everywhere(text):
     """Irrational constants (pi, E, sqrt(2), log(2) in d/dt 2**t) and constant sigma'."""
