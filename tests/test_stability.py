@@ -172,3 +172,19 @@ def test_exp_families_print_accurately(k, shape, scale):
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         got = numpy_value(expr, POINTS)
     assert_accurate(str(expr), expr, got, POINTS)
+
+
+def test_a_check_that_runs_out_of_time_refuses_to_emit(monkeypatch):
+    """The float64 check is bounded (a tower of powers took a minute at 50 digits): what could
+    not be checked in time is refused in one line, not emitted unchecked."""
+    from symbp.printing import rewrites
+
+    monkeypatch.setattr(rewrites, "CHECK_SECONDS", 1e-4)
+    rewrites.stable_form.cache_clear()
+    rewrites.exact_values.cache_clear()
+    text = "t*exp(-t)/2 + t**3/(1 + t**2)"
+    act = Activation("slowcheck", formula.parse(text), source=text)
+    with pytest.raises(SpecError) as err:
+        symbp.generate_module(Spec("slow", 1, (Layer(1, act),)))
+    assert err.value.field == "layers[0].activation.expr"
+    assert "could not be checked within" in str(err.value) and "\n" not in str(err.value)

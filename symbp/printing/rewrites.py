@@ -22,6 +22,7 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, ZeroMatrix
 from sympy.codegen.cfunctions import log1p
 
+from ..budget import within
 from ..nodes import Elementwise
 
 _a = sp.Wild("a")
@@ -244,11 +245,27 @@ def fuse_elementwise(expr):
         return expr.func(*args)
 
 
+CHECK_SECONDS = 10.0  #: CPU-time budget of `float64_trouble` for one activation
+
+
 def float64_trouble(activation) -> str | None:
     """Why the emitted sigma or sigma' of an element-wise `activation` cannot be trusted in
     float64 (the pre-activations on GRID, within [-1e4, 1e4], where it overflows or is not
     accurate although the exact value is representable), or None if both are accurate there.
-    sigma' is checked as the module computes it: from z = sigma(u) when it is written in z."""
+    sigma' is checked as the module computes it: from z = sigma(u) when it is written in z.
+    A check that needs more than `CHECK_SECONDS` of CPU time (50-digit values of a tower of
+    powers, say) is a reason too: what could not be checked is not emitted."""
+    return within(
+        CHECK_SECONDS,
+        lambda: _float64_trouble(activation),
+        lambda: (
+            f"sigma and sigma' could not be checked within {CHECK_SECONDS:g} s of CPU time "
+            "against SymPy at 50 digits on [-1e4, 1e4]; write a simpler formula"
+        ),
+    )
+
+
+def _float64_trouble(activation) -> str | None:
     from ..activations import derivative, s, t
 
     sigma = stable_form(activation.expr, t)
