@@ -27,6 +27,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from . import activations
+from .budget import within
 from .derive import derive
 from .errors import SymbpError
 from .naming import N
@@ -255,14 +256,36 @@ def proof_spec(spec: Spec, max_width: int | None = None) -> Spec:
     return _small(spec, max_width)
 
 
+PROOF_SECONDS = 30.0  #: CPU-time budget of `prove` and of `prove_activations`, each
+
+
+def _bounded(work, what: str):
+    """``work()`` within `PROOF_SECONDS` of CPU time, else a `SymbpError` saying what ran out."""
+
+    def out_of_time():
+        raise SymbpError(f"{what} needs more than {PROOF_SECONDS:g} s of CPU time (PROOF_SECONDS)")
+
+    return within(PROOF_SECONDS, work, out_of_time)
+
+
 def prove(spec: Spec, max_width: int | None = None) -> list[Check]:
-    """Prove the per-sample and the batch gradients of `spec` at small widths (`proof_spec`)."""
+    """Prove the per-sample and the batch gradients of `spec` at small widths (`proof_spec`).
+    `SymbpError` if that takes more than `PROOF_SECONDS` of CPU time."""
     small = proof_spec(spec, max_width)
-    return _prove_pass(small, batch=False) + _prove_pass(small, batch=True)
+    widths = "-".join(map(str, small.widths))
+    return _bounded(
+        lambda: _prove_pass(small, batch=False) + _prove_pass(small, batch=True),
+        f"the proof by expansion at widths {widths} (it grows like width^J; lower --max-width)",
+    )
 
 
 def prove_activations(spec: Spec) -> list[Check]:
-    """Re-check that each layer's sigma' formula equals sympy.diff of sigma (as in `activations`)."""
+    """Re-check that each layer's sigma' formula equals sympy.diff of sigma (as in `activations`).
+    `SymbpError` if SymPy's simplification takes more than `PROOF_SECONDS` of CPU time."""
+    return _bounded(lambda: _prove_activations(spec), "re-proving each sigma' with sympy.simplify")
+
+
+def _prove_activations(spec: Spec) -> list[Check]:
     checks = []
     for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
         d, sigma, name = activations.derivative(act), act.expr, act.name
