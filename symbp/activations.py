@@ -86,10 +86,14 @@ class Derivative:
         return self.expr == 0
 
 
-def _equal(a: sp.Expr, b: sp.Expr) -> bool:
+def proved_equal(a: sp.Expr, b: sp.Expr) -> bool:
+    """Whether SymPy proves a = b: a - b simplifies to 0, as it is or with every hyperbolic and
+    trigonometric function written through exp (simplify alone misses, e.g., swish's
+    (t + e^t + 1)/(4 cosh^2(t/2)) = d/dt t/(1 + e^-t))."""
+    difference = a - b
     try:
-        return sp.simplify(a - b) == 0
-    except (NotImplementedError, TypeError, ValueError):  # no proof, so no rewrite
+        return any(sp.simplify(form) == 0 for form in (difference, difference.rewrite(sp.exp)))
+    except (NotImplementedError, TypeError, ValueError):  # no proof
         return False
 
 
@@ -109,7 +113,7 @@ def _in_terms_of_output(sigma: sp.Expr, raw: sp.Expr) -> sp.Expr | None:
             t not in cand.free_symbols
             and s in cand.free_symbols
             and _functions(cand) <= known  # no erfinv, LambertW, ... that sigma did not have
-            and _equal(cand.subs(s, sigma), raw)
+            and proved_equal(cand.subs(s, sigma), raw)
         ):
             return cand
     return None
