@@ -174,6 +174,9 @@ def _check(args) -> int:
     if note := widths_note(report):
         print(f"  ({note})")
     for c in report.checks:
+        if c.ok is None:
+            print(f"  skip {c.what}")
+            continue
         print(
             f"  {'ok  ' if c.ok else 'FAIL'} {c.what}: {c.entries} entr{'y' if c.entries == 1 else 'ies'}"
         )
@@ -187,7 +190,14 @@ def _check(args) -> int:
         )
         if numeric.note:
             print(f"       note: {numeric.note}")
-    print("all checks passed" if report.ok else "CHECK FAILED")
+    if not report.ok:
+        print("CHECK FAILED")
+    else:
+        print(
+            "checks passed, but not every proof ran (skip)"
+            if report.skipped
+            else "all checks passed"
+        )
     return 0 if report.ok else 1
 
 
@@ -230,8 +240,15 @@ def _verify(args) -> int:
     return next(code for status, (_, code) in verdicts.items() if status in statuses)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors take one line (`symbp verb: error: ...; see --help`), exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="symbp", description=__doc__.splitlines()[0])
+    top = _Parser(prog="symbp", description=__doc__.splitlines()[0])
     top.add_argument("--version", action="version", version=f"symbp {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 

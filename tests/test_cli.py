@@ -301,3 +301,13 @@ def test_an_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "derive", interrupted)
     assert cli.main(["derive"]) == 130
     assert capsys.readouterr().err == "symbp: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["latex"], ["derive", "-x.toml"], ["check", "--max-width", "two"], ["nonsense"]]
+)
+def test_usage_errors_take_one_line(args):
+    run = symbp(*args)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert lines[0].startswith("symbp") and ": error: " in lines[0] and "--help" in lines[0]

@@ -400,3 +400,18 @@ def test_modules_for_random_custom_activations_pass_ruff_and_run(text):
     grads = mod.gradients(params, X, Y)
     assert np.isfinite(value) and np.all(np.isfinite(grads["W1"])), text
     assert grads["W1"].shape == (3, 2)
+
+
+def test_emitted_script_stops_quietly_when_its_reader_goes_away(scripts):
+    """`python module.py | head -1`: status 141 and no BrokenPipeError traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, scripts["lecture"], "--epochs", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()
+    status = proc.wait(timeout=120)
+    stderr = proc.stderr.read()
+    assert status == 141 and "Traceback" not in stderr, stderr

@@ -9,7 +9,6 @@ import symbp
 from symbp import formula, rules
 from symbp.activations import Activation
 from symbp.derive import derive
-from symbp.errors import SymbpError
 from symbp.proof import prove, prove_activations
 from symbp.spec import Layer, Spec
 
@@ -64,19 +63,20 @@ def test_step_and_custom_activations_are_proved():
     assert len(checks) > 6 and all(c.ok for c in checks)
 
 
-def test_a_proof_that_runs_out_of_time_says_so_in_one_line(monkeypatch):
-    """The expansion grows like width^J: a large --max-width ends in one line naming the widths
+def test_a_proof_that_runs_out_of_time_is_skipped_and_says_why(monkeypatch):
+    """The expansion grows like width^J: a large --max-width ends in a 'skip' naming the widths
     and the budget, not in a run of minutes (here with the budget made tiny)."""
     from symbp import proof
 
     monkeypatch.setattr(proof, "PROOF_SECONDS", 1e-3)
-    with pytest.raises(SymbpError) as err:
-        proof.prove(symbp.lecture_spec())
-    assert "widths 3-3-3-2" in str(err.value) and "PROOF_SECONDS" in str(err.value)
+    (skipped,) = proof.prove(symbp.lecture_spec())
+    assert skipped.ok is None and "widths 3-3-3-2" in skipped.what and "CPU time" in skipped.what
     text = "t**3/(7 + t**2) + tanh(t/3)"  # used nowhere else: nothing of it is in SymPy's cache
     custom = Activation("budgeted", formula.parse(text), source=text)
-    with pytest.raises(SymbpError, match=r"sympy\.simplify"):
-        proof.prove_activations(Spec("budgeted", 2, (Layer(1, custom),)))
+    (skipped,) = proof.prove_activations(Spec("budgeted", 2, (Layer(1, custom),)))
+    assert skipped.ok is None and "sigma'" in skipped.what
+    report = symbp.check(symbp.lecture_spec())
+    assert report.ok and report.skipped  # nothing failed; the report says what was not proved
 
 
 @pytest.mark.parametrize("text", ["t/(1 + exp(-t))", "log(cosh(t))", "2*tanh(t)"])
