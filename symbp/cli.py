@@ -8,7 +8,8 @@
 
 Without SPEC the lecture's network is used.  Exit status: 0 done (verify: every claim correct),
 1 a check or claim failed or pdflatex failed, 2 bad input (one line on stderr naming the fault),
-3 an internal error of symbp (one line; please report it), 130 interrupted, 141 output pipe closed.
+3 an internal error of symbp (one line; please report it), 4 verify: a claim it cannot check,
+130 interrupted, 141 output pipe closed.
 """
 
 from __future__ import annotations
