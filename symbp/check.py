@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .budget import refuse_large_arrays
-from .derive import frozen_layers
 from .emit import module_source
+from .lecture import frozen_layers
 from .losses import LOSSES
 from .proof import Check, proof_spec, prove, prove_activations
 from .spec import Spec

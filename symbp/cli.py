@@ -30,7 +30,7 @@ from .emit import module_source
 from .errors import SymbpError
 from .escape import one_line
 from .files import PDF_MARK, default_command, existing_mode, seal, write
-from .printing.text import render_chains
+from .report import render_chains
 from .spec import Spec, lecture_spec, load
 from .verify import tex_claims, verify
 

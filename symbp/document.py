@@ -11,18 +11,18 @@ import math
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy import MatAdd, MatMul, Transpose
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy import MatAdd, MatMul
 
 from . import activations as activations_module
-from . import naming
-from .derive import derive, f, frozen_layers, perceptron_pass, sigma_prime
+from . import naming, rules
+from .derive import derive, f
 from .errors import SpecError
 from .escape import tex_text
 from .files import default_command, stamp
+from .lecture import frozen_layers, perceptron_pass
 from .linear import bcd_blocks, convexity_example, is_deep_linear
 from .naming import Names
-from .nodes import Partial, Sigma
+from .nodes import Partial
 from .printing.latex import latex, reason
 from .printing.texlayout import Equation, Line, align_lines, chunk, line_height
 from .spec import Spec
@@ -75,15 +75,15 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     names = p.names
     network = _network_lines(spec, p, page)
     activations = _activation_lines(spec, page)
-    sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _sigma_primes(spec, names)])
-    chains = [_chain(chain, names, dict(p.deltas), page) for chain in d.chains]
+    sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _local_derivatives(p)])
+    chains = [_chain(chain, dict(p.adjoints), page) for chain in d.chains]
     grads = [
         (latex(Partial(f, names.param(key))), p.gradients[key], b.gradients[key])
         for key in p.gradients
     ]
     scale = latex(b.scale) + " " if b.scale != 1 else ""
     recursion = page.lines(
-        [Equation(latex(lhs), "=", latex(rhs)) for lhs, rhs in p.deltas]
+        [Equation(latex(lhs), "=", latex(rhs)) for lhs, rhs in p.adjoints]
         + [Equation(lhs, "=", latex(g)) for lhs, g, _ in grads]
     )
     batch_gradients = page.lines(
@@ -93,7 +93,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         ]
     )
     batch_recursion = page.lines(
-        [Equation(latex(lhs), "=", latex(rhs)) for lhs, rhs in (*b.deltas, *b.sigma_primes)]
+        [Equation(latex(lhs), "=", latex(rhs)) for lhs, rhs in (*b.adjoints, *b.sigma_primes)]
     )
     J, frozen = spec.depth, frozen_layers(spec)
     rule = perceptron_pass(p) if frozen and J == 1 else None
@@ -120,33 +120,31 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
 
 def _network_lines(spec: Spec, p, page: Page) -> list[Line]:
     """The layer equations (e.j), tagged with each layer's activation, and the loss (L)."""
-    names, forward = p.names, dict(p.forward)
-    equations = [
-        Equation(
-            latex(names.z(j)),
-            "=",
-            latex(Sigma(j, forward[names.u(j)])),
-            rf"\text{{(e.{j})}}, \quad \sigma_{{{j}}} = \text{{{tex_escape(layer.activation_name)}}}",
-        )
-        for j, layer in enumerate(spec.layers, start=1)
-    ]
+    equations = []
+    for value, rhs, op in p.graph.equations()[:-1]:
+        tag = rf"\text{{(e.{op.layer})}}"
+        sigma = op.attr("activation")
+        if sigma is not None:
+            tag += rf", \quad \sigma_{{{op.layer}}} = \text{{{tex_escape(sigma.name)}}}"
+        equations.append(Equation(latex(value), "=", latex(rhs), tag))
     return page.lines([*equations, Equation("f", "=", latex(p.objective), r"\text{(L)}")])
 
 
-def _chain(chain, names: Names, deltas: dict, page: Page) -> dict:
+def _chain(chain, adjoints: dict, page: Page) -> dict:
     """One chain of equalities, split over frames so that its `where delta = ...` fits after."""
-    layer = int(chain.target.name[1:])
+    final = chain.steps[-1].reason
     lhs = latex(Partial(f, chain.target))
     steps = [
         Equation("", rf"\overset{{{reason(st.reason)}}}{{=}}", latex(st.rhs)) for st in chain.steps
     ]
     lines = page.lines([Equation(lhs, "", ""), *steps])
-    delta = names.delta(layer)
-    where = page.lines([Equation(latex(delta), r"\triangleq", latex(deltas[delta]))])
+    where = page.lines(
+        [Equation(latex(final.symbol), r"\triangleq", latex(adjoints[final.symbol]))]
+    )
     notes = [tex_escape(st.reason.note) for st in chain.steps if st.reason.note]
     after = _PROSE["where"] + page.height_of(where) + _PROSE["note"] * len(notes)
     return {
-        "title": f"Layer {layer}: ${lhs}$",
+        "title": f"Layer {final.layer}: ${lhs}$",
         "frames": page.frames(lines, last=after),
         "where": where,
         "notes": notes,
@@ -177,20 +175,14 @@ def _activation_lines(spec: Spec, page: Page) -> list[Line]:
     return page.lines(equations)
 
 
-def _sigma_primes(spec: Spec, names: Names) -> list[tuple[str, str]]:
-    out = []
-    for j, layer in enumerate(spec.layers, start=1):
-        z = names.z(j)
-        if layer.sigma.elementwise:
-            out.append((latex(names.dsigma(j)), latex(sigma_prime(spec, names, j))))
-        else:  # softmax: not entry-wise; its Jacobian
-            jacobian = MatAdd(DiagMatrix(z), MatMul(-1, z, Transpose(z)))
-            out.append((latex(Partial(z, names.u(j))), latex(jacobian)))
-    return out
+def _local_derivatives(p) -> list[tuple[str, str]]:
+    """Each op's local derivative as its rule states it: sigma'_j, or softmax's Jacobian."""
+    shown = (rules.local(op) for op in p.graph.ops)
+    return [(latex(lhs), latex(rhs)) for lhs, rhs in filter(None, shown)]
 
 
 def _perceptron(rule, names: Names, page: Page) -> list[Line]:
-    delta_lhs, delta_rhs = rule.deltas[0]
+    delta_lhs, delta_rhs = rule.adjoints[0]
     return page.lines(
         [Equation(latex(delta_lhs), "=", latex(delta_rhs))]
         + [

@@ -14,16 +14,17 @@ import sympy as sp
 from . import losses
 from .activations import t
 from .budget import refuse_large_arrays
-from .derive import derive, frozen_layers, perceptron_pass
+from .derive import derive
 from .errors import SpecError
 from .escape import python_string
 from .files import default_command, stamp
+from .lecture import frozen_layers, perceptron_pass
 from .linear import bcd_blocks, is_deep_linear
 from .nodes import ElementSum, LeastSquares, LogSumExp, lift
 from .printing.numpy import code
 from .printing.rewrites import float64_trouble
-from .printing.text import objective as objective_text
 from .render import render
+from .report import objective as objective_text
 from .spec import Spec
 
 
@@ -121,29 +122,22 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         batch = perceptron_pass(batch)
     acts = {j: layer.sigma for j, layer in enumerate(spec.layers, start=1)}
     widths = spec.widths
-    params = []
-    for j, layer in enumerate(spec.layers, start=1):
-        gain = layer.sigma.init_gain
-        params.append(
-            {
-                "key": f"W{j}",
-                "shape": (widths[j], widths[j - 1]),
-                "scale": repr(gain / widths[j - 1] ** 0.5),
-            }
-        )
-        if layer.bias:
-            params.append({"key": f"b{j}", "shape": (widths[j], 1), "scale": None})
-    primes = dict(batch.sigma_primes)
-    backward = []
-    for delta, expr in batch.deltas:
-        j = int(delta.name[len("Delta") :])
-        dsig = batch.names.dsigma(j)
-        if dsig in primes:
-            backward.append((dsig.name, code(primes[dsig], acts)))
-        backward.append((delta.name, code(expr, acts)))
+    params = [
+        {
+            "key": p.key,
+            "shape": tuple(int(k) for k in p.symbol.shape),
+            "scale": None if p.scale is None else repr(p.scale),
+        }
+        for p in batch.graph.params
+    ]
+    backward = [(lhs.name, code(rhs, acts)) for lhs, rhs in batch.backward]
     summary = ", ".join(
         [f"{widths[0]} (input)"]
-        + [f"{x.units} {x.activation_name}{' +bias' if x.bias else ''}" for x in spec.layers]
+        + [
+            f"{x.units} {x.activation_name}{' +bias' if x.bias else ''}"
+            + (f" +z{x.skip_from}" if x.skip_from is not None else "")
+            for x in spec.layers
+        ]
     )
     objective = code(stable_objective(spec, batch), acts)
     grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]
@@ -170,6 +164,10 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         gradients_use_n="N" in used_by_gradients,
         backward_params=[p["key"] for p in params if p["key"] in used_by_gradients],
         intermediates=", ".join(names),
+        outputs=", ".join(z.name for z in batch.graph.outputs),
+        outputs_unpacked=", ".join(
+            n if n in {z.name for z in batch.graph.outputs} else "_" for n in names
+        ),
         unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
         backward=backward,
         gradients=grads,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from .derive import f
+from .graph import Op, f
 from .naming import Names
 from .nodes import LeastSquares, Stack
-from .rules import Op, vjp
+from .rules import vjp
 from .spec import Spec
 
 
@@ -77,7 +77,9 @@ def _gradient(spec: Spec, names: Names, A, P, B, C):
     """d f / d P for Z_J = A (P B) + C, by the rule table (per unit reduction factor)."""
     U = sp.MatrixSymbol("U", P.shape[0], B.shape[1])
     Z = names.z(spec.depth)
-    (seed, _) = vjp(Op("loss", f, (Z, names.y()), None, loss=spec.loss), sp.Integer(1))
+    (seed, _) = vjp(
+        Op("loss", f, (Z, names.y()), None, attrs=(("loss", spec.loss),)), sp.Integer(1)
+    )
     through_A = vjp(Op("affine", Z, (A, U), MatMul(A, U)), seed)[1]
     through_P = vjp(Op("affine", U, (P, B), MatMul(P, B)), through_A)[0]
     return through_P.xreplace({Z: MatAdd(MatMul(A, P, B), C).doit()})

@@ -18,19 +18,23 @@ N = sp.Symbol("N", integer=True, positive=True)  #: number of samples (columns)
 _STEMS = {
     "z": (r"\mathbf{z}", "z"),
     "u": (r"\mathbf{u}", "u"),
+    "a": (r"\mathbf{a}", "a"),  # a residual layer's activation output, before the skip is added
     "y": (r"\mathbf{y}", "y"),
     "W": (r"\mathbf{W}", "W"),
     "b": (r"\mathbf{b}", "b"),
     "P": (r"\mathbf{P}", "P"),  # a layer's parameters [W_j b_j], in block-coordinate descent
     "delta": (r"\boldsymbol{\delta}", "δ"),
+    "zeta": (r"\boldsymbol{\zeta}", "ζ"),  # the adjoint of a layer output z_j, where named
     "dsig": (r"\boldsymbol{\sigma}'", "σ′"),
     "Z": (r"\mathbf{Z}", "Z"),
     "U": (r"\mathbf{U}", "U"),
+    "A": (r"\mathbf{A}", "A"),
     "Y": (r"\mathbf{Y}", "Y"),
     "Delta": (r"\boldsymbol{\Delta}", "Δ"),
+    "Zeta": (r"\boldsymbol{\mathcal{Z}}", "𝒵"),
     "Dsig": (r"\boldsymbol{\Sigma}'", "Σ′"),
 }
-PER_SAMPLE = {"z", "u", "y", "delta", "dsig"}  #: stems of one-sample quantities
+PER_SAMPLE = {"z", "u", "a", "y", "delta", "zeta", "dsig"}  #: stems of one-sample quantities
 #: Names symbp gives its scalar symbols besides the stems above: the sample count N, the
 #: objective f, an activation's variable t and output s, the log-sum-exp lse of the loss.
 SCALARS = frozenset({"N", "f", "t", "s", "lse"})
@@ -96,6 +100,12 @@ class Names:
 
     def u(self, j):
         return _symbol("U" if self.batch else "u", j, self.widths[j], self.cols)
+
+    def a(self, j):
+        return _symbol("A" if self.batch else "a", j, self.widths[j], self.cols)
+
+    def zeta(self, j):
+        return _symbol("Zeta" if self.batch else "zeta", j, self.widths[j], self.cols)
 
     def delta(self, j):
         return _symbol("Delta" if self.batch else "delta", j, self.widths[j], self.cols)

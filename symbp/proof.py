@@ -30,6 +30,7 @@ from . import activations
 from .budget import within
 from .derive import derive
 from .errors import SymbpError
+from .lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
 from .naming import N
 from .nodes import ElementSum, Elementwise, Sigma, Stack
 from .spec import Spec
@@ -129,9 +130,7 @@ def _sigma(spec: Spec, d, j: int) -> _Columnwise:
     deriv = activations.derivative(layer.sigma)
     if deriv.is_one:  # the derivation specialised sigma_j = identity; so does the proof
         return _Columnwise(lambda v: v)
-    collapsed = j == spec.depth and any(
-        s.reason.kind == "simplify" for c in d.chains for s in c.steps
-    )
+    collapsed = any(a.kind == SIGMA_PRIME_OF_OUTPUT and a.layer == j for a in d.assumptions)
     if collapsed:
         formula = deriv.expr
 
@@ -198,14 +197,13 @@ def explicit(spec: Spec, batch: bool, concrete: bool = False) -> Explicit:
     env: dict = {}
     params, derivatives = [], {}
     xi = sp.Dummy("xi")
+    for param in p.graph.params:
+        stem = param.key.lower()
+        env[param.symbol] = sp.Matrix(
+            *param.symbol.shape, lambda a, b, s=stem: sp.Symbol(f"{s}_{a}{b}")
+        )
+        params.append(param.symbol)
     for j, layer in enumerate(spec.layers, start=1):
-        W = names.W(j)
-        env[W] = sp.Matrix(*W.shape, lambda a, b, j=j: sp.Symbol(f"w{j}_{a}{b}"))
-        params.append(W)
-        if layer.bias:
-            b = names.b(j)
-            env[b] = sp.Matrix(*b.shape, lambda a, _, j=j: sp.Symbol(f"b{j}_{a}"))
-            params.append(b)
         if concrete and layer.sigma.elementwise:
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
         else:
@@ -217,9 +215,7 @@ def explicit(spec: Spec, batch: bool, concrete: bool = False) -> Explicit:
     d0, dJ = spec.widths[0], spec.widths[-1]
     env[names.z(0)] = sp.Matrix(d0, cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
     env[names.y()] = sp.Matrix(dJ, cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
-    if spec.layers[-1].sigma.kind == "softmax" and any(
-        step.reason.kind == "simplify" for c in d.chains for step in c.steps
-    ):
+    if d.assumes(TARGETS_SUM_TO_ONE):
         # the derivation assumed probability targets: each column of y sums to one
         Y = env[names.y()]
         for c in range(cols):
@@ -229,7 +225,7 @@ def explicit(spec: Spec, batch: bool, concrete: bool = False) -> Explicit:
     objective = evaluate(p.objective, env, cols)
     for j in derivatives:
         env[names.dsigma(j)] = env[names.u(j)].applyfunc(derivatives[j])
-    for lhs, rhs in p.deltas:
+    for lhs, rhs in p.adjoints:
         env[lhs] = evaluate(rhs, env, cols)
     return Explicit(env, params, objective, cols, derivatives)
 

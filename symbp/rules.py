@@ -1,38 +1,39 @@
 """The vector-Jacobian rule table: the only place a derivative rule is written.
 
-Each rule takes an `Op` and the adjoint g = d f / d (op output) and returns one adjoint per input,
-in the order of `op.inputs`.  Element-wise derivatives come from `activations.derivative`
-(SymPy), the loss derivative from `losses.gradient` (SymPy); the rules only place them.
+Each `Rule` takes an `Op` and the adjoint g = d f / d (op output) and returns one adjoint per
+input, in the order of `op.inputs` (None for an input that has no adjoint, such as the target y).
+Element-wise derivatives come from `activations.derivative` (SymPy), the loss derivative from
+`losses.gradient` (SymPy); the rules only place them.  `local` gives an op's local derivative as
+the lecture names and shows it (sigma'_j, or softmax's Jacobian): the rule uses it, and every
+renderer prints it from here.
 
 Identities used:  u = W z + b 1^T  =>  dW = g z^T,  dz = W^T g,  db = g 1;
                   z = sigma(u)     =>  du = g o sigma'(u)      (o: Hadamard product);
                   z = softmax(u)   =>  du = (diag(z) - z z^T) g = z o g - z (z^T g);
+                  z = a + b        =>  da = g,  db = g;
                   F = sum l(Z, Y)  =>  dZ = l'(Z, Y) entry-wise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import sympy as sp
 from sympy import MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from . import losses
-from .nodes import hadamard, lift
+from . import activations, losses
+from .graph import Op
+from .nodes import Partial, hadamard, lift
 
 
 @dataclass(frozen=True)
-class Op:
-    """One node of the forward graph: ``output = equation``, a function of `inputs`."""
+class Rule:
+    """`vjp(op, g)` -> one adjoint per input; `local(op)` -> (lhs, rhs), the op's local
+    derivative as displays name it, or None when it has none worth naming."""
 
-    kind: str  # a key of RULES
-    output: sp.Basic
-    inputs: tuple
-    equation: sp.Basic
-    layer: int | None = None
-    sigma_prime: sp.Basic | None = None  # activation ops: the symbol sigma'_j, or None if it is 1
-    loss: str | None = None  # loss ops: the registry name
+    vjp: Callable
+    local: Callable | None = None
 
 
 def _affine(op: Op, g):
@@ -44,35 +45,73 @@ def _affine(op: Op, g):
     return tuple(grads)
 
 
+def sigma_prime(op: Op):
+    """(sigma'_j, its matrix formula in the op's output or input) from the activation's SymPy
+    derivative, in terms of the output where SymPy finds that form."""
+    d = activations.derivative(op.attr("activation"))
+    arg = op.output if d.of_output else op.inputs[0]
+    return op.attr("sigma_prime"), lift(d.expr, {d.var: arg})
+
+
 def _activation(op: Op, g):
-    if op.sigma_prime is None:  # sigma' = 1: the Hadamard factor drops out
+    if activations.derivative(op.attr("activation")).is_one:  # g o 1 = g
         return (g,)
-    return (hadamard(g, op.sigma_prime),)
+    return (hadamard(g, op.attr("sigma_prime")),)
+
+
+def softmax_jacobian(op: Op):
+    """(dz/du, diag(z) - z z^T) of one sample's softmax z = softmax(u) (symmetric)."""
+    z, (u,) = op.output, op.inputs
+    return Partial(z, u), MatAdd(DiagMatrix(z), MatMul(-1, z, Transpose(z)))
 
 
 def _softmax(op: Op, g):
     z = op.output
-    if z.shape[1] == 1:  # one sample: the full Jacobian, diag(z) - z z^T (symmetric)
-        return (MatMul(MatAdd(DiagMatrix(z), MatMul(-1, z, Transpose(z))), g),)
+    if z.shape[1] == 1:  # one sample: the full Jacobian
+        return (MatMul(softmax_jacobian(op)[1], g),)
     # columns: z o g - z o (1 1^T (z o g)), the same product for every sample at once
     ones = OneMatrix(z.shape[0], z.shape[0])
     return (hadamard(z, MatAdd(g, MatMul(-1, ones, hadamard(z, g)))),)
 
 
+def _add(op: Op, g):
+    return (g, g)
+
+
 def _loss(op: Op, g):
     z, y = op.inputs
-    dl = lift(losses.gradient(op.loss), {losses.z: z, losses.y: y})
+    dl = lift(losses.gradient(op.attr("loss")), {losses.z: z, losses.y: y})
     return (dl if g == 1 else MatMul(g, dl), None)  # no adjoint for the target y
 
 
-RULES = {"affine": _affine, "activation": _activation, "softmax": _softmax, "loss": _loss}
+RULES = {
+    "affine": Rule(_affine),
+    "activation": Rule(_activation, local=sigma_prime),
+    "softmax": Rule(_softmax, local=softmax_jacobian),
+    "add": Rule(_add),
+    "loss": Rule(_loss),
+}
+
+
+def rule(op: Op) -> Rule:
+    """The rule for `op`; `KeyError` naming the op kind when the table has none."""
+    try:
+        return RULES[op.kind]
+    except KeyError:
+        raise KeyError(f"no vector-Jacobian rule for op kind {op.kind!r} (rules.RULES)") from None
 
 
 def vjp(op: Op, g) -> tuple:
     """Apply the rule for `op`; checks that it returns one adjoint per input."""
-    grads = RULES[op.kind](op, g)
+    grads = rule(op).vjp(op, g)
     if len(grads) != len(op.inputs):
         raise AssertionError(
             f"rule {op.kind!r} returned {len(grads)} adjoints for {len(op.inputs)}"
         )
     return grads
+
+
+def local(op: Op):
+    """The op's local derivative (lhs, rhs) for display, or None."""
+    show = rule(op).local
+    return show(op) if show else None

@@ -1,4 +1,4 @@
-"""What every renderer reads: `Reason`, `Step`, `Chain`, `Pass` and `Derivation`.
+"""What every renderer reads: `Reason`, `Step`, `Chain`, `Assumption`, `Pass` and `Derivation`.
 
 A derivation knows no output format; the printers and templates turn it into Unicode, LaTeX or
 NumPy.  All expressions are SymPy objects built from the symbols of `naming.Names`.
@@ -11,17 +11,20 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .activations import Derivative
+from .graph import Graph
 from .spec import Spec
 
 
 @dataclass(frozen=True)
 class Reason:
-    """Why an `=` holds: the chain rule, layer k's equation, the loss, the definition of delta_k,
-    or SymPy's simplification (under `note`)."""
+    """Why an `=` holds: the chain rule, the equation of layer `layer`, the loss, the definition
+    of the adjoint `symbol`, the sum of the adjoints of `symbol`'s consumers (the multivariate
+    chain rule), or a simplification of the lecture's (under `note`)."""
 
-    kind: str  # "chain" | "layer" | "loss" | "delta" | "simplify"
+    kind: str  # "chain" | "layer" | "loss" | "define" | "sum" | "simplify"
     layer: int | None = None
-    note: str | None = None  # for "simplify": the assumption SymPy's simplification used
+    symbol: sp.Basic | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,44 +44,67 @@ class Chain:
 
 
 @dataclass(frozen=True)
-class Pass:
-    """One reverse pass: the forward equations, the delta recursion and the gradients.
+class Assumption:
+    """What a simplification assumed beyond the spec, as data: `kind` (a constant of
+    `lecture`), the sentence every renderer states, and the layer it concerns."""
 
-    `forward` lists (lhs, rhs) in evaluation order (u_j, z_j for j = 1..J); `objective` is f;
-    `deltas` lists (delta_j, expr) from j = J down to 1; `sigma_primes` (sigma'_j, expr) for
-    the layers whose sigma' is not identically one; `gradients` maps "W1", "b1", ... to the
-    gradient of f.  `scale` is the reduction factor c in f = c * sum of the per-sample losses.
+    kind: str
+    text: str
+    layer: int | None = None
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One reverse pass over `graph`: the forward equations, the named adjoints, the gradients.
+
+    `backward` lists (symbol, expr) in evaluation order: each named adjoint (delta_j, zeta_j) and
+    each local derivative a rule uses (sigma'_j), defined before use.  `gradients` maps "W1",
+    "b1", ... to d f / d param.  `scale` is the reduction factor c in f = c * (sum of the
+    per-sample losses); `contributions` maps each value that feeds several ops to the adjoints
+    that add up to its own (the multivariate chain rule).
     """
 
     names: object
-    forward: tuple[tuple[sp.Basic, sp.Basic], ...]
+    graph: Graph
     objective: sp.Expr
     scale: sp.Expr
-    seed: sp.Basic
-    deltas: tuple[tuple[sp.MatrixSymbol, sp.Basic], ...]
-    sigma_primes: tuple[tuple[sp.MatrixSymbol, sp.Basic], ...]
+    backward: tuple[tuple[sp.MatrixSymbol, sp.Basic], ...]
     gradients: dict[str, sp.Basic]
+    contributions: dict
+
+    @property
+    def forward(self) -> tuple[tuple[sp.Basic, sp.Basic], ...]:
+        """(value, equation) of every op but the loss, in evaluation order."""
+        return tuple((op.output, op.equation) for op in self.graph.ops[:-1])
+
+    @property
+    def adjoints(self) -> tuple[tuple[sp.MatrixSymbol, sp.Basic], ...]:
+        """The named adjoints (delta_j, zeta_j) and their definitions, in evaluation order."""
+        named = set(self.graph.named.values())
+        return tuple((lhs, rhs) for lhs, rhs in self.backward if lhs in named)
+
+    @property
+    def sigma_primes(self) -> tuple[tuple[sp.MatrixSymbol, sp.Basic], ...]:
+        """The local derivatives the adjoints use (sigma'_j), in the forward pass's order (the
+        reverse pass defines them the other way round)."""
+        named = set(self.graph.named.values())
+        return tuple((lhs, rhs) for lhs, rhs in reversed(self.backward) if lhs not in named)
 
 
 @dataclass(frozen=True)
 class Derivation:
-    """Everything symbp derives for one spec: per-sample pass, batch pass, chains, sigma'."""
+    """Everything symbp derives for one spec: per-sample pass, batch pass, chains, sigma', and
+    the assumptions of its simplifications (each once), which every renderer and the proof read."""
 
     spec: Spec
     sample: Pass
     batch: Pass
     chains: tuple[Chain, ...]
     derivatives: tuple[Derivative | None, ...]  # sigma'_j, j = 1..J (None: softmax)
+    assumptions: tuple[Assumption, ...] = ()
 
-    @property
-    def assumptions(self) -> tuple[str, ...]:
-        """What the derivation assumes beyond the spec: the notes of its SymPy simplification
-        steps (e.g. "each target sums to one"), each once, in order.  Every renderer states
-        these, from here."""
-        notes = (
-            step.reason.note for chain in self.chains for step in chain.steps if step.reason.note
-        )
-        return tuple(dict.fromkeys(notes))
+    def assumes(self, kind: str) -> bool:
+        return any(a.kind == kind for a in self.assumptions)
 
     def _repr_latex_(self) -> str:
         from .printing.latex import derivation_summary
@@ -86,6 +112,6 @@ class Derivation:
         return derivation_summary(self)
 
     def __str__(self) -> str:
-        from .printing.text import render_text
+        from .report import render_text
 
         return render_text(self)

@@ -395,7 +395,7 @@ def _target(spec: Spec, lhs, batch: bool):
     if isinstance(lhs, MatrixSymbol) and lhs.name.startswith("delta"):
         if batch:
             raise Wrong("a sum over samples belongs in ∂f/∂W_j, not in δ_j (δ_j is per sample)")
-        return dict(d.sample.deltas)[lhs]
+        return dict(d.sample.adjoints)[lhs]
     if isinstance(lhs, Partial) and lhs.args[0] == F:
         key = lhs.args[1].name
         if key in p.gradients:
@@ -466,6 +466,7 @@ class _Evaluator:
         pairs = [(s.y(), b.y()), *((s.z(k), b.z(k)) for k in range(self.spec.depth + 1))]
         for k in range(1, self.spec.depth + 1):
             pairs += [(s.u(k), b.u(k)), (s.delta(k), b.delta(k)), (s.dsigma(k), b.dsigma(k))]
+            pairs += [(s.a(k), b.a(k)), (s.zeta(k), b.zeta(k))]
         for small, big in pairs:
             if big in whole:
                 env[small] = whole[big][:, c]

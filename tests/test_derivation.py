@@ -11,7 +11,7 @@ from symbp.spec import Layer, Spec
 
 
 def _lines(pass_):
-    return [f"{text(lhs)} = {text(rhs)}" for lhs, rhs in pass_.deltas]
+    return [f"{text(lhs)} = {text(rhs)}" for lhs, rhs in pass_.adjoints]
 
 
 def test_lecture_network_gives_the_lectures_general_case():
@@ -71,8 +71,8 @@ def test_chain_for_each_layer_ends_in_delta_times_previous_output_with_reasons()
         assert text(chain.steps[-1].rhs) == text(d.sample.gradients[chain.target.name])
         kinds = [s.reason.kind for s in chain.steps]
         # the top two layers start from f, as the slides do; below, from delta_{j+1}
-        assert kinds[:2] == (["chain", "loss"] if j >= 2 else ["chain", "delta"])
-        assert kinds[-1] == "delta"
+        assert kinds[:2] == (["chain", "loss"] if j >= 2 else ["chain", "define"])
+        assert kinds[-1] == "define"
         layers_used = {s.reason.layer for s in chain.steps if s.reason.kind == "layer"}
         assert layers_used == (set(range(j, 4)) if j >= 2 else {1})
 
@@ -95,7 +95,7 @@ def test_derivation_grows_linearly_with_expression_size_per_layer():
     # Each delta refers to the next delta by name: no expression contains more than one layer.
     spec = Spec("deep", 3, tuple(Layer(3, "tanh") for _ in range(30)))
     d = symbp.derive(spec)
-    assert max(len(text(rhs)) for _, rhs in d.sample.deltas) < 40
+    assert max(len(text(rhs)) for _, rhs in d.sample.adjoints) < 40
 
 
 @pytest.mark.parametrize(
@@ -111,4 +111,4 @@ def test_assumptions_are_the_notes_of_the_simplification_steps(loss, output, ass
     d = symbp.derive(Spec("a", 2, (Layer(3, "tanh"), Layer(2, output)), loss))
     notes = [st.reason.note for c in d.chains for st in c.steps if st.reason.kind == "simplify"]
     assert bool(notes) == assumes
-    assert d.assumptions == tuple(dict.fromkeys(notes))
+    assert tuple(a.text for a in d.assumptions) == tuple(dict.fromkeys(notes))

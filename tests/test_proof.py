@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sympy import MatMul
+from sympy import MatMul, ZeroMatrix
 
 import symbp
 from symbp import formula, rules
@@ -11,6 +11,8 @@ from symbp.activations import Activation
 from symbp.derive import derive
 from symbp.proof import prove, prove_activations
 from symbp.spec import Layer, Spec
+
+from .conftest import ROOT
 
 
 def test_examples_are_proved(example):
@@ -33,13 +35,29 @@ def test_a_wrong_rule_is_caught(monkeypatch):
         right = rules._affine(op, g)
         return (right[0], MatMul(W, g) if W.shape[0] == W.shape[1] else right[1], *right[2:])
 
-    monkeypatch.setitem(rules.RULES, "affine", no_transpose)
+    monkeypatch.setitem(rules.RULES, "affine", rules.Rule(no_transpose))
     derive.cache_clear()
     try:
         spec = Spec("square", 2, (Layer(2, "tanh"), Layer(2, "tanh"), Layer(1, "sigmoid")))
         checks = prove(spec)
         assert not all(c.ok for c in checks)
         assert any(not c.ok and "W1" in c.what for c in checks)
+    finally:
+        derive.cache_clear()
+
+
+def test_a_residual_network_is_proved_and_a_lost_skip_adjoint_is_caught(monkeypatch):
+    """z_3 = sigma(u_3) + z_1: the proof holds with the add rule, and fails when the rule forgets
+    that the skip also carries the adjoint back (the sum of two paths into z_1)."""
+    spec = symbp.load_spec(ROOT / "examples" / "residual.toml")
+    assert all(c.ok for c in prove(spec, max_width=2))
+    forget = rules.Rule(lambda op, g: (g, ZeroMatrix(*g.shape)))
+    monkeypatch.setitem(rules.RULES, "add", forget)
+    derive.cache_clear()
+    try:
+        failed = [c.what for c in prove(spec, max_width=2) if not c.ok]
+        assert failed and all(key in " ".join(failed) for key in ("W1", "b1"))
+        assert not any("W3" in what or "W4" in what for what in failed)  # above the skip: right
     finally:
         derive.cache_clear()
 

@@ -9,12 +9,12 @@ import sympy as sp
 
 from symbp import losses
 from symbp.activations import ACTIVATIONS, t
-from symbp.derive import graph, sigma_prime
+from symbp.graph import build
 from symbp.losses import LOSSES
 from symbp.naming import Names
 from symbp.printing.rewrites import REWRITES, _a, _n
 from symbp.proof import evaluate
-from symbp.rules import vjp
+from symbp.rules import sigma_prime, vjp
 from symbp.spec import Layer, Spec
 
 H = 1e-6
@@ -31,7 +31,7 @@ def _sym(array) -> sp.Matrix:
 def _setup(activation="tanh", bias=True, batch=False):
     spec = Spec("r", 3, (Layer(2, activation, bias),))
     names = Names(spec.widths, batch=batch)
-    return spec, names, graph(spec, names)
+    return spec, names, build(spec, names).ops
 
 
 def _env(names, values, activation):
@@ -59,8 +59,8 @@ def test_activation_rule(activation):
     (gu,) = vjp(op, g)
     env = _env(names, {names.u(1): u, names.z(1): sigma(u)}, activation)
     env[g] = _sym(v)
-    if op.sigma_prime is not None:
-        env[op.sigma_prime] = evaluate(sigma_prime(spec, names, 1), env)
+    symbol, formula = sigma_prime(op)
+    env[symbol] = evaluate(formula, env)
     assert np.sum(_num(evaluate(gu, env)) * w) == pytest.approx(directional, rel=1e-7, abs=1e-9)
 
 
@@ -68,7 +68,7 @@ def test_activation_rule(activation):
 def test_softmax_rule_is_the_jacobian_transpose(batch):
     spec = Spec("r", 3, (Layer(3, "softmax"),))
     names = Names(spec.widths, batch=batch)
-    op, rng, cols = graph(spec, names)[1], np.random.default_rng(4), 2 if batch else 1
+    op, rng, cols = build(spec, names).ops[1], np.random.default_rng(4), 2 if batch else 1
     u, v, w = (rng.standard_normal((3, cols)) for _ in range(3))
 
     def softmax(x):
@@ -121,7 +121,7 @@ def test_loss_rule(loss):
     output = LOSSES[loss].output or "tanh"
     spec = Spec("r", 3, (Layer(2, output),), loss=loss)
     names = Names(spec.widths, batch=False)
-    op, rng = graph(spec, names)[-1], np.random.default_rng(3)
+    op, rng = build(spec, names).ops[-1], np.random.default_rng(3)
     z, y, w = (rng.uniform(0.1, 0.9, (2, 1)) for _ in range(3))
     scalar = sp.lambdify((losses.z, losses.y), LOSSES[loss].expr, "numpy")
 

@@ -28,7 +28,7 @@ def _symbol_names(derivation) -> set[str]:
     """The name of every symbol and matrix symbol in a derivation's formulas."""
     names = set()
     for p in (derivation.sample, derivation.batch):
-        exprs = [*p.forward, *p.deltas, *p.sigma_primes]
+        exprs = [*p.forward, *p.adjoints, *p.sigma_primes]
         exprs = [e for pair in exprs for e in pair] + [p.objective, *p.gradients.values()]
         for expr in exprs:
             names |= {a.name for a in expr.atoms(sp.Symbol, sp.MatrixSymbol)}

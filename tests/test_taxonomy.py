@@ -11,7 +11,8 @@ from autograd import grad
 
 import symbp
 from symbp.linear import convexity_example
-from symbp.printing.text import render_chains, text
+from symbp.printing.text import text
+from symbp.report import render_chains
 from symbp.proof import prove, prove_activations
 from symbp.spec import Layer, Spec
 
@@ -31,8 +32,8 @@ def test_cross_entropy_delta_collapses_to_z_minus_y_and_is_proved(loss, output):
         "ce", 3, (Layer(3, "tanh", True), Layer(3 if output == "softmax" else 1, output)), loss=loss
     )
     d = symbp.derive(spec)
-    assert text(dict(d.sample.deltas)[d.sample.names.delta(2)]) == "z₂ − y"
-    assert text(dict(d.batch.deltas)[d.batch.names.delta(2)]) == "Z₂ − Y"
+    assert text(dict(d.sample.adjoints)[d.sample.names.delta(2)]) == "z₂ − y"
+    assert text(dict(d.batch.adjoints)[d.batch.names.delta(2)]) == "Z₂ − Y"
     steps = render_chains(d)
     assert "SymPy simplification" in steps
     if output == "softmax":
@@ -44,7 +45,7 @@ def test_cross_entropy_delta_collapses_to_z_minus_y_and_is_proved(loss, output):
 def test_softmax_with_l2_keeps_the_jacobian_and_is_proved():
     spec = Spec("sl2", 2, (Layer(2, "tanh"), Layer(3, "softmax")))
     d = symbp.derive(spec)
-    assert "diag" in text(dict(d.sample.deltas)[d.sample.names.delta(2)])
+    assert "diag" in text(dict(d.sample.adjoints)[d.sample.names.delta(2)])
     assert all(c.ok for c in prove(spec, max_width=2))
 
 
@@ -160,7 +161,7 @@ def test_depth_one_and_twenty(depth):
     layers = (*hidden, Layer(2, "identity"))
     spec = Spec(f"d{depth}", 3, layers)
     d = symbp.derive(spec)
-    assert len(d.sample.deltas) == depth
+    assert len(d.sample.adjoints) == depth
     mod = module_for(spec)
     rng = np.random.default_rng(0)
     params = mod.init_params(seed=0)

@@ -101,13 +101,15 @@ def reason(r) -> str:
         return rf"\text{{(e.{r.layer})}}"
     if r.kind == "simplify":
         return r"\text{SymPy}"
-    return rf"\text{{def.}}\ \boldsymbol{{\delta}}_{{{r.layer}}}"
+    if r.kind == "sum":
+        return r"\text{MCR}"
+    return rf"\text{{def.}}\ {latex(r.symbol)}"
 
 
 def derivation_summary(derivation) -> str:
     """The delta recursion and gradients as one LaTeX display (Jupyter's `_repr_latex_`)."""
     p = derivation.sample
-    rows = [rf"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in (*p.deltas, *p.sigma_primes)]
+    rows = [rf"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in (*p.adjoints, *p.sigma_primes)]
     rows += [
         rf"\frac{{\partial f}}{{\partial {latex(p.names.param(k))}}} &= {latex(g)}"
         for k, g in p.gradients.items()

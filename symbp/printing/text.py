@@ -15,7 +15,6 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from .. import naming
-from ..nodes import Sigma
 from .notation import MatrixNotation
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -213,78 +212,3 @@ def _scaled_hadamard(expr) -> bool:
 
 def text(expr) -> str:
     return TextPrinter().doprint(expr)
-
-
-def objective(p) -> str:
-    """f of a pass, with its reduction factor in front: (1/N) ‖Y − Z_J‖_F²."""
-    if p.scale == 1:
-        return text(p.objective)
-    body = text(p.objective / p.scale)
-    sign, body = (TextPrinter.MINUS, body[1:]) if body.startswith(TextPrinter.MINUS) else ("", body)
-    return f"{sign}({text(p.scale)}) {body}"
-
-
-def reason(r) -> str:
-    if r.kind == "chain":
-        return "chain rule"
-    if r.kind == "loss":
-        return "loss (L)"
-    if r.kind == "layer":
-        return f"layer equation (e.{r.layer})"
-    if r.kind == "simplify":
-        return f"SymPy simplification; {r.note}"
-    return f"definition of δ{naming.subscript(r.layer)}"
-
-
-def render_chains(derivation) -> str:
-    """Each layer's chain of equalities, every step with its reason, as the lecture's slides."""
-    from ..derive import f
-    from ..nodes import Partial
-
-    lines = []
-    for chain in derivation.chains:
-        lines.append(f"{text(Partial(f, chain.target))}")
-        lines += [f"    = {text(step.rhs)}    [{reason(step.reason)}]" for step in chain.steps]
-    return "\n".join(lines)
-
-
-def render_text(derivation) -> str:
-    """The δ recursion, σ′_j and every ∂f/∂W_j (and ∂f/∂b_j), per sample and for the batch."""
-    from ..derive import sigma_prime
-
-    spec, p, b = derivation.spec, derivation.sample, derivation.batch
-    lines = [f"network {spec.name}: J = {spec.depth}, widths {'-'.join(map(str, spec.widths))}"]
-    for (_, pre), (z, sigma), layer in zip(
-        p.forward[::2], p.forward[1::2], spec.layers, strict=True
-    ):
-        lines.append(
-            f"  {text(z)} = {text(Sigma(sigma.layer, pre))}    σ = {layer.activation_name}"
-        )
-    lines.append(f"  f = {text(p.objective)}")
-    lines.append("")
-    lines.append("δ recursion (one sample):")
-    lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in p.deltas]
-    lines += [f"  SymPy's simplification assumes: {note}" for note in derivation.assumptions]
-    lines.append("activation derivatives (from sympy.diff, simplified):")
-    for j, (layer, d) in enumerate(zip(spec.layers, derivation.derivatives, strict=True), start=1):
-        z, name = p.names.z(j), layer.activation_name
-        if d is None:
-            lines.append(
-                f"  ∂{text(z)}/∂{text(p.names.u(j))} = diag({text(z)}) − {text(z)} {text(z)}ᵀ    ({name})"
-            )
-            continue
-        formula = text(sigma_prime(derivation.spec, p.names, j))
-        note = (
-            "    ← zero almost everywhere: gradient steps cannot move the weights"
-            if d.is_zero
-            else ""
-        )
-        lines.append(
-            f"  {text(p.names.dsigma(j))} = {formula}    ({name}: σ(t) = {text(layer.sigma.expr)}, σ′(t) = {text(d.raw)}){note}"
-        )
-    lines.append("gradients (one sample):")
-    lines += [f"  ∂f/∂{text(p.names.param(k))} = {text(g)}" for k, g in p.gradients.items()]
-    lines.append(f"batch form (samples as columns, f = {objective(b)}):")
-    lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in b.deltas]
-    lines += [f"  ∂f/∂{text(b.names.param(k))} = {text(g)}" for k, g in b.gradients.items()]
-    return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""The forward graph: a spec as a list of ops in topological order.
+
+Each layer kind (`layers`) contributes the ops of its layer; `build` chains them and ends with the
+loss.  The graph is pure data over the symbols of `naming.Names`: the reverse pass, the chains, the
+proof, the printers and the templates all read it, and none of them knows how many ops a layer has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from . import losses
+from .nodes import ElementSum, lift
+
+f = sp.Symbol("f")  #: the objective
+
+
+@dataclass(frozen=True)
+class Op:
+    """One node of the forward graph: ``output = equation``, a function of `inputs`.
+
+    `kind` is a key of `rules.RULES`; `layer` the layer the op belongs to (None for the loss);
+    `attrs` what its rule needs besides the inputs (an activation, a loss name, the symbol that
+    names sigma'), as sorted (key, value) pairs so that an op stays hashable.
+    """
+
+    kind: str
+    output: sp.Basic
+    inputs: tuple
+    equation: sp.Basic
+    layer: int | None = None
+    attrs: tuple = ()
+
+    def attr(self, key: str, default=None):
+        return dict(self.attrs).get(key, default)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A trainable parameter: its gradient key ("W1"), symbol, and initialisation: entries drawn
+    i.i.d. normal with standard deviation `scale`, or zeros when `scale` is None."""
+
+    key: str
+    symbol: sp.MatrixSymbol
+    scale: float | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """What a layer kind contributes to the graph: its ops (in evaluation order), the adjoints it
+    names, the values displays write out, its parameters, and its output value."""
+
+    ops: tuple[Op, ...]
+    named: dict
+    hidden: frozenset
+    params: tuple[Param, ...]
+    output: sp.Basic
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Ops in topological order (the loss last), and what the derivation shows of them.
+
+    `named` maps a value to the symbol that names its adjoint (u_j -> delta_j); `hidden` holds the
+    values that displays write out rather than name (u_j: the lecture writes sigma_j(W_j z + b_j));
+    `outputs` are the layer outputs z_0, ..., z_J; `params` the parameters, in layer order.
+    """
+
+    ops: tuple[Op, ...]
+    named: dict = field(default_factory=dict)
+    hidden: frozenset = frozenset()
+    outputs: tuple = ()
+    params: tuple[Param, ...] = ()
+
+    def __post_init__(self):
+        producers, consumers = {}, {}
+        for op in self.ops:
+            producers[op.output] = op
+            for x in op.inputs:
+                consumers.setdefault(x, []).append(op)
+        object.__setattr__(self, "_producers", producers)
+        object.__setattr__(self, "_consumers", consumers)
+
+    def producer(self, value) -> Op | None:
+        """The op whose output is `value` (None for inputs, targets and parameters)."""
+        return self._producers.get(value)
+
+    def consumers(self, value) -> list[Op]:
+        """The ops that take `value` as an input, in topological order."""
+        return list(self._consumers.get(value, ()))
+
+    def shown(self, value):
+        """`value` as displays write it: hidden values replaced by their equations."""
+        op = self.producer(value)
+        return self.inline(op.equation) if value in self.hidden and op else value
+
+    def inline(self, expr):
+        """`expr` with every hidden value replaced by its equation (recursively)."""
+        subs = {v: self.shown(v) for v in self.hidden if expr.has(v)}
+        return expr.xreplace(subs) if subs else expr
+
+    def equations(self) -> list[tuple[sp.Basic, sp.Basic, Op]]:
+        """(value, displayed right side, op) for every shown value, in evaluation order: the
+        layer equations (e.j) as the lecture writes them, then the loss (L)."""
+        return [
+            (op.output, self.inline(op.equation), op)
+            for op in self.ops
+            if op.output not in self.hidden
+        ]
+
+
+def build(spec, names) -> Graph:
+    """The graph of `spec` over `names` (per sample or batch): each layer's ops, then the loss."""
+    from .layers import kind_of
+
+    ops, named, hidden, params = [], {}, set(), []
+    outputs = [names.z(0)]
+    for j, layer in enumerate(spec.layers, start=1):
+        part = kind_of(layer).ops(j, layer, names)
+        ops += part.ops
+        named.update(part.named)
+        hidden |= part.hidden
+        params += part.params
+        outputs.append(part.output)
+    z, y = outputs[-1], names.y()
+    loss = lift(losses.LOSSES[spec.loss].expr, {losses.z: z, losses.y: y})
+    ops.append(Op("loss", f, (z, y), ElementSum(loss), attrs=(("loss", spec.loss),)))
+    return Graph(tuple(ops), named, frozenset(hidden), tuple(outputs), tuple(params))
