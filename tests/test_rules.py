@@ -46,7 +46,7 @@ ELEMENTWISE = sorted(name for name, act in ACTIVATIONS.items() if act.elementwis
 
 @pytest.mark.parametrize("activation", ELEMENTWISE)
 def test_activation_rule(activation):
-    spec, names, ops = _setup(activation)
+    _, names, ops = _setup(activation)
     op, rng = ops[1], np.random.default_rng(1)
     u, v, w = (rng.standard_normal((2, 1)) for _ in range(3))
     sigma = sp.lambdify(t, ACTIVATIONS[activation].expr, "numpy")

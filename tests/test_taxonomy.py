@@ -12,8 +12,8 @@ from autograd import grad
 import symbp
 from symbp.linear import convexity_example
 from symbp.printing.text import text
-from symbp.report import render_chains
 from symbp.proof import prove, prove_activations
+from symbp.report import render_chains
 from symbp.spec import Layer, Spec
 
 from .conftest import ROOT, module_for
