@@ -11,7 +11,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from . import activations, graph, lecture
+from . import activations, lecture
+from .build import build
 from .chains import FULL_CHAINS, chain
 from .graph import f
 from .naming import N, Names
@@ -26,7 +27,7 @@ def one_pass(spec: Spec, batch: bool) -> tuple[Pass, dict, tuple]:
     """The reverse pass of `spec` per sample or for the batch, with the lecture's simplified
     adjoints; returns (pass, simplified adjoints, their assumptions)."""
     names = Names(spec.widths, batch=batch)
-    g = graph.build(spec, names)
+    g = build(spec, names)
     scale = 1 / N if batch and spec.reduction == "mean" else sp.Integer(1)
     simplified, assumptions = lecture.output_simplification(g, spec)
     return reverse(g, names, scale, simplified), simplified, assumptions

@@ -1,8 +1,7 @@
-"""The forward graph: a spec as a list of ops in topological order.
+"""The forward graph: ops in topological order, as pure data over the symbols of `naming.Names`.
 
-Each layer kind (`layers`) contributes the ops of its layer; `build` chains them and ends with the
-loss.  The graph is pure data over the symbols of `naming.Names`: the reverse pass, the chains, the
-proof, the printers and the templates all read it, and none of them knows how many ops a layer has.
+`build` makes one from a spec.  The reverse pass, the chains, the proof, the printers and the
+templates all read it, and none of them knows how many ops a layer has.
 """
 
 from __future__ import annotations
@@ -10,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
-
-from . import losses
-from .nodes import ElementSum, lift
 
 f = sp.Symbol("f")  #: the objective
 
@@ -109,22 +105,3 @@ class Graph:
             for op in self.ops
             if op.output not in self.hidden
         ]
-
-
-def build(spec, names) -> Graph:
-    """The graph of `spec` over `names` (per sample or batch): each layer's ops, then the loss."""
-    from .layers import kind_of
-
-    ops, named, hidden, params = [], {}, set(), []
-    outputs = [names.z(0)]
-    for j, layer in enumerate(spec.layers, start=1):
-        part = kind_of(layer).ops(j, layer, names)
-        ops += part.ops
-        named.update(part.named)
-        hidden |= part.hidden
-        params += part.params
-        outputs.append(part.output)
-    z, y = outputs[-1], names.y()
-    loss = lift(losses.LOSSES[spec.loss].expr, {losses.z: z, losses.y: y})
-    ops.append(Op("loss", f, (z, y), ElementSum(loss), attrs=(("loss", spec.loss),)))
-    return Graph(tuple(ops), named, frozenset(hidden), tuple(outputs), tuple(params))

@@ -12,8 +12,18 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixExpr, OneMatrix, ZeroMatrix
 from sympy.core.basic import Basic
 
+TARGETS = ("numpy", "latex", "text", "evaluate")  #: the printers and the proof's evaluator
 
-class ShapedLikeArg(MatrixExpr):
+
+class SymbpNode:
+    """Marker of symbp's own SymPy nodes.  `targets` lists what must handle the node (a printer
+    method ``_print_<Class>`` each, or a case in `proof.evaluate`); a printer without its method
+    raises an error naming it (`printing.strict`), never falls back to SymPy's generic form."""
+
+    targets: tuple[str, ...] = TARGETS
+
+
+class ShapedLikeArg(SymbpNode, MatrixExpr):
     """A matrix node whose last argument `arg` it is shaped like."""
 
     @property
@@ -55,7 +65,7 @@ class LogSumExp(ShapedLikeArg):
         return super().__new__(cls, arg)
 
 
-class Stack(MatrixExpr):
+class Stack(SymbpNode, MatrixExpr):
     """[top; bottom]: two matrices with the same number of columns, one over the other."""
 
     def __new__(cls, top, bottom):
@@ -66,7 +76,7 @@ class Stack(MatrixExpr):
         return (self.args[0].shape[0] + self.args[1].shape[0], self.args[0].shape[1])
 
 
-class LeastSquares(MatrixExpr):
+class LeastSquares(SymbpNode, MatrixExpr):
     """argmin_P ||T - A P B||_F of least norm, i.e. A^+ T B^+ (the BCD step of a linear layer)."""
 
     def __new__(cls, A, T, B):
@@ -78,7 +88,7 @@ class LeastSquares(MatrixExpr):
         return (A.shape[1], B.shape[0])
 
 
-class ElementSum(sp.Expr):
+class ElementSum(SymbpNode, sp.Expr):
     """The sum of all entries of a matrix expression (a scalar)."""
 
     def __new__(cls, arg):
@@ -89,15 +99,19 @@ class ElementSum(sp.Expr):
         return self.args[0]
 
 
-class Partial(Basic):
+class Partial(SymbpNode, Basic):
     """The (display-only) derivative d num / d den, as the lecture writes it."""
+
+    targets = ("latex", "text")
 
     def __new__(cls, num, den):
         return super().__new__(cls, num, den)
 
 
-class VJP(Basic):
+class VJP(SymbpNode, Basic):
     """A row factor applied to a Jacobian: the lecture's ``g  d z / d W`` (display only)."""
+
+    targets = ("latex", "text")
 
     def __new__(cls, row, jacobian):
         return super().__new__(cls, row, jacobian)

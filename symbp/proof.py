@@ -18,6 +18,7 @@ from sympy import (
     HadamardProduct,
     MatAdd,
     MatMul,
+    MatrixExpr,
     MatrixSymbol,
     OneMatrix,
     Transpose,
@@ -32,7 +33,7 @@ from .derive import derive
 from .errors import SymbpError
 from .lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
 from .naming import N
-from .nodes import ElementSum, Elementwise, Sigma, Stack
+from .nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
 from .spec import Spec
 
 SAMPLES = 2  #: columns used for the proof of the batch form
@@ -91,11 +92,19 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
             return sp.diag(*go(e.args[0]))
         if isinstance(e, Stack):
             return go(e.args[0]).col_join(go(e.args[1]))
+        if isinstance(e, LogSumExp):  # log sum_i exp of each column, broadcast over the rows
+            M = go(e.arg)
+            return sp.Matrix(M.rows, M.cols, lambda _, c: sp.log(sum(M[:, c].applyfunc(sp.exp))))
+        if isinstance(e, LeastSquares):
+            A, T, B = (go(a) for a in e.args)
+            return A.pinv() * T * B.pinv()
         if isinstance(e, ElementSum):
             return sum(go(e.arg))
         if isinstance(e, (sp.Mul, sp.Add)):
             parts = [go(a) for a in e.args]
             return sp.Mul(*parts) if isinstance(e, sp.Mul) else sp.Add(*parts)
+        if isinstance(e, (SymbpNode, MatrixExpr)):
+            raise NotImplementedError(f"proof.evaluate has no case for {type(e).__name__}")
         return sp.sympify(e).subs(N, n)
 
     return go(expr)

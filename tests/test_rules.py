@@ -9,7 +9,7 @@ import sympy as sp
 
 from symbp import losses
 from symbp.activations import ACTIVATIONS, t
-from symbp.graph import build
+from symbp.build import build
 from symbp.losses import LOSSES
 from symbp.naming import Names
 from symbp.printing.rewrites import REWRITES, _a, _n

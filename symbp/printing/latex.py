@@ -10,9 +10,10 @@ from sympy.printing.latex import LatexPrinter
 
 from .. import naming
 from .notation import MatrixNotation
+from .strict import Strict
 
 
-class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
+class SymbpLatexPrinter(Strict, MatrixNotation, LatexPrinter):
     """With ``sample="i"``, per-sample symbols carry a sample index: z_1^{(i)}."""
 
     MINUS = "-"
@@ -71,6 +72,9 @@ class SymbpLatexPrinter(MatrixNotation, LatexPrinter):
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}^T" if expr.shape[0] == 1 and expr.shape[1] != 1 else r"\mathbf{1}"
+
+    def _print_LogSumExp(self, expr):
+        return rf"\log \mathbf{{1}}^T \exp\left({self._print(expr.arg)}\right)"
 
     def _print_Sigma(self, expr):
         return rf"\sigma_{{{expr.layer}}}\left({self._print(expr.arg)}\right)"

@@ -16,6 +16,7 @@ from sympy.printing.str import StrPrinter
 
 from .. import naming
 from .notation import MatrixNotation
+from .strict import Strict
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _RELATIONS = {">=": "≥", "<=": "≤", "!=": "≠", "==": "=", ">": ">", "<": "<"}
@@ -146,7 +147,7 @@ class ScalarNotation:
         return "(" + ", else ".join(parts) + ")"
 
 
-class TextPrinter(ScalarNotation, MatrixNotation, StrPrinter):
+class TextPrinter(Strict, ScalarNotation, MatrixNotation, StrPrinter):
     MINUS = "−"
     HADAMARD = " ∘ "
 
@@ -191,6 +192,19 @@ class TextPrinter(ScalarNotation, MatrixNotation, StrPrinter):
 
     def _print_Sigma(self, expr):
         return f"σ{naming.subscript(expr.layer)}({self._print(expr.arg)})"
+
+    def _print_LogSumExp(self, expr):
+        return f"log 1ᵀ exp({self._print(expr.arg)})"
+
+    def _print_Stack(self, expr):
+        top, bottom = (self._print(a) for a in expr.args)
+        return f"[{top}; {bottom}]"
+
+    def _print_LeastSquares(self, expr):
+        A, T, B = expr.args
+        kinds = (MatAdd, MatMul, HadamardProduct)
+        left = "" if isinstance(A, sp.Identity) else f"{self._wrap(A, kinds)}⁺ "
+        return f"{left}{self._wrap(T, (MatAdd,))} {self._wrap(B, kinds)}⁺"
 
     def _print_ElementSum(self, expr):
         arg = expr.arg

@@ -1,0 +1,111 @@
+"""Every op kind has a rule, and every symbp node class has a method in every printer and a case
+in the proof's evaluator that its `targets` name; a missing one is an error naming it."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sympy as sp
+
+from symbp import graph, layers, nodes, rules
+from symbp.activations import ACTIVATIONS
+from symbp.build import build
+from symbp.losses import LOSSES
+from symbp.naming import Names
+from symbp.printing.latex import SymbpLatexPrinter
+from symbp.printing.numpy import code
+from symbp.printing.text import TextPrinter
+from symbp.proof import evaluate
+from symbp.spec import Layer, Spec
+
+A = sp.MatrixSymbol("A", 2, 2)
+B = sp.MatrixSymbol("B", 2, 2)
+SAMPLES = {  # one instance of each node class; a new class must add one here
+    nodes.Sigma: nodes.Sigma(1, A),
+    nodes.Elementwise: nodes.Elementwise(sp.Lambda(sp.Symbol("t"), sp.exp(sp.Symbol("t"))), A),
+    nodes.LogSumExp: nodes.LogSumExp(A),
+    nodes.Stack: nodes.Stack(A, B),
+    nodes.LeastSquares: nodes.LeastSquares(A, B, A),
+    nodes.ElementSum: nodes.ElementSum(A),
+    nodes.Partial: nodes.Partial(A, B),
+    nodes.VJP: nodes.VJP(A, nodes.Partial(A, B)),
+}
+PRINTERS = {
+    "latex": lambda e: SymbpLatexPrinter().doprint(e),
+    "text": lambda e: TextPrinter().doprint(e),
+    "numpy": lambda e: code(e, {1: ACTIVATIONS["tanh"]}),
+}
+PRINTER_CLASSES = {"latex": SymbpLatexPrinter, "text": TextPrinter}
+
+
+def _node_classes():
+    out, todo = [], [nodes.SymbpNode]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.__module__ == "symbp.nodes" and cls not in (nodes.SymbpNode, nodes.ShapedLikeArg):
+            out.append(cls)
+    return sorted(out, key=lambda c: c.__name__)
+
+
+def _graphs():
+    """Graphs covering every layer option and loss: each op kind the layer kinds emit."""
+    specs = [
+        Spec("s", 2, (Layer(2, act, bias=True), Layer(2, LOSSES[loss].output or "identity")), loss)
+        for act, loss in itertools.product(("tanh", "identity"), LOSSES)
+    ]
+    skip = (Layer(2, "tanh"), Layer(2, "tanh"), Layer(2, "tanh", skip_from=1))
+    specs.append(Spec("r", 2, skip))
+    return [build(spec, Names(spec.widths, batch)) for spec in specs for batch in (0, 1)]
+
+
+def test_every_node_class_has_a_sample():
+    assert set(_node_classes()) == set(SAMPLES), "add a sample of each new node class to SAMPLES"
+
+
+@pytest.mark.parametrize("cls", _node_classes(), ids=lambda c: c.__name__)
+def test_every_node_is_printed_and_evaluated_where_its_targets_say(cls):
+    sample = SAMPLES[cls]
+    for target in cls.targets:
+        if target == "evaluate":
+            env = {A: sp.Matrix([[1, 2], [3, 4]]), B: sp.Matrix([[0, 1], [1, 0]])}
+            env[("sigma", 1)] = lambda M: M.applyfunc(sp.tanh)
+            evaluate(sample, env)
+        else:
+            if target in PRINTER_CLASSES:
+                assert hasattr(PRINTER_CLASSES[target], f"_print_{cls.__name__}")
+            assert PRINTERS[target](sample)
+
+
+def test_a_node_without_a_printer_method_is_an_error_naming_it():
+    class Mystery(nodes.ShapedLikeArg):
+        pass
+
+    for show in PRINTERS.values():
+        with pytest.raises(NotImplementedError, match="Mystery"):
+            show(Mystery(A))
+    with pytest.raises(NotImplementedError, match="Mystery"):
+        evaluate(Mystery(A), {A: sp.eye(2)})
+
+
+def test_every_op_kind_the_layer_kinds_emit_has_a_rule_and_every_rule_is_used():
+    kinds = {op.kind for g in _graphs() for op in g.ops}
+    assert kinds == set(rules.RULES)
+    for g in _graphs():
+        for op in g.ops:
+            adjoint = sp.MatrixSymbol("g", *op.output.shape) if op.kind != "loss" else 1
+            assert len(rules.vjp(op, adjoint)) == len(op.inputs)
+
+
+def test_an_op_without_a_rule_is_an_error_naming_it():
+    op = graph.Op("convolution", A, (B,), B)
+    with pytest.raises(KeyError, match="convolution"):
+        rules.vjp(op, A)
+
+
+def test_every_layer_kind_states_its_parts():
+    for name, kind in layers.KINDS.items():
+        assert kind.Layer.kind == name
+        for part in ("FIELDS", "parse", "check", "ops"):
+            assert hasattr(kind, part), f"layer kind {name!r} lacks {part}"
