@@ -94,7 +94,7 @@ class Graph:
 
     def inline(self, expr):
         """`expr` with every hidden value replaced by its equation (recursively)."""
-        subs = {v: self.shown(v) for v in self.hidden if expr.has(v)}
+        subs = {v: self.shown(v) for v in expr.free_symbols & self.hidden}
         return expr.xreplace(subs) if subs else expr
 
     def equations(self) -> list[tuple[sp.Basic, sp.Basic, Op]]:
