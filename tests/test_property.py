@@ -1,6 +1,6 @@
 """Over a hypothesis family of architectures (depth 1-5, widths 1-6, every differentiable
-activation including a custom softsign, biases, the three losses with their output layers, both
-reductions): emitted gradients against central differences (<= 1e-6) and against HIPS autograd
+activation including a custom softsign, biases, residual connections, the three losses with their
+output layers, both reductions): emitted gradients against central differences (<= 1e-6) and against HIPS autograd
 (<= 1e-10), the latter on a forward pass written here independently of symbp's SymPy formulas."""
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ HIDDEN = sorted(ORACLE)
 OUTPUTS = {"l2": HIDDEN, "cross_entropy": ["softmax"], "binary_cross_entropy": ["sigmoid"]}
 
 
-def _layer(units, name, bias):
-    return Layer(units, SOFTSIGN if name == "softsign" else name, bias)
+def _layer(units, name, bias, skip_from=None):
+    return Layer(units, SOFTSIGN if name == "softsign" else name, bias, skip_from)
 
 
 @st.composite
@@ -46,8 +46,16 @@ def networks(draw):
         for _ in range(depth - 1)
     ]
     out = _layer(draw(st.integers(1, 6)), draw(st.sampled_from(OUTPUTS[loss])), draw(st.booleans()))
+    layers, d0 = [*hidden, out], draw(st.integers(1, 6))
+    # residual connections z_j = sigma_j(...) + z_k (k < j - 1), output layer only for l2
+    last = depth if loss == "l2" else depth - 1
+    for j in draw(st.sets(st.integers(2, max(2, last)), max_size=2)) if last >= 2 else ():
+        k = draw(st.integers(0, j - 2))
+        width = d0 if k == 0 else layers[k - 1].units
+        old = layers[j - 1]
+        layers[j - 1] = Layer(width, old.activation, old.bias, skip_from=k)
     reduction = draw(st.sampled_from(["mean", "sum"]))
-    return Spec("prop", draw(st.integers(1, 6)), (*hidden, out), loss=loss, reduction=reduction)
+    return Spec("prop", d0, tuple(layers), loss=loss, reduction=reduction)
 
 
 def targets(spec, rng, samples):
@@ -61,13 +69,14 @@ def targets(spec, rng, samples):
 
 
 def oracle_loss(spec, params, X, Y):
-    Z = X
+    Zs = [X]
     for j, layer in enumerate(spec.layers, start=1):
-        U = anp.dot(params[f"W{j}"], Z)
+        U = anp.dot(params[f"W{j}"], Zs[-1])
         if layer.bias:
             U = U + params[f"b{j}"]
         name = layer.activation_name
         Z = anp.exp(U) / anp.sum(anp.exp(U), axis=0) if name == "softmax" else ORACLE[name](U)
+        Zs.append(Z if layer.skip_from is None else Z + Zs[layer.skip_from])
     # the losses from the output layer's pre-activations U, written to keep full precision
     # (log(1 - z) for z near 1 loses digits): log sigma(u) = -log1p(e^-u), log softmax = u - lse
     if spec.loss == "cross_entropy":
@@ -77,7 +86,7 @@ def oracle_loss(spec, params, X, Y):
         softplus = lambda v: anp.maximum(v, 0) + anp.log1p(anp.exp(-anp.abs(v)))  # noqa: E731
         total = anp.sum(Y * softplus(-U) + (1 - Y) * softplus(U))
     else:
-        total = anp.sum((Y - Z) ** 2)
+        total = anp.sum((Y - Zs[-1]) ** 2)
     return total / X.shape[1] if spec.reduction == "mean" else total
 
 
@@ -103,6 +112,8 @@ def test_emitted_gradients_match_finite_differences_and_autograd(spec, seed, sam
         if min(np.linalg.norm(g) for g in ours.values()) >= floor
         else "autograd only (gradient below the FD floor)"
     )
+    skips = sum(layer.skip_from is not None for layer in spec.layers)
+    event(f"residual connections: {skips}")
     theirs = grad(lambda p: oracle_loss(spec, p, X, Y))(params)
     assert np.isclose(mod.loss(params, X, Y), oracle_loss(spec, params, X, Y), rtol=1e-12, atol=0)
     for key in params:
