@@ -14,10 +14,10 @@ import time
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-from symbp.derive import derive
-from symbp.document import document_source
-from symbp.emit import module_source
-from symbp.spec import Layer, Spec
+from symbp.derivation.derive import derive
+from symbp.output.document import document_source
+from symbp.output.module import module_source
+from symbp.spec.model import Layer, Spec
 
 
 def spec_of(depth: int, width) -> Spec:

@@ -13,9 +13,9 @@ import timeit
 
 import numpy as np
 
-from symbp.check import load_module
-from symbp.emit import module_source
-from symbp.spec import Layer, Spec, lecture_spec
+from symbp.output.module import module_source
+from symbp.proof.check import load_module
+from symbp.spec.model import Layer, Spec, lecture_spec
 
 
 def handwritten_step(params, X, Y, lr, activations):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import symbp
+from symbp.derivation.linear import is_deep_linear
 from symbp.escape import one_line
-from symbp.files import default_command, write
-from symbp.linear import is_deep_linear
+from symbp.output.files import default_command, write
 
 ROOT = Path(__file__).resolve().parent.parent
 

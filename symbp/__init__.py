@@ -11,16 +11,16 @@ True
 'W₃ δ₃ multiplies a 2×3 by a 2×1: did you mean W₃ᵀ?'
 """
 
-from .check import Report, check
-from .derive import derive
-from .document import document_source as latex_document
-from .emit import module_source as generate_module
+from .derivation.derive import derive
+from .derivation.steps import Derivation
 from .errors import SpecError, SymbpError
-from .spec import Layer, Spec, from_dict, lecture_spec
-from .spec import load as load_spec
-from .steps import Derivation
-from .verify import Verdict, tex_claims
-from .verify import verify as verify_claim
+from .output.document import document_source as latex_document
+from .output.module import module_source as generate_module
+from .proof.check import Report, check
+from .spec.model import Layer, Spec, from_dict, lecture_spec
+from .spec.model import load as load_spec
+from .verify.compare import Verdict, tex_claims
+from .verify.compare import verify as verify_claim
 
 __all__ = [
     "Derivation",

@@ -23,16 +23,16 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .check import TOLERANCE, check, widths_note
-from .derive import derive
-from .document import document_source
-from .emit import module_source
+from .derivation.derive import derive
 from .errors import SymbpError
 from .escape import one_line
-from .files import PDF_MARK, default_command, existing_mode, seal, write
-from .report import render_chains
-from .spec import Spec, lecture_spec, load
-from .verify import tex_claims, verify
+from .output.document import document_source
+from .output.files import PDF_MARK, default_command, existing_mode, seal, write
+from .output.module import module_source
+from .output.report import render_chains
+from .proof.check import TOLERANCE, check, widths_note
+from .spec.model import Spec, lecture_spec, load
+from .verify.compare import tex_claims, verify
 
 
 def _shown(path: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 
 import symbp
-from symbp.check import load_module
+from symbp.proof.check import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))

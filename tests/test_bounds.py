@@ -13,8 +13,10 @@ import pytest
 import sympy as sp
 
 import symbp
-from symbp import activations, budget, formula
+from symbp import budget
+from symbp.catalog import activations
 from symbp.cli import main
+from symbp.spec import formula
 
 
 def custom(expr: str, **top) -> dict:

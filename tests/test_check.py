@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 import symbp
-from symbp.check import TOLERANCE, numeric_check, sample_problem, widths_note
-from symbp.losses import LOSSES
-from symbp.spec import Layer, Spec
-
-from .conftest import EXAMPLES, ROOT, module_for
+from symbp.catalog.losses import LOSSES
+from symbp.proof.check import TOLERANCE, numeric_check, sample_problem, widths_note
+from symbp.spec.model import Layer, Spec
+from tests.conftest import EXAMPLES, ROOT, module_for
 
 
 @pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)

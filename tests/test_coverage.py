@@ -8,16 +8,19 @@ import itertools
 import pytest
 import sympy as sp
 
-from symbp import graph, layers, nodes, rules
-from symbp.activations import ACTIVATIONS
-from symbp.build import build
-from symbp.losses import LOSSES
+from symbp.catalog import layers
+from symbp.catalog.activations import ACTIVATIONS
+from symbp.catalog.losses import LOSSES
+from symbp.derivation import rules
+from symbp.graph import nodes
+from symbp.graph import ops as graph
+from symbp.graph.build import build
 from symbp.naming import Names
 from symbp.printing.latex import SymbpLatexPrinter
 from symbp.printing.numpy import code
 from symbp.printing.text import TextPrinter
-from symbp.proof import evaluate
-from symbp.spec import Layer, Spec
+from symbp.proof.expansion import evaluate
+from symbp.spec.model import Layer, Spec
 
 A = sp.MatrixSymbol("A", 2, 2)
 B = sp.MatrixSymbol("B", 2, 2)
@@ -44,7 +47,7 @@ def _node_classes():
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
-        if cls.__module__ == "symbp.nodes" and cls not in (nodes.SymbpNode, nodes.ShapedLikeArg):
+        if cls.__module__ == "symbp.graph.nodes" and cls not in (nodes.SymbpNode, nodes.ShapedLikeArg):
             out.append(cls)
     return sorted(out, key=lambda c: c.__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import symbp
-from symbp.activations import ACTIVATIONS, derivative
+from symbp.catalog.activations import ACTIVATIONS, derivative
 from symbp.printing.text import text
-from symbp.spec import Layer, Spec
+from symbp.spec.model import Layer, Spec
 
 
 def _lines(pass_):

@@ -16,11 +16,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import symbp
-from symbp import formula
-from symbp.check import load_module
-from symbp.spec import Layer, Spec
-
-from .conftest import EXAMPLES, ROOT, module_for
+from symbp.proof.check import load_module
+from symbp.spec import formula
+from symbp.spec.model import Layer, Spec
+from tests.conftest import EXAMPLES, ROOT, module_for
 
 
 def _regenerate():

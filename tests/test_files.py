@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbp.errors import SymbpError
-from symbp.files import PDF_MARK, check_stamp, default_command, seal, stamp, write
+from symbp.output.files import PDF_MARK, check_stamp, default_command, seal, stamp, write
 
 BODY = 'import math\n\nVALUE = math.pi\n"""δ₂ = (W₃ᵀ δ₃) ∘ σ′₂"""\n'
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=30)  # surrogates included

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symbp
-from symbp import formula
-from symbp.check import load_module
+from symbp.proof.check import load_module
+from symbp.spec import formula
 
 EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "30"))
 #: nonterminal expansions along one path; beyond it the shortest rules are used

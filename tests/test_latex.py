@@ -8,9 +8,8 @@ import subprocess
 import pytest
 
 import symbp
-from symbp.spec import Layer, Spec
-
-from .conftest import ROOT
+from symbp.spec.model import Layer, Spec
+from tests.conftest import ROOT
 
 TEX = sorted((ROOT / "generated").glob("*.tex"))
 
@@ -78,7 +77,7 @@ def test_pdf_is_stamped_replaced_when_symbp_wrote_it_and_refused_when_not(
     import stat
 
     from symbp.cli import main
-    from symbp.files import check_stamp
+    from symbp.output.files import check_stamp
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "slides.aux").write_text("\\garbage{ from another run\n")  # must not matter

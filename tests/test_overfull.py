@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import symbp
+from symbp.output.texlayout import Line, chunk, line_height, measure, tokens, wrap
 from symbp.printing.latex import latex
-from symbp.printing.texlayout import Line, chunk, line_height, measure, tokens, wrap
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 

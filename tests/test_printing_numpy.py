@@ -20,10 +20,10 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from symbp.activations import t
-from symbp.formula import FUNCTIONS
-from symbp.nodes import Elementwise
+from symbp.catalog.activations import t
+from symbp.graph.nodes import Elementwise
 from symbp.printing.numpy import code
+from symbp.spec.formula import FUNCTIONS
 
 RTOL, ATOL = 1e-7, 1e-9
 U = sp.MatrixSymbol("U1", 1, 1)

@@ -6,13 +6,13 @@ import pytest
 from sympy import MatMul, ZeroMatrix
 
 import symbp
-from symbp import formula, rules
-from symbp.activations import Activation
-from symbp.derive import derive
-from symbp.proof import prove, prove_activations
-from symbp.spec import Layer, Spec
-
-from .conftest import ROOT
+from symbp.catalog.activations import Activation
+from symbp.derivation import rules
+from symbp.derivation.derive import derive
+from symbp.proof.expansion import prove, prove_activations
+from symbp.spec import formula
+from symbp.spec.model import Layer, Spec
+from tests.conftest import ROOT
 
 
 def test_examples_are_proved(example):
@@ -63,7 +63,7 @@ def test_a_residual_network_is_proved_and_a_lost_skip_adjoint_is_caught(monkeypa
 
 
 def test_a_wrong_sigma_prime_is_caught(monkeypatch):
-    from symbp import activations
+    from symbp.catalog import activations
 
     right = activations.derivative(activations.ACTIVATIONS["sigmoid"])
     wrong = activations.Derivative(right.raw, activations.s * (1 + activations.s), activations.s)
@@ -73,7 +73,7 @@ def test_a_wrong_sigma_prime_is_caught(monkeypatch):
 
 
 def test_step_and_custom_activations_are_proved():
-    from symbp.activations import Activation, t
+    from symbp.catalog.activations import Activation, t
 
     softsign = Activation("softsign", t / (1 + abs(t)), source="t/(1 + Abs(t))")
     spec = Spec("steps", 2, (Layer(2, "step", True), Layer(2, softsign), Layer(1, "sigmoid")))
@@ -84,7 +84,7 @@ def test_step_and_custom_activations_are_proved():
 def test_a_proof_that_runs_out_of_time_is_skipped_and_says_why(monkeypatch):
     """The expansion grows like width^J: a large --max-width ends in a 'skip' naming the widths
     and the budget, not in a run of minutes (here with the budget made tiny)."""
-    from symbp import proof
+    from symbp.proof import expansion as proof
 
     monkeypatch.setattr(proof, "PROOF_SECONDS", 1e-3)
     (skipped,) = proof.prove(symbp.lecture_spec())

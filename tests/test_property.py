@@ -11,11 +11,10 @@ from autograd import grad
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from symbp import formula
-from symbp.activations import Activation
-from symbp.spec import Layer, Spec
-
-from .conftest import module_for
+from symbp.catalog.activations import Activation
+from symbp.spec import formula
+from symbp.spec.model import Layer, Spec
+from tests.conftest import module_for
 
 SOFTSIGN = Activation("softsign", formula.parse("t/(1 + Abs(t))"), source="t/(1 + Abs(t))")
 ORACLE = {

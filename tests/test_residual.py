@@ -8,8 +8,7 @@ import pytest
 import symbp
 from symbp.errors import SpecError
 from symbp.printing.text import text
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 RESIDUAL = ROOT / "examples" / "residual.toml"
 

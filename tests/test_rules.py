@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symbp import losses
-from symbp.activations import ACTIVATIONS, t
-from symbp.build import build
-from symbp.losses import LOSSES
+from symbp.catalog import losses
+from symbp.catalog.activations import ACTIVATIONS, t
+from symbp.catalog.losses import LOSSES
+from symbp.derivation.rules import sigma_prime, vjp
+from symbp.graph.build import build
 from symbp.naming import Names
 from symbp.printing.rewrites import REWRITES, _a, _n
-from symbp.proof import evaluate
-from symbp.rules import sigma_prime, vjp
-from symbp.spec import Layer, Spec
+from symbp.proof.expansion import evaluate
+from symbp.spec.model import Layer, Spec
 
 H = 1e-6
 

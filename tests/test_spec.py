@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbp
-from symbp import activations, losses, naming
-from symbp.derive import f
+from symbp import naming
+from symbp.catalog import activations, losses
+from symbp.derivation.derive import f
 from symbp.errors import SpecError, SymbpError
 from symbp.printing.latex import latex
-from symbp.proof import proof_spec
-from symbp.spec import Layer, Spec, from_dict
-
-from .conftest import ROOT
+from symbp.proof.expansion import proof_spec
+from symbp.spec.model import Layer, Spec, from_dict
+from tests.conftest import ROOT
 
 
 def _symbol_names(derivation) -> set[str]:

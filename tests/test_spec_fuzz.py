@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import symbp
 from symbp.errors import SpecError
-from symbp.spec import from_dict, load
+from symbp.spec.model import from_dict, load
 
 EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

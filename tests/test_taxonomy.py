@@ -10,14 +10,13 @@ import sympy as sp
 from autograd import grad
 
 import symbp
-from symbp.linear import convexity_example
+from symbp.derivation.linear import convexity_example
+from symbp.output.report import render_chains
 from symbp.printing.text import text
-from symbp.proof import prove, prove_activations
-from symbp.report import render_chains
-from symbp.spec import Layer, Spec
-
-from .conftest import ROOT, module_for
-from .test_property import oracle_loss
+from symbp.proof.expansion import prove, prove_activations
+from symbp.spec.model import Layer, Spec
+from tests.conftest import ROOT, module_for
+from tests.test_property import oracle_loss
 
 
 def example(name):
@@ -176,9 +175,9 @@ def test_depth_one_and_twenty(depth):
 
 
 def test_normal_equations_are_the_gradient_set_to_zero():
-    from symbp.linear import bcd_blocks
+    from symbp.derivation.linear import bcd_blocks
     from symbp.naming import Names
-    from symbp.proof import evaluate
+    from symbp.proof.expansion import evaluate
 
     spec = Spec(
         "dl", 3, (Layer(2, "identity", True), Layer(3, "identity", True), Layer(2, "identity"))

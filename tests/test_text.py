@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 from sympy.parsing.sympy_parser import implicit_multiplication, parse_expr, standard_transformations
 
 import symbp
-from symbp.document import document_source, tex_escape
+from symbp.output.document import document_source, tex_escape
+from symbp.output.report import render_chains, render_text
 from symbp.printing.text import text
-from symbp.report import render_chains, render_text
-from symbp.spec import from_dict
-
-from .conftest import EXAMPLES
+from symbp.spec.model import from_dict
+from tests.conftest import EXAMPLES
 
 CUSTOM = {
     "softsign": "t/(1 + Abs(t))",

@@ -9,12 +9,11 @@ import sys
 import pytest
 
 import symbp
-from symbp import verify as verify_module
-from symbp.claims import parse
-from symbp.spec import Layer, Spec
-from symbp.verify import tex_claims, verify
-
-from .conftest import ROOT
+from symbp.spec.model import Layer, Spec
+from symbp.verify import compare as verify_module
+from symbp.verify.claims import parse
+from symbp.verify.compare import tex_claims, verify
+from tests.conftest import ROOT
 
 LECTURE = symbp.lecture_spec()
 BIASED = Spec("biased", 3, (Layer(4, "tanh", True), Layer(2, "sigmoid", True)))

@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symbp
-from symbp.verify import tex_claims, verify
-
-from .conftest import ROOT
+from symbp.verify.compare import tex_claims, verify
+from tests.conftest import ROOT
 
 EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "0"))
 STATUSES = {"correct", "wrong", "unparsable", "unsupported"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
-from ..nodes import Partial
+from ..graph.nodes import Partial
 
 
 class MatrixNotation:

@@ -14,8 +14,8 @@ from sympy import OneMatrix
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
-from ..activations import t
-from ..nodes import LogSumExp
+from ..catalog.activations import t
+from ..graph.nodes import LogSumExp
 from .rewrites import fuse_elementwise, stable_form
 
 

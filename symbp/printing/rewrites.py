@@ -23,7 +23,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Zer
 from sympy.codegen.cfunctions import log1p
 
 from ..budget import within
-from ..nodes import Elementwise
+from ..graph.nodes import Elementwise
 
 _a = sp.Wild("a")
 _n = sp.Wild("n", properties=[lambda k: k.is_number and k.is_negative])
@@ -116,7 +116,7 @@ LARGEST = 1e300  #: exact values beyond this are not expected to be representabl
 @cache
 def _numpy_function(expr: sp.Expr, x: sp.Symbol):
     """`expr` as symbp's NumPy printer prints it, as a function of a float64 array."""
-    from .numpy import SymbpNumPyPrinter  # the printer imports this module
+    from .numpy import SymbpNumPyPrinter
 
     namespace = {"np": np, "math": math}
     return sp.lambdify(x, expr, modules=[namespace, "numpy"], printer=SymbpNumPyPrinter({}))
@@ -266,7 +266,7 @@ def float64_trouble(activation) -> str | None:
 
 
 def _float64_trouble(activation) -> str | None:
-    from ..activations import derivative, s, t
+    from ..catalog.activations import derivative, s, t
 
     sigma = stable_form(activation.expr, t)
     d = derivative(activation)

@@ -11,13 +11,14 @@ from functools import lru_cache
 
 import sympy as sp
 
-from . import activations, lecture
-from .build import build
+from ..catalog import activations
+from ..graph.build import build
+from ..graph.ops import f
+from ..naming import N, Names
+from ..spec.model import Spec
+from . import lecture
 from .chains import FULL_CHAINS, chain
-from .graph import f
-from .naming import N, Names
 from .reverse import reverse
-from .spec import Spec
 from .steps import Derivation, Pass
 
 __all__ = ["derive", "f", "one_pass"]

@@ -15,10 +15,10 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..catalog.layers import KINDS, dense, kind_of
+from ..catalog.losses import LOSSES
+from ..errors import SpecError
 from . import fields
-from .errors import SpecError
-from .layers import KINDS, dense, kind_of
-from .losses import LOSSES
 
 REDUCTIONS = ("mean", "sum")
 _SPEC_KEYS = ("name", "input", "loss", "reduction", "bias", "layers")

@@ -3,10 +3,10 @@ the loss closes the graph: f = sum of the entry-wise loss of the last layer's ou
 
 from __future__ import annotations
 
-from . import losses
-from .graph import Graph, Op, f
-from .layers import kind_of
+from ..catalog import losses
+from ..catalog.layers import kind_of
 from .nodes import ElementSum, lift
+from .ops import Graph, Op, f
 
 
 def build(spec, names) -> Graph:

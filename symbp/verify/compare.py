@@ -28,14 +28,14 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .budget import within
+from ..budget import within
+from ..derivation.derive import derive
+from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
+from ..naming import PER_SAMPLE, N, Names, subscript
+from ..printing.text import text
+from ..proof.expansion import equal, evaluate, explicit, proof_spec
+from ..spec.model import Spec
 from .claims import ClaimSyntaxError, Op, Sym, parse
-from .derive import derive
-from .naming import PER_SAMPLE, N, Names, subscript
-from .nodes import Elementwise, Partial, ShapedLikeArg, Sigma
-from .printing.text import text
-from .proof import equal, evaluate, explicit, proof_spec
-from .spec import Spec
 
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out

@@ -18,8 +18,8 @@ from functools import cache
 import sympy as sp
 from sympy import OneMatrix
 
-from . import activations, losses
-from .nodes import drop_ones, lift
+from ..catalog import activations, losses
+from ..graph.nodes import drop_ones, lift
 from .steps import Assumption, Pass
 
 TARGETS_SUM_TO_ONE = "targets-sum-to-one"  #: softmax + cross-entropy: each column of y sums to 1

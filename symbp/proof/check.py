@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .budget import refuse_large_arrays
-from .emit import module_source
-from .lecture import frozen_layers
-from .losses import LOSSES
-from .proof import Check, proof_spec, prove, prove_activations
-from .spec import Spec
+from ..budget import refuse_large_arrays
+from ..catalog.losses import LOSSES
+from ..derivation.lecture import frozen_layers
+from ..output.module import module_source
+from ..spec.model import Spec
+from .expansion import Check, proof_spec, prove, prove_activations
 
 TOLERANCE = 1e-6  #: float64 relative error allowed between emitted and finite-difference gradients
 

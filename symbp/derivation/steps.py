@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activations import Derivative
-from .graph import Graph
-from .spec import Spec
+from ..catalog.activations import Derivative
+from ..graph.ops import Graph
+from ..spec.model import Spec
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,11 @@ class Derivation:
         return any(a.kind == kind for a in self.assumptions)
 
     def _repr_latex_(self) -> str:
-        from .printing.latex import derivation_summary
+        from ..printing.latex import derivation_summary
 
         return derivation_summary(self)
 
     def __str__(self) -> str:
-        from .report import render_text
+        from ..output.report import render_text
 
         return render_text(self)

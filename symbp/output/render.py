@@ -15,8 +15,8 @@ import jinja2
 
 def template_dir() -> Path:
     """`symbp/templates` in an installed wheel, else the repository's top-level `templates/`."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parents[1]  # symbp/
+    for candidate in (package / "templates", package.parent / "templates"):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError("symbp's templates/ directory is missing from this installation")

@@ -1,4 +1,4 @@
-"""Parse a hand-written backprop claim into a small tree (Lark grammar `grammars/claim.lark`).
+"""Parse a hand-written backprop claim into a small tree (Lark grammar `claim.lark`).
 
 The tree is plain data: `Sym` for a named quantity, `Op` for an operation with its operands;
 `resolve` in `verify.py` gives it meaning for a given network.  Text is never evaluated.
@@ -47,7 +47,7 @@ class Op:
 
 @cache
 def _parser() -> lark.Lark:
-    grammar = (Path(__file__).parent / "grammars" / "claim.lark").read_text()
+    grammar = (Path(__file__).parent / "claim.lark").read_text()
     return lark.Lark(grammar, parser="earley", propagate_positions=True, ambiguity="resolve")
 
 

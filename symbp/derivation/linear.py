@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from .graph import Op, f
-from .naming import Names
-from .nodes import LeastSquares, Stack
+from ..graph.nodes import LeastSquares, Stack
+from ..graph.ops import Op, f
+from ..naming import Names
+from ..spec.model import Spec
 from .rules import vjp
-from .spec import Spec
 
 
 @dataclass(frozen=True)

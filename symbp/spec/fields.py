@@ -8,9 +8,10 @@ import re
 
 import sympy as sp
 
-from . import formula, naming
-from .activations import ACTIVATIONS, Activation, undefined_where
-from .errors import SpecError
+from .. import naming
+from ..catalog.activations import ACTIVATIONS, Activation, undefined_where
+from ..errors import SpecError
+from . import formula
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from sympy import MatAdd, MatMul, OneMatrix
 
-from .. import fields
+from ...errors import SpecError
+from ...graph.nodes import Sigma
+from ...graph.ops import Op, Param, Part
+from ...spec import fields
 from ..activations import ACTIVATIONS, Activation
-from ..errors import SpecError
-from ..graph import Op, Param, Part
 from ..losses import LOSSES
-from ..nodes import Sigma
 
 FIELDS = ("units", "activation", "bias", "skip_from")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy import MatAdd
 
-from .graph import Graph, f
-from .nodes import VJP, Partial
+from ..graph.nodes import VJP, Partial
+from ..graph.ops import Graph, f
 from .rules import vjp
 from .steps import Chain, Pass, Reason, Step
 

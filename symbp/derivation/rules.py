@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from sympy import MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from . import activations, losses
-from .graph import Op
-from .nodes import Partial, hadamard, lift
+from ..catalog import activations, losses
+from ..graph.nodes import Partial, hadamard, lift
+from ..graph.ops import Op
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,14 @@ from sympy import (
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from . import activations
-from .budget import within
-from .derive import derive
-from .errors import SymbpError
-from .lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
-from .naming import N
-from .nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
-from .spec import Spec
+from ..budget import within
+from ..catalog import activations
+from ..derivation.derive import derive
+from ..derivation.lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
+from ..errors import SymbpError
+from ..graph.nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
+from ..naming import N
+from ..spec.model import Spec
 
 SAMPLES = 2  #: columns used for the proof of the batch form
 

@@ -13,19 +13,20 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import MatAdd, MatMul
 
-from . import activations as activations_module
-from . import naming, rules
-from .derive import derive, f
-from .errors import SpecError
-from .escape import tex_text
+from .. import naming
+from ..catalog import activations as activations_module
+from ..derivation import rules
+from ..derivation.derive import derive, f
+from ..derivation.lecture import frozen_layers, perceptron_pass
+from ..derivation.linear import bcd_blocks, convexity_example, is_deep_linear
+from ..errors import SpecError
+from ..escape import tex_text
+from ..graph.nodes import Partial
+from ..naming import Names
+from ..printing.latex import latex, reason
+from ..spec.model import Spec
 from .files import default_command, stamp
-from .lecture import frozen_layers, perceptron_pass
-from .linear import bcd_blocks, convexity_example, is_deep_linear
-from .naming import Names
-from .nodes import Partial
-from .printing.latex import latex, reason
-from .printing.texlayout import Equation, Line, align_lines, chunk, line_height
-from .spec import Spec
+from .texlayout import Equation, Line, align_lines, chunk, line_height
 
 
 def tex_escape(text: str) -> str:

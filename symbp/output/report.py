@@ -4,10 +4,10 @@ the chains step by step.  Every formula is printed by `printing.text` from the d
 
 from __future__ import annotations
 
-from . import rules
-from .graph import f
-from .nodes import Partial
-from .printing.text import TextPrinter, text
+from ..derivation import rules
+from ..graph.nodes import Partial
+from ..graph.ops import f
+from ..printing.text import TextPrinter, text
 
 
 def objective(p) -> str:

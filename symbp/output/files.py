@@ -17,8 +17,8 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import SymbpError
-from .escape import one_line, shell_command
+from ..errors import SymbpError
+from ..escape import one_line, shell_command
 
 PLACEHOLDER = "0" * 64
 # The hash: a header line of a text file, or an entry of a PDF's information dictionary.

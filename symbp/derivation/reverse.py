@@ -13,8 +13,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy import MatAdd, MatMul
 
+from ..graph.ops import Graph, f
 from . import rules
-from .graph import Graph, f
 from .steps import Pass
 
 

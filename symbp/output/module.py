@@ -11,21 +11,21 @@ import re
 
 import sympy as sp
 
-from . import losses
-from .activations import t
-from .budget import refuse_large_arrays
-from .derive import derive
-from .errors import SpecError
-from .escape import python_string
+from ..budget import refuse_large_arrays
+from ..catalog import losses
+from ..catalog.activations import t
+from ..derivation.derive import derive
+from ..derivation.lecture import frozen_layers, perceptron_pass
+from ..derivation.linear import bcd_blocks, is_deep_linear
+from ..errors import SpecError
+from ..escape import python_string
+from ..graph.nodes import ElementSum, LeastSquares, LogSumExp, lift
+from ..printing.numpy import code
+from ..printing.rewrites import float64_trouble
+from ..spec.model import Spec
 from .files import default_command, stamp
-from .lecture import frozen_layers, perceptron_pass
-from .linear import bcd_blocks, is_deep_linear
-from .nodes import ElementSum, LeastSquares, LogSumExp, lift
-from .printing.numpy import code
-from .printing.rewrites import float64_trouble
 from .render import render
 from .report import objective as objective_text
-from .spec import Spec
 
 
 def stable_objective(spec: Spec, batch):

@@ -18,9 +18,9 @@ from decimal import Decimal
 import lark
 import sympy as sp
 
-from . import budget
-from .activations import t
-from .errors import SymbpError
+from .. import budget
+from ..catalog.activations import t
+from ..errors import SymbpError
 
 MAX_LENGTH = 500  #: characters
 MAX_DEPTH = 30  #: operators and calls nested inside one another

@@ -17,7 +17,7 @@ from functools import cache
 
 import sympy as sp
 
-from . import budget
+from .. import budget
 
 REWRITE_SECONDS = 5.0  #: budget for writing sigma' in terms of the output s, with its proof
 SIMPLIFY_SECONDS = 5.0  #: budget for choosing the simplest form of sigma' in t

@@ -1,0 +1,1 @@
+"""Derivation -> files: the report, LaTeX documents, emitted modules, stamped never-clobbering writes."""

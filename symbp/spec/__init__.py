@@ -1,0 +1,1 @@
+"""What the user wrote: the spec's dataclasses, its fields' validation, the formula parser."""

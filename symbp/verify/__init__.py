@@ -1,0 +1,1 @@
+"""The pipeline run backwards: parse a hand derivation, resolve it, compare, explain."""
