@@ -1,5 +1,6 @@
-"""Exact rewrites that let float64 evaluate a scalar formula without overflow, and the check that
-the chosen form really does so.
+"""Exact, backend-neutral rewrites (SymPy to SymPy) that let float64 evaluate a formula without
+overflow, and the check that the chosen form really does so.  Every printer of code applies them;
+none of them knows how an array library spells a function.
 
 `REWRITES` is data: each entry is a pattern and a replacement equal to it for every real value of
 the pattern's variable (tests/test_stability.py proves each one with SymPy).  `stable_form`
@@ -23,7 +24,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Zer
 from sympy.codegen.cfunctions import log1p
 
 from ..budget import within
-from ..nodes import Elementwise
+from ..nodes import Elementwise, LogSumExp
 
 _a = sp.Wild("a")
 _n = sp.Wild("n", properties=[lambda k: k.is_number and k.is_negative])
@@ -59,14 +60,53 @@ REWRITES = (
 )
 
 
+def heaviside_as_sign(expr: sp.Expr) -> sp.Expr:
+    """`expr` with each H(a) whose value at 0 is 1/2 (SymPy's default) written (sign(a) + 1) / 2:
+    equal for every real a, and one cheap function instead of a two-argument one."""
+
+    def rewrite(*args):
+        h = sp.Heaviside(*args)
+        at_zero = h.func(0, *args[1:])
+        return (sp.sign(args[0]) + 1) / 2 if at_zero == sp.S.Half else h
+
+    return expr.replace(sp.Heaviside, rewrite)
+
+
+def positive_part_as_max(expr: sp.Expr) -> sp.Expr:
+    """`expr` with each (a if a > 0 else 0) written max(a, 0): equal for every real a."""
+
+    def positive_part(e) -> bool:
+        if not isinstance(e, sp.Piecewise) or len(e.args) != 2:
+            return False
+        (value, condition), (last, otherwise) = e.args
+        return otherwise == sp.true and last == 0 and condition == (value > 0)
+
+    return expr.replace(positive_part, lambda e: sp.Max(e.args[0][0], 0))
+
+
+#: Exact, backend-neutral rewrites that are functions rather than patterns, applied after
+#: `REWRITES` (tests/test_backends.py checks each one against SymPy at 50 digits).
+FUNCTION_REWRITES = (heaviside_as_sign, positive_part_as_max)
+
+
 def apply_rewrites(expr: sp.Expr) -> sp.Expr:
-    """`expr` with every match of `REWRITES` replaced (same value, exactly)."""
+    """`expr` with every match of `REWRITES` and every `FUNCTION_REWRITES` rewrite applied
+    (same value, exactly)."""
     for rule in REWRITES:
         expr = expr.replace(
             lambda e, p=rule.pattern: e.match(p) is not None,
             lambda e, r=rule: r.replacement.xreplace(e.match(r.pattern)),
         )
+    for rewrite in FUNCTION_REWRITES:
+        expr = rewrite(expr)
     return expr
+
+
+def softmax_form(u):
+    """softmax of each column of the matrix `u` as exp(u - lse(u)) entry-wise, lse(u) the column's
+    log-sum-exp: equal to e^u / 1ᵀe^u, and never overflows (every exponent is <= 0)."""
+    x = sp.Dummy("x", real=True)
+    return Elementwise(sp.Lambda(x, sp.exp(x)), MatAdd(u, -LogSumExp(u), evaluate=False))
 
 
 MAX_OPS = 120  #: the largest formula `tanh_form` rewrites
