@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from . import __version__, backends
 from .check import TOLERANCE, check, widths_note
 from .derive import derive
 from .document import document_source
@@ -162,7 +162,8 @@ class LatexError(Exception):
 def _generate(args) -> int:
     spec = _spec(args)
     output = _output(args.output, ".py", "generate")
-    text = module_source(spec, command=_command(args, args.output))
+    extra = [] if args.backend == backends.DEFAULT else ["--backend", args.backend]
+    text = module_source(spec, _command(args, args.output, *extra), args.backend)
     _wrote(output, write(output, text, force=args.force))
     return 0
 
@@ -275,6 +276,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("generate", _generate, "write a standalone NumPy training module")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
+    p.add_argument("--backend", choices=sorted(backends.BACKENDS), default=backends.DEFAULT)
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("verify", _verify, "check hand-written claims (LaTeX or SymPy-style) against it")
     p.add_argument(

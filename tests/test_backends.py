@@ -129,3 +129,21 @@ def test_softmax_form_is_the_softmax_and_stays_finite():
         got = eval(text, {"np": np, "U2": u})
     shifted = np.exp(u - u.max(axis=0, keepdims=True))
     np.testing.assert_allclose(got, shifted / shifted.sum(axis=0, keepdims=True), rtol=1e-12)
+
+
+def test_generate_takes_the_backend_by_name_from_the_registry(tmp_path, capsys):
+    from symbp.cli import main
+
+    assert main(["generate", "-o", str(tmp_path / "a.py"), "--backend", "numpy"]) == 0
+    assert main(["generate", "-o", str(tmp_path / "b.py")]) == 0
+    a, b = ((tmp_path / n).read_text().splitlines() for n in ("a.py", "b.py"))
+    assert [ln for ln in a if not ln.startswith("# ")] == [
+        ln for ln in b if not ln.startswith("# ")
+    ]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "-o", str(tmp_path / "c.py"), "--backend", "torch"])
+    error = capsys.readouterr().err
+    assert info.value.code == 2 and error.count("\n") == 1
+    assert "torch" in error and all(name in error for name in backends.BACKENDS)
+    assert not (tmp_path / "c.py").exists()
