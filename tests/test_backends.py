@@ -13,6 +13,8 @@ from symbp import backends, emit
 from symbp.activations import ACTIVATIONS, t
 from symbp.derive import derive
 from symbp.errors import SymbpError
+from symbp.formula import FUNCTIONS
+from symbp.nodes import Elementwise
 from symbp.printing.numpy import SymbpNumPyPrinter, code
 from symbp.printing.rewrites import heaviside_as_sign, positive_part_as_max, softmax_form
 from symbp.render import template_dir
@@ -55,6 +57,15 @@ def test_a_printer_subclass_renames_the_array_module_everywhere(activation):
     assert [re.sub(r"\bxp\.", "np.", c) for c in xp_code] == numpy_code
     if activation != "identity":  # identity's formulas are matrix products and sums only
         assert "xp." in joined
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_a_printer_subclass_renames_the_module_in_every_custom_activation_function(name):
+    f = FUNCTIONS[name]
+    expr = f(t, 1) if name in ("Max", "Min") else f(t)
+    node = Elementwise(sp.Lambda(t, expr), sp.MatrixSymbol("U1", 1, 3))
+    xp, numpy = code(node, {}, XpPrinter), code(node, {})
+    assert not re.search(r"\bnp\.", xp) and re.sub(r"\bxp\.", "np.", xp) == numpy, xp
 
 
 def test_every_registered_backend_has_its_module_template():
