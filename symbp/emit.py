@@ -94,8 +94,9 @@ def target_domain_context(loss: losses.Loss) -> dict:
 
 
 def training_context(printer, batch, perceptron: bool) -> dict:
-    """The SGD update and the step-size schedules as code printed by `printer`, the update as
-    Unicode for docstrings, and (perceptron) each parameter's rule in the forward values."""
+    """The SGD update, the step-size schedules and the default step size as code printed by
+    `printer`, the update as Unicode for docstrings, and (perceptron) each parameter's rule in
+    the forward values."""
     sgd, printed = optimizers.SGD, printer({}).doprint
     rules = optimizers.update_rules(sgd, batch) if perceptron else []
     return {
@@ -105,6 +106,7 @@ def training_context(printer, batch, perceptron: bool) -> dict:
             (name, printed(optimizers.in_code_names(s.factor)))
             for name, s in optimizers.SCHEDULES.items()
         ],
+        "default_lr": printed(optimizers.in_code_names(optimizers.default_step(batch.scale))),
         "perceptron_rules": [python_string(f"{text(p)} ← {text(value)}") for p, value in rules],
     }
 

@@ -2,7 +2,7 @@
 
 An `Optimizer` states a parameter's new value in the parameter θ, the step size α and its
 gradient g (SGD: θ ← θ − α g); a `Schedule` states the factor of the step size at update
-k = 1, 2, ...  The emitted module prints both through its backend's printer and its docstrings
+k = 1, 2, ...; `default_step` is the step size a trainer uses when given none.  The emitted module prints both through its backend's printer and its docstrings
 through the Unicode printer, so that no template types a formula.
 """
 
@@ -13,14 +13,16 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import MatAdd, MatMul
 
+from .naming import N
 from .nodes import lift
 
 theta, alpha = sp.symbols("θ α", real=True)  #: a parameter and the step size
 g = sp.Symbol("∂f/∂θ", real=True)  #: the parameter's gradient
 k = sp.Symbol("k", integer=True, positive=True)  #: the update's number, 1, 2, ...
 
-#: how the emitted module names α, g and k (θ is the parameter being updated in place)
-CODE_NAMES = {alpha: sp.Symbol("lr"), g: sp.Symbol("grad"), k: sp.Symbol("k")}
+#: how the emitted module names α, g, k and N (θ is the parameter being updated in place)
+CODE_NAMES = {alpha: sp.Symbol("lr"), g: sp.Symbol("grad"), k: sp.Symbol("k"), N: sp.Symbol("n")}
+BASE_STEP = sp.Rational(1, 10)  #: the default step size of an objective averaged over samples
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,12 @@ SCHEDULES = {
         Schedule("1/sqrt(k)", 1 / sp.sqrt(k)),
     )
 }
+
+
+def default_step(scale: sp.Expr) -> sp.Expr:
+    """The default step size for an objective scaled by `scale` over the N samples (1/N for a
+    mean, 1 for a sum): BASE_STEP for a mean, BASE_STEP/N for a sum, the same step per sample."""
+    return BASE_STEP / (N * scale)
 
 
 def in_code_names(expr: sp.Expr) -> sp.Expr:

@@ -112,3 +112,12 @@ def test_freshly_emitted_modules_are_ruff_clean(tmp_path):
     for command in (["check", *config], ["format", "--check", *config]):
         run = subprocess.run([ruff, *command, *files], capture_output=True, text=True)
         assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_default_step_size_is_the_same_per_sample_for_both_reductions(reduction):
+    text = source(symbp.lecture_spec(), reduction)
+    default = re.search(r"lr = args\.lr if args\.lr is not None else (.+)", text).group(1)
+    for n in (1, 7, 64):
+        want = 0.1 if reduction == "mean" else 0.1 / n
+        assert eval(default, {"n": n}) == pytest.approx(want, rel=1e-15)
