@@ -26,6 +26,7 @@ from . import __version__
 from .derivation.derive import derive
 from .errors import SymbpError
 from .escape import one_line
+from .output import backends
 from .output.document import document_source
 from .output.files import PDF_MARK, default_command, existing_mode, seal, write
 from .output.module import module_source
@@ -162,7 +163,8 @@ class LatexError(Exception):
 def _generate(args) -> int:
     spec = _spec(args)
     output = _output(args.output, ".py", "generate")
-    text = module_source(spec, command=_command(args, args.output))
+    extra = [] if args.backend == backends.DEFAULT else ["--backend", args.backend]
+    text = module_source(spec, _command(args, args.output, *extra), args.backend)
     _wrote(output, write(output, text, force=args.force))
     return 0
 
@@ -275,6 +277,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("generate", _generate, "write a standalone NumPy training module")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
+    p.add_argument("--backend", choices=sorted(backends.BACKENDS), default=backends.DEFAULT)
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("verify", _verify, "check hand-written claims (LaTeX or SymPy-style) against it")
     p.add_argument(

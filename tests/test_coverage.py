@@ -47,7 +47,10 @@ def _node_classes():
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
-        if cls.__module__ == "symbp.graph.nodes" and cls not in (nodes.SymbpNode, nodes.ShapedLikeArg):
+        if cls.__module__ == "symbp.graph.nodes" and cls not in (
+            nodes.SymbpNode,
+            nodes.ShapedLikeArg,
+        ):
             out.append(cls)
     return sorted(out, key=lambda c: c.__name__)
 

@@ -2,7 +2,7 @@
 
 `document_source` prints every formula of the derivation through the LaTeX printer, lays the
 displays out for the page (lines broken to its width, slides split to its height, by
-`printing.texlayout`) and hands the lines to `templates/article.tex.j2` or `beamer.tex.j2`.
+`printing.texlayout`) and hands the lines to `templates/latex/article.tex.j2` or `beamer.tex.j2`.
 """
 
 from __future__ import annotations
@@ -272,6 +272,6 @@ def document_source(
     ctx["name"] = _breakable(ctx["name"])
     ctx["bcd"] = _bcd(spec, page)
     ctx["convexity"] = _convexity(page) if convexity else None
-    body = render("beamer.tex.j2" if beamer else "article.tex.j2", **ctx)
+    body = render("latex/beamer.tex.j2" if beamer else "latex/article.tex.j2", **ctx)
     command = command or default_command("latex", spec.source, f"{spec.name}.tex")
     return stamp(body, "%", spec.name, spec.digest(), command)

@@ -1,6 +1,9 @@
-"""Emit a standalone NumPy training module for a concrete spec, from the batch pass.
+"""Emit a standalone training module for a concrete spec, from the batch pass.
 
-The context handed to `templates/module.py.j2` is printed code only; the template adds structure.
+The backend (`backends.BACKENDS`, NumPy by default) gives the printer and the template folder.
+The context handed to its `module.py.j2` is printed code and printed formulas only (the update
+and the schedules from `optimizers`, the perceptron rule from the derivation); the template adds
+structure.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import sympy as sp
 
 from ..budget import refuse_large_arrays
-from ..catalog import losses
+from ..catalog import losses, optimizers
 from ..catalog.activations import t
 from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
@@ -20,9 +23,11 @@ from ..derivation.linear import bcd_blocks, is_deep_linear
 from ..errors import SpecError
 from ..escape import python_string
 from ..graph.nodes import ElementSum, LeastSquares, LogSumExp, lift
+from ..printing.float64 import float64_trouble
 from ..printing.numpy import code
-from ..printing.rewrites import float64_trouble
+from ..printing.text import text
 from ..spec.model import Spec
+from . import backends
 from .files import default_command, stamp
 from .render import render
 from .report import objective as objective_text
@@ -44,7 +49,7 @@ def identifiers(*code: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", "\n".join(code)))
 
 
-def bcd_context(spec: Spec, batch, acts) -> list[dict]:
+def bcd_context(spec: Spec, batch, printed) -> list[dict]:
     """Printed code of each layer's block-coordinate-descent step (deep linear networks)."""
     if not is_deep_linear(spec):
         return []
@@ -54,10 +59,10 @@ def bcd_context(spec: Spec, batch, acts) -> list[dict]:
         names = {"A": sp.MatrixSymbol("A", *A.shape), "T": sp.MatrixSymbol("T", *T.shape)}
         names["B"] = sp.MatrixSymbol("B", *B.shape)
         identity = isinstance(A, sp.Identity)
-        lines = [] if identity else [("A", code(A, acts))]
-        lines += [("T", code(T, acts)), ("B", code(B, acts))]
+        lines = [] if identity else [("A", printed(A))]
+        lines += [("T", printed(T)), ("B", printed(B))]
         solve = LeastSquares(A if identity else names["A"], names["T"], names["B"])
-        lines.append(("P", code(solve, acts)))
+        lines.append(("P", printed(solve)))
         text = [c for _, c in lines]
         used = identifiers(*text)
         keys = [k for k in batch.gradients if k in used]
@@ -90,8 +95,28 @@ def target_domain_context(loss: losses.Loss) -> dict:
     }
 
 
-def module_source(spec: Spec, command: str | None = None) -> str:
-    """The module's full text, header included; deterministic for a given spec and command."""
+def training_context(printer, batch, perceptron: bool) -> dict:
+    """The SGD update, the step-size schedules and the default step size as code printed by
+    `printer`, the update as Unicode for docstrings, and (perceptron) each parameter's rule in
+    the forward values."""
+    sgd, printed = optimizers.SGD, printer({}).doprint
+    rules = optimizers.update_rules(sgd, batch) if perceptron else []
+    return {
+        "update": printed(optimizers.in_code_names(sgd.increment)),
+        "update_text": python_string(f"{text(optimizers.theta)} ← {text(sgd.update)}"),
+        "schedules": [
+            (name, printed(optimizers.in_code_names(s.factor)))
+            for name, s in optimizers.SCHEDULES.items()
+        ],
+        "default_lr": printed(optimizers.in_code_names(optimizers.default_step(batch.scale))),
+        "perceptron_rules": [python_string(f"{text(p)} ← {text(value)}") for p, value in rules],
+    }
+
+
+def module_source(spec: Spec, command: str | None = None, backend: str = backends.DEFAULT) -> str:
+    """The module's full text, header included, for `backend` (a name in `backends.BACKENDS`);
+    deterministic for a given spec, command and backend."""
+    chosen = backends.backend(backend)
     refuse_large_arrays(spec, "generate")
     for where, width in (
         ("input", spec.input),
@@ -104,7 +129,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
                 spec.source,
             )
     for i, layer in enumerate(spec.layers):
-        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma)
+        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma, chosen.printer)
         if trouble:
             raise SpecError(f"layers[{i}].activation.expr", trouble, spec.source)
     d = derive(spec)
@@ -121,6 +146,10 @@ def module_source(spec: Spec, command: str | None = None) -> str:
             )
         batch = perceptron_pass(batch)
     acts = {j: layer.sigma for j, layer in enumerate(spec.layers, start=1)}
+
+    def printed(expr) -> str:
+        return code(expr, acts, chosen.printer)
+
     widths = spec.widths
     params = [
         {
@@ -130,7 +159,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         }
         for p in batch.graph.params
     ]
-    backward = [(lhs.name, code(rhs, acts)) for lhs, rhs in batch.backward]
+    backward = [(lhs.name, printed(rhs)) for lhs, rhs in batch.backward]
     summary = ", ".join(
         [f"{widths[0]} (input)"]
         + [
@@ -139,14 +168,14 @@ def module_source(spec: Spec, command: str | None = None) -> str:
             for x in spec.layers
         ]
     )
-    objective = code(stable_objective(spec, batch), acts)
-    grads = [(key, code(g, acts)) for key, g in batch.gradients.items()]
+    objective = printed(stable_objective(spec, batch))
+    grads = [(key, printed(g)) for key, g in batch.gradients.items()]
 
     used_by_loss = identifiers(objective)
     used_by_gradients = identifiers(*(c for _, c in grads + backward))
     names = ["Z0", *(lhs.name for lhs, _ in batch.forward)]  # every intermediate of _forward
     body = render(
-        "module.py.j2",
+        chosen.module_template,
         name=python_string(spec.name),  # the docstring shows user text only through python_string
         perceptron=perceptron,
         reduction=spec.reduction,
@@ -157,7 +186,7 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         J=spec.depth,
         widths=repr(tuple(widths)),
         params=params,
-        forward=[(lhs.name, code(rhs, acts)) for lhs, rhs in batch.forward],
+        forward=[(lhs.name, printed(rhs)) for lhs, rhs in batch.forward],
         objective=objective,
         objective_uses_n="N" in used_by_loss,
         loss_unpacked=", ".join(n if n in used_by_loss else "_" for n in names),
@@ -171,8 +200,9 @@ def module_source(spec: Spec, command: str | None = None) -> str:
         unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
         backward=backward,
         gradients=grads,
-        bcd=bcd_context(spec, batch, acts),
+        bcd=bcd_context(spec, batch, printed),
         **target_domain_context(losses.LOSSES[spec.loss]),
+        **training_context(chosen.printer, batch, perceptron),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)

@@ -1,5 +1,9 @@
 """The only module that imports jinja2: one Environment, templates loaded from one place.
 
+Templates are grouped in folders, one per target (`latex/`, and one per code backend such as
+`numpy/`), and named by their path: ``render("latex/article.tex.j2", ...)``.  An import or
+include inside a template names a sibling in its own folder (``"_derivation.tex.j2"``).
+
 Templates use ``<< var >>`` and ``<% block %>`` delimiters, which clash neither with Python's
 braces nor with LaTeX's.  They hold target-language structure only; every formula they show
 arrives already printed from the derivation.
@@ -7,6 +11,7 @@ arrives already printed from the derivation.
 
 from __future__ import annotations
 
+import posixpath
 from functools import cache
 from pathlib import Path
 
@@ -22,9 +27,16 @@ def template_dir() -> Path:
     raise FileNotFoundError("symbp's templates/ directory is missing from this installation")
 
 
+class _FolderEnvironment(jinja2.Environment):
+    """Names in a template's imports and includes are relative to that template's folder."""
+
+    def join_path(self, template: str, parent: str) -> str:
+        return posixpath.join(posixpath.dirname(parent), template)
+
+
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    return _FolderEnvironment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -41,4 +53,5 @@ def environment() -> jinja2.Environment:
 
 
 def render(template: str, **context) -> str:
+    """`template` (a path under templates/, e.g. ``"numpy/module.py.j2"``) filled with `context`."""
     return environment().get_template(template).render(**context)

@@ -1,8 +1,11 @@
 """NumPy code for the batch pass: samples are columns, `@` for matrix products, `*` for Hadamard.
 
-Element-wise formulas are printed from their SymPy expressions after exact rewrites into forms
-that float64 evaluates without overflow (`rewrites.stable_form`); an element-wise formula that
-lift() split into Hadamard pieces is fused back into one first (`rewrites.fuse_elementwise`).
+This module is NumPy spelling only.  The mathematics it prints arrives rewritten by
+`rewrites` (backend-neutral, exact): element-wise formulas in forms that float64 evaluates
+without overflow (`stable_form`), softmax through log-sum-exp (`softmax_form`), pieces that
+lift() split fused back into one formula (`fuse_elementwise`).  The array module's name is the
+class attribute `module`: a backend for another array library (CuPy, JAX, PyTorch) subclasses
+the printer, sets `module` and overrides the few methods whose spelling differs.
 """
 
 from __future__ import annotations
@@ -15,18 +18,24 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..catalog.activations import t
-from ..graph.nodes import LogSumExp
-from .rewrites import fuse_elementwise, stable_form
+from .float64 import stable_form
+from .rewrites import fuse_elementwise, softmax_form
 
 
 class SymbpNumPyPrinter(NumPyPrinter):
+    module = "np"  #: the array module's name in printed code (``import numpy as np``)
+
     def __init__(self, activations: dict):
         super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
         self.activations = activations  # layer j -> its Activation
 
+    def _fn(self, name: str) -> str:
+        """`name` of the array module as printed code calls it: ``np.maximum``."""
+        return f"{self.module}.{name}"
+
     def _module_format(self, fqn, register=True):
         text = super()._module_format(fqn, register)
-        return "np." + text[len("numpy.") :] if text.startswith("numpy.") else text
+        return self._fn(text[len("numpy.") :]) if text.startswith("numpy.") else text
 
     def _print_MatrixSymbol(self, expr):
         return expr.name
@@ -87,35 +96,31 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return "1"
 
     def _print_ElementSum(self, expr):
-        return f"np.sum({self._print(expr.arg)})"
+        return f"{self._fn('sum')}({self._print(expr.arg)})"
 
     def _print_Stack(self, expr):
         top, bottom = expr.args
         if isinstance(bottom, OneMatrix):  # [Z; 1^T]: a row of ones in Z's dtype
             z = self._print(top)
-            bottom_text = f"np.ones((1, {z}.shape[1]), dtype={z}.dtype)"
+            bottom_text = f"{self._fn('ones')}((1, {z}.shape[1]), dtype={z}.dtype)"
         else:
             bottom_text = self._print(bottom)
-        return f"np.vstack([{self._print(top)}, {bottom_text}])"
+        return f"{self._fn('vstack')}([{self._print(top)}, {bottom_text}])"
 
     def _print_LeastSquares(self, expr):
         A, T, B = (self._wrap(a) for a in expr.args)
-        inner = (
-            T
-            if isinstance(expr.args[0], sp.Identity)
-            else f"np.linalg.lstsq({A}, {T}, rcond=None)[0]"
-        )
-        return f"np.linalg.lstsq({B}.T, {inner}.T, rcond=None)[0].T"
+        lstsq = self._fn("linalg.lstsq")
+        inner = T if isinstance(expr.args[0], sp.Identity) else f"{lstsq}({A}, {T}, rcond=None)[0]"
+        return f"{lstsq}({B}.T, {inner}.T, rcond=None)[0].T"
 
     def _print_LogSumExp(self, expr):
-        return f"np.logaddexp.reduce({self._print(expr.arg)}, axis=0, keepdims=True)"
+        return f"{self._fn('logaddexp.reduce')}({self._print(expr.arg)}, axis=0, keepdims=True)"
 
     def _print_Sigma(self, expr):
-        if self.activations[expr.layer].kind == "softmax":  # exp(u - lse(u)): never overflows
-            arg = self._wrap(expr.arg)
-            return f"np.exp({arg} - {self._print(LogSumExp(expr.arg))})"
+        if self.activations[expr.layer].kind == "softmax":
+            return self._print(softmax_form(expr.arg))
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
-        body = stable_form(sigma, t).subs(t, sp.Symbol(arg))
+        body = stable_form(sigma, t, type(self)).subs(t, sp.Symbol(arg))
         text = self._print(body)
         constant = not sigma.has(t)
         mask = sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)
@@ -125,8 +130,10 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
+        body = stable_form(expr.function.expr, var, type(self))
+        call = isinstance(body, sp.Function) and body.args == (var,)  # f(u): u needs no parens
         arg = self._wrap(expr.arg)
-        body = stable_form(expr.function.expr, var).subs(var, sp.Symbol(arg))
+        body = body.subs(var, sp.Symbol(self._print(expr.arg) if call else arg))
         text = self._print(body)
         indicator = isinstance(body, sp.Piecewise) and {v for v, _ in body.args} == {0, 1}
         float64 = (body.has(sp.Piecewise) and not indicator) or body.has(sp.erf)
@@ -134,48 +141,39 @@ class SymbpNumPyPrinter(NumPyPrinter):
             text = f"{_postfix_operand(text)}.astype({arg}.dtype, copy=False)"
         return text
 
+    def _pairwise(self, name: str, args) -> str:
+        """`name`(a, `name`(b, ...)) of the array module; constants last: maximum(u, 0)."""
+        a, *rest = sorted(args, key=lambda e: bool(e.is_number))
+        if not rest:
+            return self._print(a)
+        return f"{self._fn(name)}({self._print(a)}, {self._pairwise(name, rest)})"
+
     def _print_Max(self, expr):
-        a, *rest = expr.args
-        return (
-            self._print(a)
-            if not rest
-            else f"np.maximum({self._print(a)}, {self._print(sp.Max(*rest))})"
-        )
+        return self._pairwise("maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._pairwise("minimum", expr.args)
 
     def _print_Heaviside(self, expr):
-        arg = self._print(expr.args[0])
-        at_zero = expr.subs(expr.args[0], 0)  # SymPy's H(0), 1/2 unless the formula says otherwise
-        if at_zero == sp.S.Half:  # H(a) = (sign(a) + 1) / 2 exactly, and 5x faster than heaviside
-            return f"(np.sign({arg}) + 1) / 2"
-        return f"np.heaviside({arg}, {self._print(at_zero)})"
+        at_zero = expr.func(0, *expr.args[1:])  # SymPy's H(0), 1/2 unless the formula says so
+        return f"{self._fn('heaviside')}({self._print(expr.args[0])}, {self._print(at_zero)})"
 
     def _print_Piecewise(self, expr):
         *branches, (last, cond) = expr.args
         if cond != sp.true:
             return super()._print_Piecewise(expr)
-        if len(branches) == 1 and last == 0:
-            value, condition = branches[0]
-            if value == 1:  # an indicator: a bool mask
-                return self._print(condition)
-            if condition == (value > 0):  # x if x > 0 else 0 is max(x, 0)
-                return f"np.maximum({self._print(value)}, 0)"
+        if len(branches) == 1 and last == 0 and branches[0][0] == 1:  # an indicator: a bool mask
+            return self._print(branches[0][1])
         out = self._print(last)
         for value, cond in reversed(branches):
-            out = f"np.where({self._print(cond)}, {self._print(value)}, {out})"
+            out = f"{self._fn('where')}({self._print(cond)}, {self._print(value)}, {out})"
         return out
-
-    def _print_Min(self, expr):
-        a, *rest = expr.args
-        return (
-            self._print(a)
-            if not rest
-            else f"np.minimum({self._print(a)}, {self._print(sp.Min(*rest))})"
-        )
 
     def _print_erf(self, expr):
         """math.erf entry-wise (correctly rounded to about 1 ulp; NumPy has no erf).  The result
         is float64; `_print_Elementwise` and `_print_Sigma` cast it back to the data's dtype."""
-        return f"np.vectorize(math.erf, otypes=[float])({self._print(expr.args[0])})"
+        vectorize = self._fn("vectorize")
+        return f"{vectorize}(math.erf, otypes=[float])({self._print(expr.args[0])})"
 
     def precedence_of(self, expr) -> int:
         """The Python precedence of the text this printer writes for `expr`, which is not always
@@ -228,7 +226,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
         ruff formats it (hugging only names, numbers and attributes)."""
         base, exp = expr.base, expr.exp
         if exp == sp.S.Half:
-            return f"np.sqrt({self._print(base)})"
+            return f"{self._fn('sqrt')}({self._print(base)})"
         if exp.is_number and exp.is_negative:
             return f"1 / {self.parenthesize(_reciprocal(expr), PRECEDENCE['Mul'])}"
         left = self.parenthesize(base, PRECEDENCE["Pow"])
@@ -240,7 +238,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return f"{expr.p} / {expr.q}"
 
     def _print_log1p(self, expr):
-        return f"np.log1p({self._print(expr.args[0])})"
+        return f"{self._fn('log1p')}({self._print(expr.args[0])})"
 
 
 def _reciprocal(power: sp.Pow) -> sp.Expr:
@@ -264,6 +262,7 @@ def _postfix_operand(text: str) -> str:
     return f"({text})"
 
 
-def code(expr, activations: dict) -> str:
-    """NumPy code for `expr` (`activations`: layer j -> its Activation, for `Sigma` nodes)."""
-    return SymbpNumPyPrinter(activations).doprint(fuse_elementwise(expr))
+def code(expr, activations: dict, printer: type[SymbpNumPyPrinter] = SymbpNumPyPrinter) -> str:
+    """Code for `expr` (`activations`: layer j -> its Activation, for `Sigma` nodes), printed by
+    `printer` (a backend's printer class; NumPy by default)."""
+    return printer(activations).doprint(fuse_elementwise(expr))
