@@ -80,8 +80,33 @@ def test_every_node_is_printed_and_evaluated_where_its_targets_say(cls):
             evaluate(sample, env)
         else:
             if target in PRINTER_CLASSES:
-                assert hasattr(PRINTER_CLASSES[target], f"_print_{cls.__name__}")
+                printer = PRINTER_CLASSES[target]
+                assert hasattr(printer, f"_print_{cls.__name__}") or hasattr(
+                    cls, printer.printmethod
+                )
             assert PRINTERS[target](sample)
+
+
+def test_a_node_may_bring_its_own_printers_and_value():
+    """One block per operation: a node with SymPy's per-node print methods and ``_evaluate``
+    needs nothing added to any printer or to the evaluator."""
+
+    class Doubled(nodes.ShapedLikeArg):
+        def _numpycode(self, printer):
+            return f"2 * {printer._print(self.arg)}"
+
+        def _latex(self, printer):
+            return rf"2 {printer._print(self.arg)}"
+
+        def _sympystr(self, printer):
+            return f"2 {printer._print(self.arg)}"
+
+        def _evaluate(self, go):
+            return 2 * go(self.arg)
+
+    shown = {target: show(Doubled(A)) for target, show in PRINTERS.items()}
+    assert shown == {"latex": r"2 \mathbf{A}", "text": "2 A", "numpy": "2 * A"}
+    assert evaluate(Doubled(A), {A: sp.eye(2)}) == 2 * sp.eye(2)
 
 
 def test_a_node_without_a_printer_method_is_an_error_naming_it():
