@@ -3,9 +3,6 @@ gets a clear result; the proof says why its widths are smaller than the spec's."
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -31,12 +28,8 @@ def test_every_example_passes_check(spec_path):
         ("softmax_classifier", ["at widths 3-3-3,", "not the spec's 4-8-3", "width^J"]),
     ],
 )
-def test_check_command_passes_on_the_examples_that_failed(stem, says):
-    run = subprocess.run(
-        [sys.executable, "-m", "symbp", "check", ROOT / "examples" / f"{stem}.toml"],
-        capture_output=True,
-        text=True,
-    )
+def test_check_command_passes_on_the_examples_that_failed(symbp_main, stem, says):
+    run = symbp_main("check", ROOT / "examples" / f"{stem}.toml")
     assert run.returncode == 0 and "all checks passed" in run.stdout, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     assert all(text in run.stdout for text in says), run.stdout

@@ -81,7 +81,7 @@ def _spec(case):
 def _compile(tex: str, cwd) -> tuple[subprocess.CompletedProcess, str]:
     exe = shutil.which("pdflatex")
     if exe is None:
-        pytest.skip("pdflatex is not installed (Debian: texlive-latex-base)")
+        pytest.fail("pdflatex is required (Debian: texlive-latex-base)")
     (cwd / "doc.tex").write_text(tex)
     run = subprocess.run(
         [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
