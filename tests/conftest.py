@@ -25,6 +25,18 @@ def module_for(spec: symbp.Spec):
     return load_module(symbp.generate_module(spec), spec.name)
 
 
+def check_report(spec: symbp.Spec, max_width: int | None = None) -> symbp.Report:
+    """`symbp.check(spec, max_width)`, computed once per session: its proof by expansion takes
+    seconds, and tests that only read the (immutable) report share it.  Never call it while
+    symbp is monkeypatched."""
+    return _check_report(spec, max_width)  # one cache entry however max_width is passed
+
+
+@cache
+def _check_report(spec: symbp.Spec, max_width: int | None) -> symbp.Report:
+    return symbp.check(spec, max_width=max_width)
+
+
 @pytest.fixture(params=EXAMPLES, ids=lambda p: p.stem)
 def example(request) -> Path:
     return request.param

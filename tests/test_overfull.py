@@ -102,6 +102,7 @@ def test_document_has_no_overfull_box(case, beamer, tmp_path):
     run, log = _compile(tex, tmp_path)
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert run.returncode == 0 and not errors, errors or run.stdout[-1500:]
+    assert (tmp_path / "doc.pdf").read_bytes().startswith(b"%PDF")
     overfull = [
         "\n".join(log.splitlines()[k : k + 2])
         for k, line in enumerate(log.splitlines())
