@@ -52,7 +52,7 @@ class CliRun:
     stderr: str
 
 
-def _exit_status(code) -> int:
+def exit_status(code) -> int:
     """The process status `sys.exit(code)` would give: None is 0, an integer itself, anything
     else (a message, which Python prints) 1."""
     if code is None:
@@ -76,7 +76,7 @@ def symbp_main(capsys, monkeypatch):
         try:
             status = symbp_cli.main(argv)
         except SystemExit as exc:
-            status = _exit_status(exc.code)
+            status = exit_status(exc.code)
         out, err = capsys.readouterr()
         return CliRun(tuple(argv), status, out, err)
 
