@@ -3,22 +3,21 @@ gets a clear result; the proof says why its widths are smaller than the spec's."
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import symbp
+from symbp import cli
 from symbp.catalog.losses import LOSSES
 from symbp.proof.check import TOLERANCE, numeric_check, sample_problem, widths_note
 from symbp.spec.model import Layer, Spec
-from tests.conftest import EXAMPLES, ROOT, module_for
+
+from .conftest import EXAMPLES, ROOT, check_report, module_for
 
 
 @pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_passes_check(spec_path):
-    report = symbp.check(symbp.load_spec(spec_path))
+    report = check_report(symbp.load_spec(spec_path))
     assert report.ok, report
     assert report.numeric.error is not None and report.numeric.error <= TOLERANCE
 
@@ -30,12 +29,9 @@ def test_every_example_passes_check(spec_path):
         ("softmax_classifier", ["at widths 3-3-3,", "not the spec's 4-8-3", "width^J"]),
     ],
 )
-def test_check_command_passes_on_the_examples_that_failed(stem, says):
-    run = subprocess.run(
-        [sys.executable, "-m", "symbp", "check", ROOT / "examples" / f"{stem}.toml"],
-        capture_output=True,
-        text=True,
-    )
+def test_check_command_passes_on_the_examples_that_failed(monkeypatch, symbp_main, stem, says):
+    monkeypatch.setattr(cli, "check", check_report)  # the report test_every_example... computed
+    run = symbp_main("check", ROOT / "examples" / f"{stem}.toml")
     assert run.returncode == 0 and "all checks passed" in run.stdout, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     assert all(text in run.stdout for text in says), run.stdout
@@ -91,7 +87,7 @@ def test_deeper_step_network_check_is_a_clear_result():
 
 
 def test_check_says_why_the_proof_widths_are_smaller():
-    report = symbp.check(symbp.lecture_spec())
+    report = check_report(symbp.lecture_spec())
     assert report.spec_widths == (4, 3, 3, 2) and report.proof_widths == (3, 3, 3, 2)
     note = widths_note(report)
     assert "4-3-3-2" in note and "width^J" in note and "at most 3" in note

@@ -88,7 +88,7 @@ def test_every_node_is_printed_and_evaluated_where_its_targets_say(cls):
 
 
 def test_a_node_may_bring_its_own_printers_and_value():
-    """One block per operation: a node with SymPy's per-node print methods and ``_evaluate``
+    """One block per operation: a node with SymPy's per-node print methods and ``value(go)``
     needs nothing added to any printer or to the evaluator."""
 
     class Doubled(nodes.ShapedLikeArg):
@@ -101,7 +101,7 @@ def test_a_node_may_bring_its_own_printers_and_value():
         def _sympystr(self, printer):
             return f"2 {printer._print(self.arg)}"
 
-        def _evaluate(self, go):
+        def value(self, go):
             return 2 * go(self.arg)
 
     shown = {target: show(Doubled(A)) for target, show in PRINTERS.items()}

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ import symbp
 from symbp.proof.check import load_module
 from symbp.spec import formula
 from symbp.spec.model import Layer, Spec
-from tests.conftest import EXAMPLES, ROOT, module_for
+
+from .conftest import EXAMPLES, ROOT, CliRun, exit_status, module_for
 
 
 def _regenerate():
@@ -47,14 +49,16 @@ def test_emitted_modules_are_ruff_clean():
     if ruff is None:
         pytest.fail("ruff is a test dependency (pip install -e '.[test]')")
     files = sorted(str(p) for p in (ROOT / "generated").glob("*.py") if p.name != "regenerate.py")
-    assert subprocess.run([ruff, "check", *files], capture_output=True).returncode == 0
-    assert subprocess.run([ruff, "format", "--check", *files], capture_output=True).returncode == 0
+    assert files, "no emitted module in generated/"
+    for verb in (["check"], ["format", "--check"]):
+        run = subprocess.run([ruff, *verb, *files], capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_emitted_module_imports_only_numpy_and_the_standard_library():
-    for path in (ROOT / "generated").glob("*.py"):
-        if path.name == "regenerate.py":
-            continue
+    paths = [p for p in (ROOT / "generated").glob("*.py") if p.name != "regenerate.py"]
+    assert paths, "no emitted module in generated/"
+    for path in paths:
         imports = [
             ln for ln in path.read_text().splitlines() if ln.startswith(("import ", "from "))
         ]
@@ -184,6 +188,48 @@ def run_script(path, *args):
     return subprocess.run([sys.executable, path, *map(str, args)], capture_output=True, text=True)
 
 
+#: warnings Python's default filters do not print (DeprecationWarning only outside __main__;
+#: a script's own code seldom triggers one directly)
+SILENT_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+@pytest.fixture(scope="module")
+def imported(scripts):
+    """The scripts of `scripts`, imported into this process (as `python3 script.py` would run
+    them, but for `__name__`)."""
+    modules = {}
+    for key, path in scripts.items():
+        spec = importlib.util.spec_from_file_location(f"emitted_{key}", path)
+        modules[key] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(modules[key])
+    return modules
+
+
+@pytest.fixture
+def script_main(imported, capsys):
+    """`script_main(key, *args)` runs `main(args)` of script `key` in this process -> CliRun
+    (the status its process would exit with, what it printed).  A warning that `python3
+    script.py` would print fails the test: in a process of its own it would be one more line
+    on stderr."""
+
+    def run(key, *args):
+        argv = [str(a) for a in args]
+        capsys.readouterr()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for category in SILENT_BY_DEFAULT:
+                warnings.simplefilter("ignore", category)
+            try:
+                status = imported[key].main(argv)
+            except SystemExit as exc:
+                status = exit_status(exc.code)
+        out, err = capsys.readouterr()
+        assert not caught, [f"{w.category.__name__}: {w.message}" for w in caught]
+        return CliRun(tuple(argv), status, out, err)
+
+    return run
+
+
 def one_error_line(run, status=2):
     """The run failed with `status` and printed one `prog: error: ...` line, no traceback."""
     assert run.returncode == status, run.stdout + run.stderr
@@ -208,8 +254,8 @@ def one_error_line(run, status=2):
         (["--no-such-option"], "unrecognized"),
     ],
 )
-def test_module_cli_bad_arguments_get_one_line(scripts, args, message):
-    assert message in one_error_line(run_script(scripts["lecture"], *args))
+def test_module_cli_bad_arguments_get_one_line(script_main, args, message):
+    assert message in one_error_line(script_main("lecture", *args))
 
 
 def _save(path, **arrays):
@@ -262,10 +308,10 @@ BAD_DATA = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_DATA))
-def test_module_cli_bad_data_gets_one_line(scripts, tmp_path, case):
+def test_module_cli_bad_data_gets_one_line(script_main, tmp_path, case):
     make, message = BAD_DATA[case]
     path = make(tmp_path)
-    line = one_error_line(run_script(scripts["lecture"], "--data", path, "--epochs", "1"))
+    line = one_error_line(script_main("lecture", "--data", path, "--epochs", "1"))
     assert f"--data {path}" in line and message in line
 
 
@@ -278,19 +324,21 @@ def test_module_cli_bad_data_gets_one_line(scripts, tmp_path, case):
         ("binary", np.full((1, 5), -0.1), "[0, 1]"),
     ],
 )
-def test_module_cli_refuses_targets_outside_the_loss_domain(scripts, tmp_path, script, Y, message):
+def test_module_cli_refuses_targets_outside_the_loss_domain(
+    script_main, tmp_path, script, Y, message
+):
     d0 = {"softmax": 4, "binary": 3}[script]
     path = _save(tmp_path / "d.npz", X=np.zeros((d0, 5)), Y=Y)
-    assert message in one_error_line(run_script(scripts[script], "--data", path))
+    assert message in one_error_line(script_main(script, "--data", path))
 
 
-def test_module_cli_accepts_one_hot_soft_and_integer_targets(scripts, tmp_path):
+def test_module_cli_accepts_one_hot_soft_and_integer_targets(script_main, tmp_path):
     rng = np.random.default_rng(0)
     soft = rng.dirichlet(np.ones(3), size=6).T
     one_hot = np.eye(3, dtype=int)[:, rng.integers(0, 3, 6)]
     for Y in (soft, one_hot, soft.astype(np.float32)):
         path = _save(tmp_path / "d.npz", X=rng.standard_normal((4, 6)), Y=Y)
-        run = run_script(scripts["softmax"], "--data", path, "--epochs", "2")
+        run = script_main("softmax", "--data", path, "--epochs", "2")
         assert run.returncode == 0 and "epoch 2" in run.stdout, run.stderr
 
 

@@ -1,4 +1,7 @@
-"""Every emitted .tex compiles with pdflatex; the document has the lecture's structure."""
+"""Every emitted .tex compiles with pdflatex; the document has the lecture's structure.
+
+The documents of generated/ (every example as article and slides) are compiled by
+test_overfull, from the same source (the golden test keeps generated/ equal to it)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,6 @@ import pytest
 
 import symbp
 from symbp.spec.model import Layer, Spec
-from tests.conftest import ROOT
-
-TEX = sorted((ROOT / "generated").glob("*.tex"))
 
 
 def pdflatex(tex, cwd):
@@ -31,13 +31,6 @@ def pdflatex(tex, cwd):
         text=True,
         errors="replace",
     )
-
-
-@pytest.mark.parametrize("tex", TEX, ids=lambda p: p.name)
-def test_generated_tex_compiles(tex, tmp_path):
-    run = pdflatex(tex, tmp_path)
-    assert run.returncode == 0, run.stdout[-2000:]
-    assert (tmp_path / tex.with_suffix(".pdf").name).exists()
 
 
 @pytest.mark.parametrize("beamer", [False, True])

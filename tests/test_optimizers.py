@@ -16,7 +16,8 @@ import pytest
 import symbp
 from symbp.catalog import optimizers
 from symbp.proof.check import load_module
-from tests.conftest import EXAMPLES, ROOT
+
+from .conftest import EXAMPLES, ROOT
 
 
 def source(spec, reduction: str) -> str:

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 import symbp
 from symbp.output.texlayout import Line, chunk, line_height, measure, tokens, wrap
 from symbp.printing.latex import latex
-from tests.conftest import ROOT
+
+from .conftest import ROOT
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 
@@ -80,7 +81,7 @@ def _spec(case):
 def _compile(tex: str, cwd) -> tuple[subprocess.CompletedProcess, str]:
     exe = shutil.which("pdflatex")
     if exe is None:
-        pytest.skip("pdflatex is not installed (Debian: texlive-latex-base)")
+        pytest.fail("pdflatex is required (Debian: texlive-latex-base)")
     (cwd / "doc.tex").write_text(tex)
     run = subprocess.run(
         [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
@@ -101,6 +102,7 @@ def test_document_has_no_overfull_box(case, beamer, tmp_path):
     run, log = _compile(tex, tmp_path)
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert run.returncode == 0 and not errors, errors or run.stdout[-1500:]
+    assert (tmp_path / "doc.pdf").read_bytes().startswith(b"%PDF")
     overfull = [
         "\n".join(log.splitlines()[k : k + 2])
         for k, line in enumerate(log.splitlines())

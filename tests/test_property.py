@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from symbp.catalog.activations import Activation
 from symbp.spec import formula
 from symbp.spec.model import Layer, Spec
-from tests.conftest import module_for
+
+from .conftest import module_for
 
 SOFTSIGN = Activation("softsign", formula.parse("t/(1 + Abs(t))"), source="t/(1 + Abs(t))")
 ORACLE = {

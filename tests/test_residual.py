@@ -8,7 +8,8 @@ import pytest
 import symbp
 from symbp.errors import SpecError
 from symbp.printing.text import text
-from tests.conftest import ROOT
+
+from .conftest import ROOT
 
 RESIDUAL = ROOT / "examples" / "residual.toml"
 

@@ -23,7 +23,8 @@ import symbp
 from symbp.cli import LatexError, compile_pdf, main
 from symbp.escape import tex_text
 from symbp.output.files import check_stamp
-from tests.conftest import ROOT
+
+from .conftest import ROOT
 
 SPEC = 'name = "tiny"\ninput = 2\n[[layers]]\nunits = 2\n[[layers]]\nunits = 1\n'
 PAYLOAD = 'open("PWNED", "w")'

@@ -20,7 +20,8 @@ from symbp.errors import SpecError
 from symbp.printing.rewrites import REWRITES, _a, _n, tanh_form
 from symbp.spec import formula
 from symbp.spec.model import Layer, Spec
-from tests.conftest import module_for
+
+from .conftest import module_for
 
 RTOL, ATOL = 1e-6, 1e-12
 #: pre-activations: 0, ±10^k for k in [-1, 4], and the thresholds where exp overflows
@@ -127,7 +128,7 @@ def test_custom_activation_is_accurate_up_to_1e4(text):
 def test_mish_prints_accurately_up_to_1e4():
     """mish, t tanh(softplus(t)), printed as the module prints an element-wise formula (its
     full generate is slow: SymPy's simplification of sigma' takes a minute)."""
-    from tests.test_printing_numpy import numpy_value
+    from .test_printing_numpy import numpy_value
 
     sigma = t * sp.tanh(sp.log(1 + sp.exp(t)))
     for expr in (sigma, sp.diff(sigma, t)):
@@ -157,7 +158,7 @@ def test_generate_names_the_range_it_cannot_evaluate():
 def test_exp_families_print_accurately(k, shape, scale):
     """Members of the families the rewrites cover, at any frequency k and with a factor: each
     printed, evaluated in float64 at ±1e4, and compared with 50-digit SymPy."""
-    from tests.test_printing_numpy import numpy_value
+    from .test_printing_numpy import numpy_value
 
     a = k * t
     base = {

@@ -15,8 +15,9 @@ from symbp.output.report import render_chains
 from symbp.printing.text import text
 from symbp.proof.expansion import prove, prove_activations
 from symbp.spec.model import Layer, Spec
-from tests.conftest import ROOT, module_for
-from tests.test_property import oracle_loss
+
+from .conftest import ROOT, check_report, module_for
+from .test_property import oracle_loss
 
 
 def example(name):
@@ -75,7 +76,7 @@ def test_custom_activation_example_derives_and_checks():
     d = symbp.derive(spec)
     # SymPy's derivative, -t sign(t)/(|t| + 1)^2 + 1/(|t| + 1), simplified using t sign(t) = |t|
     assert "σ′₁ = 1/(|u₁| + 1)²" in str(d)
-    report = symbp.check(spec)
+    report = check_report(spec)
     assert report.ok and report.numeric_error <= 1e-6
 
 

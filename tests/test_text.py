@@ -17,7 +17,8 @@ from symbp.output.document import document_source, tex_escape
 from symbp.output.report import render_chains, render_text
 from symbp.printing.text import text
 from symbp.spec.model import from_dict
-from tests.conftest import EXAMPLES
+
+from .conftest import EXAMPLES
 
 CUSTOM = {
     "softsign": "t/(1 + Abs(t))",

@@ -3,8 +3,8 @@ verdict the checker must reach (the checker computes it; nothing here is looked 
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import time
+from functools import cache
 
 import pytest
 
@@ -13,7 +13,8 @@ from symbp.spec.model import Layer, Spec
 from symbp.verify import compare as verify_module
 from symbp.verify.claims import parse
 from symbp.verify.compare import tex_claims, verify
-from tests.conftest import ROOT
+
+from .conftest import ROOT
 
 LECTURE = symbp.lecture_spec()
 BIASED = Spec("biased", 3, (Layer(4, "tanh", True), Layer(2, "sigmoid", True)))
@@ -192,10 +193,6 @@ def test_corpus(spec, claim, status, words):
     assert words in verdict.message
 
 
-def test_corpus_size():
-    assert len(CORPUS) >= 40
-
-
 @pytest.mark.parametrize(
     "claim, words",
     [
@@ -234,10 +231,20 @@ def test_every_equation_of_a_generated_document_verifies(document):
     source = (ROOT / "generated" / document).read_text()
     claims = tex_claims(source)
     assert len(claims) >= 25
-    spec = symbp.load_spec(
-        ROOT / "examples" / f"{document.removesuffix('.tex').removesuffix('_slides')}.toml"
-    )
-    assert [c for _, c in claims if verify(spec, c).status != "correct"] == []
+    stem = document.removesuffix(".tex").removesuffix("_slides")
+    assert [c for _, c in claims if _status(stem, c) != "correct"] == []
+
+
+@cache
+def _example(stem: str) -> symbp.Spec:
+    return symbp.load_spec(ROOT / "examples" / f"{stem}.toml")
+
+
+@cache
+def _status(stem: str, claim: str) -> str:
+    """The verdict on `claim` about example `stem`, judged once: the slides' equations are the
+    article's, and an article repeats some."""
+    return verify(_example(stem), claim).status
 
 
 def test_tex_rows_of_a_wrapped_chain_are_joined():
@@ -252,13 +259,13 @@ def test_tex_rows_of_a_wrapped_chain_are_joined():
     assert [verify(LECTURE, c).status for c in claims] == ["correct", "correct"]
 
 
-def run(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-m", "symbp", "verify", *map(str, args)], capture_output=True, text=True
-    )
+@pytest.fixture
+def run(symbp_main):
+    """`symbp verify ARGS`, run in-process."""
+    return lambda *args: symbp_main("verify", *args)
 
 
-def test_cli_exit_codes(tmp_path):
+def test_cli_exit_codes(tmp_path, run):
     ok = run("--claim", r"\delta_2 = (W_3^T \delta_3) \circ \sigma'_2")
     assert ok.returncode == 0 and "correct" in ok.stdout
     wrong = run("--claim", r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2")
@@ -396,7 +403,6 @@ CHAIN = r"\delta_1 = W_2^T W_2 W_2^T W_2 W_2^T W_2 W_2^T W_2 W_2^T W_2 W_2^T \de
 
 
 def test_a_long_product_is_judged():
-    assert len(CHAIN) >= 70
     verdict = verify(LECTURE, CHAIN)
     assert verdict.status == "wrong" and "counterexample" in verdict.message
 
@@ -445,7 +451,9 @@ def test_tex_scan_is_linear():
     rows = "\\delta_2 &= (W_3^T \\delta_3) \\circ \\sigma'_2 \\\\\n" * 20000
     unclosed = "\\begin{align}\n" * 20000  # the old lazy regex rescanned the rest for each
     source = f"\\begin{{align}}\n{rows}\\end{{align}}\n{unclosed}"
+    start = time.thread_time()  # CPU seconds: about 0.2 when linear, minutes when quadratic
     claims = tex_claims(source)
+    assert time.thread_time() - start < 5.0
     assert len(claims) == 20000 and claims[-1][0] == 20001
 
 
@@ -457,18 +465,17 @@ def test_tex_line_numbers_and_environments():
     assert tex_claims(source) == [(2, r"\delta_1 = a"), (5, r"\delta_2 = b"), (6, r"\delta_2 = c")]
 
 
-def test_cli_tex_file_of_2000_lines(tmp_path):
+def test_cli_tex_file_of_2000_lines(tmp_path, run):
     row = "\\delta_2 &= (W_3^T \\delta_3) \\circ \\sigma'_2 \\\\\n"
     body = "".join(row if i % 10 == 0 else "% a comment between the rows\n" for i in range(1996))
     tex = tmp_path / "long.tex"
     tex.write_text(f"Notes\n\\begin{{align}}\n{body}\\end{{align}}\n")
-    assert len(tex.read_text().splitlines()) == 1999
     report = run("--tex", tex)
     assert report.returncode == 0, report.stdout[-500:]
-    assert report.stdout.count("correct: ") == 200
+    assert report.stdout.count("correct: ") == 200 and "line 1993: correct: " in report.stdout
 
 
-def test_cli_exit_code_of_cannot_check(tmp_path):
+def test_cli_exit_code_of_cannot_check(tmp_path, run):
     unsupported = run("--claim", r"\delta_1 = f z_1")
     assert unsupported.returncode == 4 and "cannot check: " in unsupported.stdout
     assert "Traceback" not in unsupported.stderr

@@ -1,7 +1,7 @@
 """Fuzzing `symbp verify`: every claim ends in a verdict, never in an exception.
 
 Two families of claims: strings built from the tokens of the claim grammar
-(`symbp/grammars/claim.lark`, read here so that new syntax is fuzzed too), and random mutations
+(`symbp/verify/claim.lark`, read here so that new syntax is fuzzed too), and random mutations
 of the correct claims in symbp's own documents (`generated/*.tex`).  The suite runs a few
 examples; SYMBP_FUZZ_EXAMPLES=2000 runs a longer campaign.
 """
@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import symbp
 from symbp.verify.compare import tex_claims, verify
-from tests.conftest import ROOT
+
+from .conftest import ROOT
 
 EXAMPLES = int(os.environ.get("SYMBP_FUZZ_EXAMPLES", "0"))
 STATUSES = {"correct", "wrong", "unparsable", "unsupported"}
@@ -38,7 +39,7 @@ NUMBERS = ("0", "1", "2", "0.5", "3", "4", "10")
 @cache
 def grammar_tokens() -> tuple[str, ...]:
     """Every string literal of the claim grammar (operators, brackets, LaTeX commands)."""
-    lines = (ROOT / "symbp" / "grammars" / "claim.lark").read_text().splitlines()
+    lines = (ROOT / "symbp" / "verify" / "claim.lark").read_text().splitlines()
     grammar = "\n".join(line for line in lines if not line.lstrip().startswith("//"))
     literals = set(re.findall(r'"((?:[^"\\]|\\.)+)"', grammar))
     return tuple(sorted(lit.replace("\\\\", "\\") for lit in literals))

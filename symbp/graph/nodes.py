@@ -19,7 +19,7 @@ class SymbpNode:
     """Marker of symbp's own SymPy nodes.  `targets` lists what must handle the node: each
     printer a method ``_print_<Class>``, and `proof.expansion.evaluate` a case -- or the node
     itself, with SymPy's per-node printing methods (``_numpycode``, ``_latex``, ``_sympystr``)
-    and ``_evaluate(go)``, so that a new operation can live in one block.  A printer without
+    and ``value(go)``, so that a new operation can live in one block.  A printer without
     its method raises an error naming it (`printing.strict`), never falls back to SymPy's
     generic form."""
 

@@ -57,8 +57,8 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
         for cls, handler in (extra or {}).items():
             if isinstance(e, cls):
                 return handler(e, go)
-        if hasattr(e, "_evaluate"):  # a node that states its own value: node._evaluate(go)
-            return e._evaluate(go)
+        if isinstance(e, SymbpNode) and hasattr(e, "value"):  # a node stating its own value
+            return e.value(go)
         if isinstance(e, MatrixSymbol):
             return env[e]
         if isinstance(e, Transpose):
