@@ -198,9 +198,7 @@ def _frozen(p, b, page: Page, single_layer: bool) -> dict:
     zeros = _zero_adjoints(p)
     named = set(p.graph.named.values())
     frozen = [
-        p.names.param(key)
-        for key, g in p.gradients.items()
-        if _is_zero(g.xreplace(zeros).doit())
+        p.names.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())
     ]
     zero_sigma = [lhs for lhs, rhs in p.sigma_primes if lhs in zeros]
     return {

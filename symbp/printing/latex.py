@@ -110,11 +110,10 @@ def reason(r) -> str:
 _MEANINGS = {
     "chain": ("the chain rule",) * 2,
     "sum": (
-        "the multivariate chain rule: the adjoints of a value that feeds several operations "
-        "add up",
+        "the multivariate chain rule: the adjoints of a value that feeds several operations add up",
     )
     * 2,
-    "layer": ("the equation of that layer", "the equations of those layers"),
+    "layer": ("the network's equation with that tag", "the network's equations with those tags"),
     "loss": ("the loss",) * 2,
     "define": ("the definition of that adjoint", "the definitions of those adjoints"),
     "simplify": ("SymPy's simplification, under the assumption stated below the chain",) * 2,
