@@ -111,7 +111,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "skips": _skips(p),
         "legend": legend([step.reason for chain in d.chains for step in chain.steps]),
         "network": page.frames(network, first=_PROSE["network"]),
-        "batch_loss": page.lines([Equation("f", "=", scale + latex(b.objective / b.scale))]),
+        "batch_loss": page.lines([Equation(latex(f), "=", scale + latex(b.objective / b.scale))]),
         "reduction": spec.reduction,
         "activations": page.frames(activations, first=_PROSE["activations"]),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
@@ -121,7 +121,6 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "batch_gradients": page.frames(batch_gradients, first=_PROSE["batch"]),
         "batch_recursion": page.frames(batch_recursion),
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
-        "depth": J,
     }
 
 
