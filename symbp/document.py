@@ -212,15 +212,15 @@ def _frozen(p, b, page: Page, single_layer: bool) -> dict:
 
 def perceptron_updates(batch) -> list[tuple]:
     """Rosenblatt's rule as gradient steps on the batch, as `emit` trains it: for each parameter
-    P, (P, P - alpha dP, the same with the rule's adjoints substituted and expanded), where dP
-    is the batch gradient of `lecture.perceptron_pass` (so the 1/N of a mean is in it)."""
+    P, (P, P - alpha dP with the rule's adjoints substituted, the same expanded), where dP is
+    the batch gradient of `lecture.perceptron_pass` (so the 1/N of a mean is in it)."""
     rule = perceptron_pass(batch)
     adjoints = dict(rule.adjoints)
     out = []
     for key, gradient in rule.gradients.items():
         param = rule.names.param(key)
-        step = param - naming.ALPHA * gradient
-        out.append((param, step, step.xreplace(adjoints).expand().doit()))
+        step = (param - naming.ALPHA * gradient).xreplace(adjoints).doit()
+        out.append((param, step, step.expand().doit()))
     return out
 
 
