@@ -3,6 +3,8 @@
 `document_source` prints every formula of the derivation through the LaTeX printer, lays the
 displays out for the page (lines broken to its width, slides split to its height, by
 `printing.texlayout`) and hands the lines to `templates/article.tex.j2` or `beamer.tex.j2`.
+The templates hold words and structure only: every formula, and every symbol their prose names
+(J, N, sigma', delta_j, the perceptron's update, the legend of the reasons), arrives printed.
 """
 
 from __future__ import annotations
@@ -67,10 +69,6 @@ _PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch"
 SIGMA_T = latex(naming.SIGMA(t))
 SIGMA_PRIME = latex(naming.SIGMA) + "'"
 SIGMA_PRIME_T = SIGMA_PRIME + SIGMA_T.removeprefix(latex(naming.SIGMA))
-
-
-def _width(w) -> str:
-    return latex(w) if not isinstance(w, int) else str(w)
 
 
 def context(spec: Spec, page: Page = ARTICLE) -> dict:
