@@ -13,6 +13,9 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 N = sp.Symbol("N", integer=True, positive=True)  #: number of samples (columns)
+J = sp.Symbol("J", integer=True, positive=True)  #: the depth: number of layers
+ALPHA = sp.Symbol("alpha", positive=True)  #: the step size (learning rate) of gradient descent
+SIGMA = sp.Function("sigma")  #: an activation, sigma(t), in the documents' prose and displays
 
 # code stem -> (LaTeX stem, Unicode stem)
 _STEMS = {
@@ -151,3 +154,14 @@ def unicode_name(name: str) -> str:
     if stem not in _STEMS:
         return name
     return _STEMS[stem][1] + index.translate(_SUBSCRIPTS)
+
+
+def generic_latex(stem: str, index: str = "j") -> str:
+    """The LaTeX of a stem's quantity with a letter for its layer index (delta_j, z_j), as prose
+    speaks of any layer; e.g. ``generic_latex("zeta")`` is ``\\boldsymbol{\\zeta}_{j}``."""
+    return f"{_STEMS[stem][0]}_{{{index}}}"
+
+
+def width_symbol(j: int) -> sp.Symbol:
+    """d_j, the name of layer j's width in the documents (the width itself may be a number)."""
+    return sp.Symbol(f"d_{j}")

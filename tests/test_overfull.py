@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import symbp
@@ -164,6 +164,7 @@ def test_wrap_breaks_lines_without_changing_the_formula(expr, width):
 
 @settings(max_examples=40, deadline=None)
 @given(EXPRESSIONS, st.floats(min_value=6.0, max_value=30.0))
+@example(t + sp.log(4 * sp.log(t**2 + 1) ** 2 + 1), 6.0)  # a scaled piece after a coefficient
 def test_wrapped_lines_fit_their_width(expr, width):
     lines = wrap(latex(expr), width)
     assert all(measure(line).width <= width * 1.001 for line in lines), lines

@@ -3,6 +3,8 @@
 `document_source` prints every formula of the derivation through the LaTeX printer, lays the
 displays out for the page (lines broken to its width, slides split to its height, by
 `printing.texlayout`) and hands the lines to `templates/latex/article.tex.j2` or `beamer.tex.j2`.
+The templates hold words and structure only: every formula, and every symbol their prose names
+(J, N, sigma', delta_j, the perceptron's update, the legend of the reasons), arrives printed.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import math
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy import MatAdd, MatMul
+from sympy import MatAdd, MatMul, OneMatrix, ZeroMatrix
 
 from .. import naming
 from ..catalog import activations as activations_module
+from ..catalog.activations import s as sigma_output
+from ..catalog.activations import t
 from ..derivation import rules
 from ..derivation.derive import derive, f
 from ..derivation.lecture import frozen_layers, perceptron_pass
@@ -23,7 +27,7 @@ from ..errors import SpecError
 from ..escape import tex_text
 from ..graph.nodes import Partial
 from ..naming import Names
-from ..printing.latex import latex, reason
+from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec
 from .files import default_command, stamp
 from .texlayout import Equation, Line, align_lines, chunk, line_height
@@ -61,11 +65,11 @@ class Page:
 ARTICLE = Page(width=0.92 * 360 / 10.95, height=math.inf)
 SLIDES = Page(width=0.92 * 307 / 10, height=21.0)
 # Em of prose and display skips the templates put in a frame around its displays.
-_PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch": 11.0}
-
-
-def _width(w) -> str:
-    return latex(w) if not isinstance(w, int) else str(w)
+_PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch": 11.0, "sum": 5.0}
+#: sigma(t) and sigma'(t), as the activation displays and the prose write them
+SIGMA_T = latex(naming.SIGMA(t))
+SIGMA_PRIME = latex(naming.SIGMA) + "'"
+SIGMA_PRIME_T = SIGMA_PRIME + SIGMA_T.removeprefix(latex(naming.SIGMA))
 
 
 def context(spec: Spec, page: Page = ARTICLE) -> dict:
@@ -77,7 +81,8 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     network = _network_lines(spec, p, page)
     activations = _activation_lines(spec, page)
     sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _local_derivatives(p)])
-    chains = [_chain(chain, dict(p.adjoints), page) for chain in d.chains]
+    first_sum = _first_sum(d.chains)
+    chains = [_chain(chain, p, page, chain is first_sum) for chain in d.chains]
     grads = [
         (latex(Partial(f, names.param(key))), p.gradients[key], b.gradients[key])
         for key in p.gradients
@@ -97,16 +102,15 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         [Equation(latex(lhs), "=", latex(rhs)) for lhs, rhs in (*b.adjoints, *b.sigma_primes)]
     )
     J, frozen = spec.depth, frozen_layers(spec)
-    rule = perceptron_pass(p) if frozen and J == 1 else None
     return {
-        "frozen": frozen,
+        "frozen": _frozen(p, b, page, J == 1) if frozen else None,
         "softmax": spec.layers[-1].sigma.kind == "softmax",
-        "perceptron": _perceptron(rule, names, page) if rule else None,
         "name": tex_escape(spec.name),
-        "depth": J,
-        "widths": ", ".join(f"d_{{{j}}} = {_width(w)}" for j, w in enumerate(spec.widths)),
+        "tex": _notation(spec, p),
+        "skips": _skips(p),
+        "legend": legend([step.reason for chain in d.chains for step in chain.steps]),
         "network": page.frames(network, first=_PROSE["network"]),
-        "batch_loss": page.lines([Equation("f", "=", scale + latex(b.objective / b.scale))]),
+        "batch_loss": page.lines([Equation(latex(f), "=", scale + latex(b.objective / b.scale))]),
         "reduction": spec.reduction,
         "activations": page.frames(activations, first=_PROSE["activations"]),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
@@ -117,6 +121,106 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "batch_recursion": page.frames(batch_recursion),
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
     }
+
+
+def _notation(spec: Spec, p) -> dict:
+    """The notation the prose names, printed: the depth J, the widths d_j, one sample, N,
+    sigma and sigma', the Hadamard product, sigma'_j and the activation outputs s stands for."""
+    names = p.names
+    u = sp.Symbol("u")
+    index = sp.Symbol("j")
+    widths = (
+        latex(sp.Eq(naming.width_symbol(j), w, evaluate=False)) for j, w in enumerate(spec.widths)
+    )
+    outputs = {
+        naming.split(op.output.name)[0]: None
+        for op in p.graph.ops
+        if op.kind == "activation" and _of_output(op.attr("activation"))
+    }
+    return {
+        "depth": latex(sp.Eq(naming.J, spec.depth)),
+        "widths": ", ".join(widths),
+        "sample": latex(sp.Tuple(names.z(0), names.y())),
+        "samples": latex(naming.N),
+        "j": latex(index),
+        "hadamard": SymbpLatexPrinter.HADAMARD.strip(),
+        "dsig_j": naming.generic_latex("dsig"),
+        "dsig_entry": latex(sp.Derivative(sp.Function(f"sigma_{index}")(u), u)),
+        "sigma": latex(naming.SIGMA),
+        "sigma_prime": SIGMA_PRIME,
+        "output_eq": latex(sp.Eq(sigma_output, naming.SIGMA(t))),
+        "sigma_outputs": [naming.generic_latex(stem) for stem in outputs],
+    }
+
+
+def _skips(p) -> list[dict]:
+    """The residual connections, from the graph's add ops: z_j = a_j + z_k, and zeta_j, the
+    named adjoint of z_j, printed for the network section."""
+    out = []
+    for op in p.graph.ops:
+        if op.kind != "add":
+            continue
+        activation, skip = op.inputs
+        zeta = p.graph.named.get(op.output)
+        out.append(
+            {
+                "layer": op.layer,
+                "output": latex(op.output),
+                "activation": latex(activation),
+                "skip": latex(skip),
+                "adjoint": rf"{latex(zeta)} \triangleq {latex(Partial(f, op.output))}"
+                if zeta is not None
+                else None,
+            }
+        )
+    return out
+
+
+def _zero_adjoints(p) -> dict:
+    """The adjoints and sigma' a zero sigma' (the step) makes zero, each mapped to its zero:
+    the pass's definitions evaluated in order with the zeros substituted."""
+    zeros = {}
+    for lhs, rhs in p.backward:
+        if _is_zero(rhs.xreplace(zeros).doit()):
+            zeros[lhs] = ZeroMatrix(*lhs.shape)
+    return zeros
+
+
+def _is_zero(expr) -> bool:
+    return expr == 0 or getattr(expr, "is_ZeroMatrix", False)
+
+
+def _frozen(p, b, page: Page, single_layer: bool) -> dict:
+    """What a zero sigma' does, from the derivation: the adjoints it makes zero, the parameters
+    whose gradients vanish, and, for one layer, Rosenblatt's rule (`_perceptron`)."""
+    zeros = _zero_adjoints(p)
+    named = set(p.graph.named.values())
+    frozen = [
+        p.names.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())
+    ]
+    zero_sigma = [lhs for lhs, rhs in p.sigma_primes if lhs in zeros]
+    return {
+        "zeros": page.lines(
+            [Equation(latex(lhs), "=", latex(zero)) for lhs, zero in zeros.items() if lhs in named]
+        ),
+        "params": ", ".join(latex(param) for param in frozen),
+        "replaced": [(latex(lhs), latex(OneMatrix(*lhs.shape))) for lhs in zero_sigma],
+        "perceptron": _perceptron(p, b, page) if single_layer else None,
+    }
+
+
+def perceptron_updates(batch) -> list[tuple]:
+    """Rosenblatt's rule as gradient steps on the batch, as `emit` trains it: for each parameter
+    P, (P, P - alpha dP with the rule's adjoints substituted, the same expanded), where dP is
+    the batch gradient of `lecture.perceptron_pass` (so the 1/N of a mean is in it)."""
+    rule = perceptron_pass(batch)
+    adjoints = dict(rule.adjoints)
+    out = []
+    for key, gradient in rule.gradients.items():
+        param = rule.names.param(key)
+        step = (param - naming.ALPHA * gradient).xreplace(adjoints).doit()
+        out.append((param, step, step.expand().doit()))
+    return out
 
 
 def _network_lines(spec: Spec, p, page: Page) -> list[Line]:
@@ -131,8 +235,9 @@ def _network_lines(spec: Spec, p, page: Page) -> list[Line]:
     return page.lines([*equations, Equation("f", "=", latex(p.objective), r"\text{(L)}")])
 
 
-def _chain(chain, adjoints: dict, page: Page) -> dict:
-    """One chain of equalities, split over frames so that its `where delta = ...` fits after."""
+def _chain(chain, p, page: Page, first_sum: bool) -> dict:
+    """One chain of equalities, split over frames so that its `where delta = ...` (and, at the
+    first sum of adjoints, the sentence on it) fits after."""
     final = chain.steps[-1].reason
     lhs = latex(Partial(f, chain.target))
     steps = [
@@ -140,15 +245,37 @@ def _chain(chain, adjoints: dict, page: Page) -> dict:
     ]
     lines = page.lines([Equation(lhs, "", ""), *steps])
     where = page.lines(
-        [Equation(latex(final.symbol), r"\triangleq", latex(adjoints[final.symbol]))]
+        [Equation(latex(final.symbol), r"\triangleq", latex(dict(p.adjoints)[final.symbol]))]
     )
     notes = [tex_escape(st.reason.note) for st in chain.steps if st.reason.note]
+    total = _sum_note(chain, p, page) if first_sum else None
     after = _PROSE["where"] + page.height_of(where) + _PROSE["note"] * len(notes)
+    if total:
+        after += _PROSE["sum"] + page.height_of(total["lines"])
     return {
         "title": f"Layer {final.layer}: ${lhs}$",
         "frames": page.frames(lines, last=after),
         "where": where,
         "notes": notes,
+        "sum": total,
+    }
+
+
+def _first_sum(chains):
+    """The first chain with a sum of adjoints (the multivariate chain rule), or None."""
+    return next((c for c in chains if any(st.reason.kind == "sum" for st in c.steps)), None)
+
+
+def _sum_note(chain, p, page: Page) -> dict:
+    """The first sum in `chain`, spelt out: the value, the ops it feeds, its adjoint as the sum."""
+    value = next(st.reason.symbol for st in chain.steps if st.reason.kind == "sum")
+    consumers = [p.graph.inline(op.equation) for op in p.graph.consumers(value)]
+    total = MatAdd(*p.contributions[value])
+    return {
+        "label": reason(next(st.reason for st in chain.steps if st.reason.kind == "sum")),
+        "value": latex(value),
+        "consumers": [latex(c) for c in consumers],
+        "lines": page.lines([Equation(latex(Partial(f, value)), "=", latex(total))]),
     }
 
 
@@ -170,8 +297,8 @@ def _activation_lines(spec: Spec, page: Page) -> list[Line]:
         same = sp.simplify(deriv.raw - deriv.expr) == 0 and deriv.raw == deriv.expr
         shown = raw if same else f"{raw} = {simplified}"
         equations += [
-            Equation(r"\sigma(t)", "=", latex(act.expr), rf"\text{{({tex_escape(act.name)})}}"),
-            Equation(r"\sigma'(t)", "=", shown),
+            Equation(SIGMA_T, "=", latex(act.expr), rf"\text{{({tex_escape(act.name)})}}"),
+            Equation(SIGMA_PRIME_T, "=", shown),
         ]
     return page.lines(equations)
 
@@ -182,17 +309,24 @@ def _local_derivatives(p) -> list[tuple[str, str]]:
     return [(latex(lhs), latex(rhs)) for lhs, rhs in filter(None, shown)]
 
 
-def _perceptron(rule, names: Names, page: Page) -> list[Line]:
+def _perceptron(p, b, page: Page) -> dict:
+    """Rosenblatt's rule for one sample (its delta and directions) and its update on a batch."""
+    rule = perceptron_pass(p)
     delta_lhs, delta_rhs = rule.adjoints[0]
-    return page.lines(
-        [Equation(latex(delta_lhs), "=", latex(delta_rhs))]
-        + [
-            Equation(
-                rf"\Delta_{{\text{{rule}}}} {latex(Partial(f, names.param(k)))}", "=", latex(g)
-            )
-            for k, g in rule.gradients.items()
-        ]
-    )
+    directions = [Equation(latex(delta_lhs), "=", latex(delta_rhs))] + [
+        Equation(rf"\Delta_{{\text{{rule}}}} {latex(Partial(f, p.names.param(k)))}", "=", latex(g))
+        for k, g in rule.gradients.items()
+    ]
+    updates = [
+        Equation(latex(param), r"\leftarrow", f"{latex(step)} = {latex(expanded)}")
+        for param, step, expanded in perceptron_updates(b)
+    ]
+    return {
+        "directions": page.lines(directions),
+        "updates": page.lines(updates),
+        "step_size": latex(naming.ALPHA),
+        "batch": latex(sp.Tuple(b.names.z(0), b.names.y())),
+    }
 
 
 def _stack(batch_stem: str, sample_stem: str) -> str:
@@ -215,6 +349,7 @@ def _bcd(spec: Spec, page: Page) -> list[dict]:
             )
         output = MatAdd(MatMul(block.A, P, block.B), block.C).doit()
         p_tex = latex(P)
+        shown_p = f"{p_tex} = {shown_p}"
         out.append(
             {
                 "layer": block.layer,
@@ -239,18 +374,23 @@ def _bcd(spec: Spec, page: Page) -> list[dict]:
 def _convexity(page: Page) -> dict:
     ex = convexity_example()
     w1, w2 = ex.variables
-    point = ", ".join(f"{latex(k)} = {v}" for k, v in ex.point.items())
+    x, y = (v for v in ex.point if v not in ex.variables)
+    objective = sp.Function(latex(f))
+    point = ", ".join(latex(sp.Eq(k, v)) for k, v in ex.point.items())
     a, b, fa, fb, fmid = ex.chord
-    eigen = ", ".join(str(e) for e in ex.eigenvalues)
+    chord = ((a, fa), (b, fb), ((0, 0), fmid))
     return {
-        "f": latex(ex.f),
+        "f": latex(sp.Eq(objective(w1, w2), ex.f)),
+        "name": latex(f),
+        "input": latex(x),
+        "target": latex(y),
         "hessian": page.lines([Equation(r"\nabla^2 f", "=", latex(ex.hessian))]),
         "point": point,
-        "gradient": ", ".join(str(g) for g in ex.gradient_at_point),
+        "gradient": latex(sp.Tuple(*ex.gradient_at_point)),
         "at": page.lines([Equation(r"\nabla^2 f", "=", latex(ex.hessian_at_point))]),
-        "eigenvalues": eigen,
-        "chord": rf"f({a[0]}, {a[1]}) = {fa},\ f({b[0]}, {b[1]}) = {fb},\ f(0, 0) = {fmid}",
-        "vars": f"{latex(w1)}, {latex(w2)}",
+        "eigenvalues": ", ".join(latex(e) for e in ex.eigenvalues),
+        "chord": r",\ ".join(latex(sp.Eq(objective(*at), value)) for at, value in chord),
+        "vars": latex(sp.Tuple(w1, w2)),
     }
 
 

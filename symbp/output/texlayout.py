@@ -385,24 +385,36 @@ def _open_wide(items: list[Piece], width: float, scale: float) -> list[Piece]:
     """Pieces wider than `width` opened into breakable pieces, or else scaled to fit."""
     out: list[Piece] = []
     for piece in items:
-        if measure(piece.tex, scale).width <= width:
+        room = width - _glued(out, scale)  # the piece shares its line with what it is glued to
+        if measure(piece.tex, scale).width <= room:
             out.append(piece)
             continue
-        if width < NARROWEST * scale:  # too little room left to open anything
-            out.append(_shrink(piece, max(width, 1.0 * scale), scale))
+        if room < NARROWEST * scale:  # too little room left to open anything
+            out.append(_shrink(piece, max(room, 1.0 * scale), scale))
             continue
         if piece.kind == "paren":
             before, inner, after = _open_paren(piece)
         else:
             before, inner, after = "", _open_fraction(piece), ""
         if len(inner) < 2:
-            out.append(_shrink(piece, width, scale))
+            out.append(_shrink(piece, room, scale))
             continue
         edges = [Piece(before, "fn")] if before else []
         edge_width = max(measure(before, scale).width, measure(after, scale).width)
-        out += edges + _open_wide(inner, width - edge_width, scale)
+        out += edges + _open_wide(inner, room - edge_width, scale)
         out += [Piece(after, "close")] if after else []
     return out
+
+
+def _glued(out: list[Piece], scale: float) -> float:
+    """The width of the pieces at the end of `out` that no break may follow (a coefficient, a
+    function's name): the next piece shares their line."""
+    glued = 0.0
+    for piece in reversed(out):
+        if piece.kind not in ("number", "fn"):
+            break
+        glued += measure(piece.tex, scale).width
+    return glued
 
 
 def _rank(line: list[Piece], k: int) -> int | None:

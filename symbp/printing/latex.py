@@ -110,6 +110,34 @@ def reason(r) -> str:
     return rf"\text{{def.}}\ {latex(r.symbol)}"
 
 
+#: What each kind of reason means, in words: (one label, several labels).
+_MEANINGS = {
+    "chain": ("the chain rule",) * 2,
+    "sum": (
+        "the multivariate chain rule: the adjoints of a value that feeds several operations add up",
+    )
+    * 2,
+    "layer": ("the network's equation with that tag", "the network's equations with those tags"),
+    "loss": ("the loss",) * 2,
+    "define": ("the definition of that adjoint", "the definitions of those adjoints"),
+    "simplify": ("SymPy's simplification, under the assumption stated below the chain",) * 2,
+}
+
+
+def legend(reasons) -> list[str]:
+    """The legend of the labels over the ``=`` of `reasons`: one entry per kind, in order of
+    first occurrence, with each distinct label once (as `reason` prints it) and its meaning."""
+    labels: dict[str, dict[str, int]] = {}
+    for r in reasons:
+        labels.setdefault(r.kind, {}).setdefault(reason(r), r.layer or 0)
+    entries = []
+    for kind, found in labels.items():
+        order = sorted(found, key=found.get) if kind == "layer" else list(found)
+        shown = ", ".join(f"${label}$" for label in order)
+        entries.append(f"{shown} {_MEANINGS[kind][len(order) > 1]}")
+    return entries
+
+
 def derivation_summary(derivation) -> str:
     """The delta recursion and gradients as one LaTeX display (Jupyter's `_repr_latex_`)."""
     p = derivation.sample
