@@ -30,7 +30,8 @@ class ClaimSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Sym:
-    """A name as written: stem ("z", "delta", "sigma", "W", "dsigma2"...), index, primes."""
+    """A name as written: stem ("z", "a", "delta", "zeta", "Zeta", "sigma", "W", "dsigma2"...),
+    index, primes."""
 
     stem: str
     index: str | None
@@ -66,6 +67,17 @@ class _Tree(lark.Transformer):
     def name(self, meta, items):
         text = str(items[0]).lstrip("\\")
         return Sym(text, None, 0, _col(meta))
+
+    def calligraphic(self, meta, items):
+        """\\mathcal{Z}: the batch form of ζ (a residual layer's adjoint), stem "Zeta"."""
+        letter = str(items[0])
+        if letter != "Z":
+            raise ClaimSyntaxError(
+                f"\\mathcal{{{letter}}} has no meaning here; the only calligraphic name is "
+                "\\mathcal{Z}, the batch form of \\zeta",
+                _col(meta),
+            )
+        return Sym("Zeta", None, 0, _col(meta))
 
     def wrap(self, meta, items):
         inner = items[1]

@@ -140,6 +140,17 @@ class Resolver:
             raise Wrong(f"{shown} is not defined in this network: it has layers {lo}..{self.J}")
         return k
 
+    def _skip_layer(self, node: Sym, index: str | None, what: str) -> int:
+        """The layer of a residual quantity (a_j, ζ_j and their batch forms), which exists only
+        for a layer j with a skip connection; `Wrong` naming the fix otherwise."""
+        k = self._layer(node, index, 1, what)
+        if getattr(self.spec.layers[k - 1], "skip_from", None) is None:
+            raise Wrong(
+                f"layer {k} has no skip connection: {what}_{k} is not defined "
+                f"({what}_j belongs to a layer with skip_from; layer {k}'s output is z_{k})"
+            )
+        return k
+
     def symbol(self, node: Sym):
         stem, index = node.stem, node.index
         match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
@@ -156,6 +167,10 @@ class Resolver:
         if stem in batch:
             make, lo = batch[stem]
             return make(self._layer(node, index, lo, stem))
+        residual = {"a": (n.a, "a"), "zeta": (n.zeta, "ζ"), "A": (B.a, "A"), "Zeta": (B.zeta, "𝒵")}
+        if stem in residual:
+            make, shown = residual[stem]
+            return make(self._skip_layer(node, index, shown))
         if stem == "Y" and index is None:
             return B.y()
         if stem == "X" and index in (None, "0"):
@@ -389,18 +404,28 @@ class Resolver:
 
 
 def _target(spec: Spec, lhs, batch: bool):
-    """The derived expression a claim's left side names."""
+    """The derived expression a claim's left side names: a named adjoint of one sample (δ_j,
+    or ζ_j of a residual layer) or a gradient ∂f/∂W_j, ∂f/∂b_j."""
     d = derive(spec)
     p = d.batch if batch else d.sample
-    if isinstance(lhs, MatrixSymbol) and lhs.name.startswith("delta"):
+    named = set(d.sample.graph.named.values())
+    if isinstance(lhs, MatrixSymbol) and lhs in named:
         if batch:
-            raise Wrong("a sum over samples belongs in ∂f/∂W_j, not in δ_j (δ_j is per sample)")
-        return dict(d.sample.adjoints)[lhs]
+            raise Wrong(
+                f"a sum over samples belongs in ∂f/∂W_j, not in {text(lhs)} (it is per sample)"
+            )
+        adjoints = dict(d.sample.adjoints)
+        if lhs not in adjoints:
+            raise Unsupported(f"the derivation does not use {text(lhs)}: no gradient needs it")
+        return adjoints[lhs]
     if isinstance(lhs, Partial) and lhs.args[0] == F:
         key = lhs.args[1].name
         if key in p.gradients:
             return p.gradients[key]
-    raise Wrong(f"the left side must be δ_j or ∂f/∂W_j (∂f/∂b_j); got {text(lhs)}")
+    raise Wrong(
+        f"the left side must be δ_j, ζ_j (a layer with a skip connection) or ∂f/∂W_j "
+        f"(∂f/∂b_j); got {text(lhs)}"
+    )
 
 
 def _batch_symbols(expr) -> bool:
@@ -706,7 +731,7 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&")
-_CLAIM_LHS = re.compile(r"\\delta|\\partial f|delta")
+_CLAIM_LHS = re.compile(r"\\delta|\\zeta|\\partial f|delta|zeta")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
@@ -736,13 +761,15 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
     whose left side is a delta or a derivative of f.  A row starting with '=' continues the
     previous row's left side (which may stand alone on its row); a row without '=' after a claim
-    continues its right side; a chain a = b = c gives the claims a = b and a = c.  Linear in
-    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
+    continues its right side; a chain a = b = c gives the claims a = b and a = c.  An
+    environment that opens with an '=' row continues the left side of the previous one if that
+    ended on a claim (a chain split over slides).  Linear in the source's size (up to a
+    logarithm).  Comments are dropped, a row's lines joined."""
     source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
     newlines = [i for i, c in enumerate(source) if c == "\n"]
-    out = []
+    out, carried = [], None
     for start, end in _math_bodies(source):
-        lhs, continued = None, False
+        lhs, continued = carried, False
         offset = start
         for row in source[start:end].split("\\\\"):
             first = offset + len(row) - len(row.lstrip())  # where the row's text starts
@@ -771,6 +798,7 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
             claims = [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
             out += claims
             continued = bool(claims)
+        carried = lhs if continued else None
     return out
 
 

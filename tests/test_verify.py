@@ -225,6 +225,7 @@ def test_unparsable_claims_point_at_the_problem(claim, words):
             "binary_classifier",
             "custom_activation",
             "deep_linear",
+            "residual",
         )
         for kind in ("", "_slides")
     ],
@@ -448,6 +449,22 @@ def test_tex_scan_is_linear():
     source = f"\\begin{{align}}\n{rows}\\end{{align}}\n{unclosed}"
     claims = tex_claims(source)
     assert len(claims) == 20000 and claims[-1][0] == 20001
+
+
+def test_tex_chain_continued_in_the_next_environment():
+    """Slides split a long chain over frames: the next frame's rows start with '=' and continue
+    the left side; an environment after one that did not end on a claim starts afresh."""
+    source = (
+        "\\begin{align*}\n\\delta_2 &= a \\\\\n &= b\n\\end{align*}\n"
+        "\\begin{align*}\n &= c\n\\end{align*}\n"
+        "\\begin{align*}\nz_2 &= d\n\\end{align*}\n"
+        "\\begin{align*}\n &= e\n\\end{align*}\n"
+    )
+    assert tex_claims(source) == [
+        (2, r"\delta_2 = a"),
+        (3, r"\delta_2 = b"),
+        (6, r"\delta_2 = c"),
+    ]
 
 
 def test_tex_line_numbers_and_environments():
