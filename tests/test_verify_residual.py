@@ -94,6 +94,7 @@ CLAIMS = [
     (RESIDUAL, r"\frac{\partial f}{\partial W_4} = \delta_4 z_3^T", "correct", ""),
     (RESIDUAL, r"\frac{\partial f}{\partial W_4} = \delta_4 {(a_3 + z_1)}^T", "correct", ""),
     (RESIDUAL, r"\frac{\partial f}{\partial W_4} = \delta_4 a_3^T", "wrong", "counterexample"),
+    (RESIDUAL, r"\frac{\partial f}{\partial W_4} = \delta_4 (a_3 + z_1)^T", "correct", ""),
     (RESIDUAL, r"\frac{\partial f}{\partial b_3} = \zeta_3 \circ \sigma'_3", "correct", ""),
     (
         RESIDUAL,
@@ -170,7 +171,7 @@ CLAIMS = [
     ),
     (
         RESIDUAL,
-        r"\frac{\partial f}{\partial W_1} = \frac{1}{N} \sum_{i=1}^N \zeta_3 z_0^T + \Delta_1 Z_0^T",
+        r"\frac{\partial f}{\partial W_1} = \frac{1}{N} \Delta_1 Z_0^T + \zeta_3 z_0^T",
         "wrong",
         "one sample's",
     ),
