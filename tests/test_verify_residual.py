@@ -181,7 +181,53 @@ CLAIMS = [
         "wrong",
         "holds every sample",
     ),
-    (RESIDUAL, r"\zeta_3 = \sum_{i=1}^N W_4^T \delta_4", "wrong", "not in ζ₃ (it is per sample)"),
+    (RESIDUAL, r"\zeta_3 = \sum_{i=1}^N W_4^T \delta_4", "wrong", "belongs in ∂f/∂W_j or in 𝒵₃"),
+    (RESIDUAL, r"\zeta_3 = W_4^T \Delta_4", "wrong", "ζ₃ is one sample's"),
+    # batch adjoints on the left side: 𝒵_j and Δ_j, with Σ'_j
+    (RESIDUAL, r"\boldsymbol{\mathcal{Z}}_3 = W_4^T \Delta_4", "correct", ""),
+    (RESIDUAL, r"\boldsymbol{\mathcal{Z}}_3 = W_3^T \Delta_3", "wrong", "counterexample"),
+    (
+        RESIDUAL,
+        r"\Delta_3 = \boldsymbol{\mathcal{Z}}_3 \circ \boldsymbol{\Sigma}'_3",
+        "correct",
+        "",
+    ),
+    (
+        RESIDUAL,
+        r"\Delta_1 = (W_2^T \Delta_2 + \boldsymbol{\mathcal{Z}}_3) \circ \boldsymbol{\Sigma}'_1",
+        "correct",
+        "",
+    ),
+    (RESIDUAL, r"\Delta_1 = (W_2^T \Delta_2 + W_4^T \Delta_4) \circ \Sigma'_1", "correct", ""),
+    (RESIDUAL, r"\Delta_1 = (W_2^T \Delta_2) \circ \Sigma'_1", "wrong", "counterexample"),
+    (RESIDUAL, r"\Delta_4 = 2(Z_4 - Y)", "correct", ""),
+    (RESIDUAL, r"\Delta_4 = \frac{2}{N}(Z_4 - Y)", "wrong", "counterexample"),
+    (RESIDUAL, r"\Delta_4 = 2(z_4 - y)", "wrong", "Δ₄ holds every sample"),
+    (RESIDUAL, r"\Delta_3 = \boldsymbol{\mathcal{Z}}_3 \circ \sigma'_3", "wrong", "4×N and a 4×1"),
+    (RESIDUAL, r"\Delta_1 = \Sigma_1", "wrong", "Σ is written only as Σ'_j"),
+    (RESIDUAL, r"\Delta_1 = \Sigma'_5", "wrong", "Σ'_5 is not defined in this network"),
+    # derivatives of f by a value on the left side
+    (RESIDUAL, r"\frac{\partial f}{\partial z_3} = W_4^T \delta_4", "correct", "identical"),
+    (RESIDUAL, r"\frac{\partial f}{\partial z_3} = W_3^T \delta_3", "wrong", "counterexample"),
+    (
+        RESIDUAL,
+        r"\frac{\partial f}{\partial u_1} = (W_2^T \delta_2 + \zeta_3) \circ \sigma'_1",
+        "correct",
+        "",
+    ),
+    (RESIDUAL, r"\frac{\partial f}{\partial U_1} = \frac{1}{N} \Delta_1", "correct", ""),
+    (RESIDUAL, r"\frac{\partial f}{\partial U_1} = \Delta_1", "wrong", "counterexample"),
+    (RESIDUAL, r"\frac{\partial f}{\partial z_1} = W_2^T \delta_2 + \zeta_3", "correct", "SymPy"),
+    (RESIDUAL, r"\frac{\partial f}{\partial z_1} = W_2^T \delta_2", "wrong", "counterexample"),
+    (RESIDUAL, r"\frac{\partial f}{\partial a_3} = \zeta_3", "correct", "SymPy"),
+    (RESIDUAL, r"\frac{\partial f}{\partial z_2} = W_3^T \delta_3", "correct", "SymPy"),
+    (RESIDUAL, r"\frac{\partial f}{\partial z_0} = W_1^T \delta_1", "correct", "SymPy"),
+    (
+        RESIDUAL,
+        r"\frac{\partial f}{\partial Z_2} = \frac{1}{N} W_3^T \Delta_3",
+        "unsupported",
+        "one sample only",
+    ),
 ]
 
 
@@ -325,4 +371,6 @@ def test_every_equation_of_a_residual_document_verifies(beamer):
     assert any(c.startswith(r"\boldsymbol{\zeta}") for c in claims)
     assert any(r"\boldsymbol{\zeta}_{3}\right] \frac{\partial \mathbf{z}_{1}}" in c for c in claims)
     assert any(r"\mathbf{a}_{3}" in c for c in claims)
+    assert any(c.startswith(r"\boldsymbol{\mathcal{Z}}_{3} =") for c in claims)
+    assert any(r"\boldsymbol{\Sigma}'_{1}" in c for c in claims)
     assert [c for c in claims if verify(RESIDUAL, c).status != "correct"] == []
