@@ -221,6 +221,7 @@ def test_unparsable_claims_point_at_the_problem(claim, words):
             "binary_classifier",
             "custom_activation",
             "deep_linear",
+            "residual",
         )
         for kind in ("", "_slides")
     ],
@@ -455,6 +456,57 @@ def test_tex_scan_is_linear():
     claims = tex_claims(source)
     assert time.thread_time() - start < 5.0
     assert len(claims) == 20000 and claims[-1][0] == 20001
+
+
+@pytest.mark.parametrize(
+    "claim, status, words",
+    [
+        (r"\frac{\partial f}{\partial W_2} = \delta_2 (z_1)^T", "correct", ""),
+        (r"\frac{\partial f}{\partial W_2} = \delta_2 \left(z_1\right)^{\top}", "correct", ""),
+        (r"\frac{\partial f}{\partial W_2} = \delta_2 (z_1).T", "correct", ""),
+        (
+            r"\frac{\partial f}{\partial W_2} = \sigma_2(W_2 z_1)^T",
+            "wrong",
+            "the right side is 1×3",
+        ),
+        (
+            r"\frac{\partial f}{\partial W_2} = \frac{1}{N}\sum_{i=1}^N ((W_3^T \delta_3) \circ \sigma'_2) z_1^T",
+            "correct",
+            "",
+        ),
+        (
+            r"\frac{\partial f}{\partial W_2} = \frac{1}{N}\sum_{i=1}^N \delta_2 (z_1)^{(i)T}",
+            "correct",
+            "",
+        ),
+    ],
+)
+def test_a_superscript_binds_to_its_brackets_and_a_sum_to_the_product_after_it(
+    claim, status, words
+):
+    """δ_2 (z_1)^T is δ_2 times z_1ᵀ (σ_2(...)^T stays the transpose of σ_2's value), and
+    \\sum_{i=1}^N a b sums the whole product a b."""
+    verdict = verify(LECTURE, claim)
+    assert verdict.status == status, verdict.message
+    assert words in verdict.message
+    _, rhs = parse(r"x = \sum_{i=1}^N a b c")
+    assert rhs.kind == "sum" and rhs.args[0].kind == "mul"
+
+
+def test_tex_chain_continued_in_the_next_environment():
+    """Slides split a long chain over frames: the next frame's rows start with '=' and continue
+    the left side; an environment after one that did not end on a claim starts afresh."""
+    source = (
+        "\\begin{align*}\n\\delta_2 &= a \\\\\n &= b\n\\end{align*}\n"
+        "\\begin{align*}\n &= c\n\\end{align*}\n"
+        "\\begin{align*}\nz_2 &= d\n\\end{align*}\n"
+        "\\begin{align*}\n &= e\n\\end{align*}\n"
+    )
+    assert tex_claims(source) == [
+        (2, r"\delta_2 = a"),
+        (3, r"\delta_2 = b"),
+        (6, r"\delta_2 = c"),
+    ]
 
 
 def test_tex_line_numbers_and_environments():

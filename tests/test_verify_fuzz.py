@@ -30,9 +30,13 @@ SPEC_NAMES = (
     "binary_classifier",
     "custom_activation",
     "deep_linear",
+    "residual",
 )
 # samples of the grammar's regular-expression terminals (NAME, NUMBER) and its literals
-NAMES = ("z", "u", "W", "b", "y", "x", "f", "N", "Y", "X", "Z", "U", "delta", "diag", "hadamard")
+NAMES = (
+    *("z", "u", "a", "W", "b", "y", "x", "f", "N", "Y", "X", "Z", "U", "A", "delta", "zeta"),
+    *("Zeta", "diag", "hadamard"),
+)
 NUMBERS = ("0", "1", "2", "0.5", "3", "4", "10")
 
 
@@ -73,7 +77,14 @@ token = st.one_of(
     st.sampled_from(("_1", "_2", "_3", "_J", "^T", "'", "_{2}")),
 )
 prefix = st.sampled_from(
-    ("", r"\delta_1 = ", r"\delta_2 = ", r"\frac{\partial f}{\partial W_2} = ", "delta3 = ")
+    (
+        "",
+        r"\delta_1 = ",
+        r"\delta_2 = ",
+        r"\frac{\partial f}{\partial W_2} = ",
+        "delta3 = ",
+        r"\zeta_3 = ",
+    )
 )
 fuzz = settings(
     max_examples=EXAMPLES or 100,
@@ -91,7 +102,10 @@ def test_claims_from_grammar_tokens_get_a_verdict(name, head, tokens):
 # pieces that may stand for each other, so that many mutants still parse
 KINDRED = (
     ("0", "1", "2", "3", "4", "5", "J", "i", "N"),
-    ("z", "u", "W", "b", "y", "x", "Z", "U", "Y", "\\delta", "\\Delta", "\\sigma", "f"),
+    (
+        *("z", "u", "a", "W", "b", "y", "x", "Z", "U", "A", "Y", "f"),
+        *("\\delta", "\\Delta", "\\zeta", "\\sigma", "\\Sigma"),
+    ),
     ("+", "-", "\\circ", "\\odot", "*", "\\cdot"),
     ("(", "[", "\\left("),
     (")", "]", "\\right)"),

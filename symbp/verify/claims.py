@@ -30,7 +30,8 @@ class ClaimSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Sym:
-    """A name as written: stem ("z", "delta", "sigma", "W", "dsigma2"...), index, primes."""
+    """A name as written: stem ("z", "a", "delta", "zeta", "Zeta", "sigma", "W", "dsigma2"...),
+    index, primes."""
 
     stem: str
     index: str | None
@@ -55,6 +56,20 @@ def _col(meta) -> int:
     return getattr(meta, "column", 0) or 0
 
 
+_FUNCTION = re.compile(r"(?:sigma|dsigma|dsig|diag|hadamard)\d*")  #: stems that are applied
+
+
+def _on_argument(base, apply):
+    """`apply` (a transpose or sample marker) on `base`; when `base` is a bracketed factor read as
+    an argument of something that is not a function, as in δ_4 (a_3 + z_1)^T, on that factor
+    only: the superscript binds to the brackets it follows, the rest is a product."""
+    if isinstance(base, Op) and base.kind == "call" and len(base.args) == 2:
+        head, argument = base.args
+        if not (isinstance(head, Sym) and (head.primes or _FUNCTION.fullmatch(head.stem))):
+            return Op("mul", (head, apply(argument)), base.column)
+    return apply(base)
+
+
 @lark.v_args(meta=True)
 class _Tree(lark.Transformer):
     def start(self, meta, items):
@@ -66,6 +81,17 @@ class _Tree(lark.Transformer):
     def name(self, meta, items):
         text = str(items[0]).lstrip("\\")
         return Sym(text, None, 0, _col(meta))
+
+    def calligraphic(self, meta, items):
+        """\\mathcal{Z}: the batch form of ζ (a residual layer's adjoint), stem "Zeta"."""
+        letter = str(items[0])
+        if letter != "Z":
+            raise ClaimSyntaxError(
+                f"\\mathcal{{{letter}}} has no meaning here; the only calligraphic name is "
+                "\\mathcal{Z}, the batch form of \\zeta",
+                _col(meta),
+            )
+        return Sym("Zeta", None, 0, _col(meta))
 
     def wrap(self, meta, items):
         inner = items[1]
@@ -106,17 +132,18 @@ class _Tree(lark.Transformer):
 
     def superscript(self, meta, items):
         base, parts = items
-        out = base
         for part in parts:
-            if part == "T":
-                out = Op("T", (out,), _col(meta))
-            elif part == "sample":
-                out = Op("sample", (out,), _col(meta))
-            else:
+            if part not in ("T", "sample"):
                 raise ClaimSyntaxError(
                     f"unsupported superscript {part!r} (use ^T or ^{{(i)}})", _col(meta)
                 )
-        return out
+
+        def apply(out):
+            for part in parts:
+                out = Op(part, (out,), _col(meta))
+            return out
+
+        return _on_argument(base, apply)
 
     def sup(self, meta, items):
         return [self._sup_item(i) for i in items]
@@ -133,7 +160,7 @@ class _Tree(lark.Transformer):
         return ("sample",)
 
     def dot_t(self, meta, items):
-        return Op("T", (items[0],), _col(meta))
+        return _on_argument(items[0], lambda out: Op("T", (out,), _col(meta)))
 
     def call(self, meta, items):
         return Op("call", (items[0], *items[1:]), _col(meta))

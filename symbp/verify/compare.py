@@ -140,6 +140,25 @@ class Resolver:
             raise Wrong(f"{shown} is not defined in this network: it has layers {lo}..{self.J}")
         return k
 
+    def _skip_layer(self, node: Sym, index: str | None, what: str) -> int:
+        """The layer of a residual quantity (a_j, ζ_j and their batch forms), which exists only
+        for a layer j with a skip connection; `Wrong` naming the fix otherwise."""
+        k = self._layer(node, index, 1, what)
+        if getattr(self.spec.layers[k - 1], "skip_from", None) is None:
+            raise Wrong(
+                f"layer {k} has no skip connection: {what}_{k} is not defined "
+                f"({what}_j belongs to a layer with skip_from; layer {k}'s output is z_{k})"
+            )
+        return k
+
+    def _batch_sigma_prime(self, node: Sym, index: str | None):
+        """Σ'_j: σ'_j of every sample, one column each (the batch form of σ'_j)."""
+        if node.primes != 1:
+            raise Wrong("Σ is written only as Σ'_j, the batch form of σ'_j (a column per sample)")
+        k = self._layer(node, index, 1, "Σ'")
+        self._elementwise_layer(k)
+        return self.batch.dsigma(k)
+
     def symbol(self, node: Sym):
         stem, index = node.stem, node.index
         match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
@@ -147,6 +166,8 @@ class Resolver:
             stem, index = match.groups()
         if index is None and match and match.group(1) == "x":
             stem, index = "x", match.group(2)
+        if stem == "Sigma":
+            return self._batch_sigma_prime(node, index)
         if stem in ("sigma", "dsigma", "dsig") or node.primes:
             primes = node.primes + (stem != "sigma")
             layer = None if index is None else self._layer(node, index, 1, "σ")
@@ -156,6 +177,10 @@ class Resolver:
         if stem in batch:
             make, lo = batch[stem]
             return make(self._layer(node, index, lo, stem))
+        residual = {"a": (n.a, "a"), "zeta": (n.zeta, "ζ"), "A": (B.a, "A"), "Zeta": (B.zeta, "𝒵")}
+        if stem in residual:
+            make, shown = residual[stem]
+            return make(self._skip_layer(node, index, shown))
         if stem == "Y" and index is None:
             return B.y()
         if stem == "X" and index in (None, "0"):
@@ -389,18 +414,53 @@ class Resolver:
 
 
 def _target(spec: Spec, lhs, batch: bool):
-    """The derived expression a claim's left side names."""
+    """The derived expression a claim's left side names: a named adjoint (δ_j, or ζ_j of a
+    layer with a skip connection; Δ_j, 𝒵_j for the batch), a gradient ∂f/∂W_j, ∂f/∂b_j,
+    ∂f/∂u_j or ∂f/∂z_j where named (as the named adjoint), or, for one sample, ∂f/∂ of any other
+    value of the forward pass (z_j, a_j, x, y: a `Gradient` that SymPy computes)."""
     d = derive(spec)
     p = d.batch if batch else d.sample
-    if isinstance(lhs, MatrixSymbol) and lhs.name.startswith("delta"):
+    batch_form = dict(zip(d.sample.graph.named.values(), d.batch.graph.named.values(), strict=True))
+    if isinstance(lhs, MatrixSymbol) and lhs in batch_form:
         if batch:
-            raise Wrong("a sum over samples belongs in ∂f/∂W_j, not in δ_j (δ_j is per sample)")
-        return dict(d.sample.adjoints)[lhs]
+            raise Wrong(
+                f"{text(lhs)} is one sample's: a right side with a sum over samples or batch "
+                f"matrices belongs in ∂f/∂W_j or in {text(batch_form[lhs])}"
+            )
+        return _adjoint(d.sample, lhs)
+    if isinstance(lhs, MatrixSymbol) and lhs in batch_form.values():
+        if not batch:
+            raise Wrong(
+                f"{text(lhs)} holds every sample: write its right side with batch matrices "
+                "(Z_j, Δ_j, Σ'_j, Y)"
+            )
+        return _adjoint(d.batch, lhs)
     if isinstance(lhs, Partial) and lhs.args[0] == F:
-        key = lhs.args[1].name
-        if key in p.gradients:
-            return p.gradients[key]
-    raise Wrong(f"the left side must be δ_j or ∂f/∂W_j (∂f/∂b_j); got {text(lhs)}")
+        value = lhs.args[1]
+        if value.name in p.gradients:
+            return p.gradients[value.name]
+        if value in p.graph.named:  # f = scale * (sum of the losses): its adjoints are unscaled
+            adjoint = _adjoint(p, p.graph.named[value])
+            return adjoint if p.scale == 1 else MatMul(p.scale, adjoint)
+        if p.graph.producer(value) or p.graph.consumers(value):  # SymPy differentiates f
+            if batch:
+                raise Unsupported(
+                    f"{text(lhs)} of the batch: verify differentiates f by a value the "
+                    "derivation does not name (such as z_j or x) for one sample only"
+                )
+            return Gradient(lhs)
+    raise Wrong(
+        "the left side must be δ_j, ζ_j (a layer with a skip connection), their batch forms "
+        f"Δ_j, 𝒵_j, or ∂f/∂W_j (∂f/∂b_j, ∂f/∂u_j, ∂f/∂z_j); got {text(lhs)}"
+    )
+
+
+def _adjoint(p, symbol):
+    """The definition of the named adjoint `symbol` in pass `p`."""
+    adjoints = dict(p.adjoints)
+    if symbol not in adjoints:
+        raise Unsupported(f"the derivation does not use {text(symbol)}: no gradient needs it")
+    return adjoints[symbol]
 
 
 def _batch_symbols(expr) -> bool:
@@ -654,6 +714,8 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     if batch:
         _check_samples(rhs)
     shown = f"{text(lhs)} = {text(derived)}"
+    if isinstance(derived, Gradient):
+        shown = f"{text(lhs)} as SymPy differentiates f"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
     _check_size(rhs)
@@ -706,7 +768,7 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&")
-_CLAIM_LHS = re.compile(r"\\delta|\\partial f|delta")
+_CLAIM_LHS = re.compile(r"\\delta|\\zeta|\\Delta|\\mathcal\{Z\}|\\partial f|delta|zeta")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
@@ -734,15 +796,17 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
-    whose left side is a delta or a derivative of f.  A row starting with '=' continues the
+    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f.  A row starting with '=' continues the
     previous row's left side (which may stand alone on its row); a row without '=' after a claim
-    continues its right side; a chain a = b = c gives the claims a = b and a = c.  Linear in
-    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
+    continues its right side; a chain a = b = c gives the claims a = b and a = c.  An
+    environment that opens with an '=' row continues the left side of the previous one if that
+    ended on a claim (a chain split over slides).  Linear in the source's size (up to a
+    logarithm).  Comments are dropped, a row's lines joined."""
     source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
     newlines = [i for i, c in enumerate(source) if c == "\n"]
-    out = []
+    out, carried = [], None
     for start, end in _math_bodies(source):
-        lhs, continued = None, False
+        lhs, continued = carried, False
         offset = start
         for row in source[start:end].split("\\\\"):
             first = offset + len(row) - len(row.lstrip())  # where the row's text starts
@@ -771,6 +835,7 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
             claims = [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
             out += claims
             continued = bool(claims)
+        carried = lhs if continued else None
     return out
 
 
