@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import symbp
-from symbp.claims import parse
-from symbp.verify import tex_claims, verify
+from symbp.verify.claims import parse
+from symbp.verify.compare import tex_claims, verify
 
 from .conftest import ROOT
 
