@@ -287,7 +287,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--claims", help="a file of claims, one per line")
     p.add_argument(
-        "--tex", help="a LaTeX file: every delta / df/dW equation of its align/equation blocks"
+        "--tex", help="a LaTeX file: every delta, zeta, df/dW equation of its align/equation blocks"
     )
     p = command("check", _check, "prove the derivation and test the emitted gradients")
     p.add_argument("--max-width", type=int, default=None, help="widths used by the proof")

@@ -27,3 +27,10 @@ class SpecError(SymbpError):
         where = f"{source}: " if source else ""
         shown = shown_field(field)
         super().__init__(f"{where}{shown}: {message}" if field else f"{where}{message}")
+
+
+def shown(value, limit: int = 60) -> str:
+    """`value`'s repr for an error line, cut to `limit` characters (a 1 MB spec value must not
+    become a 1 MB message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

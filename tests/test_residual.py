@@ -24,8 +24,10 @@ def _spec(skip_from, units=(3, 3, 3), activation="tanh", loss="l2"):
 @pytest.mark.parametrize(
     "data, message",
     [
-        (_spec(2), "layers[2] (layer 3).skip_from: layer 3 can add the output of layer 0"),
-        (_spec(5), "layers[2] (layer 3).skip_from: layer 3 can add the output of layer 0"),
+        (_spec(2), "layers[2] (layer 3).skip_from: layer 3 can add z_k for k = one of 0"),
+        (_spec(5), "layers[2] (layer 3).skip_from: layer 3 can add z_k for k = one of 0"),
+        (_spec(0, units=(3,)), "layers[0] (layer 1).skip_from: layer 1 has no earlier output"),
+        (_spec(1, units=(3, 3)), "layers[1] (layer 2).skip_from: layer 2 can add z_k for k = 0"),
         (_spec(-1), "layers[2] (layer 3).skip_from: expected a layer index"),
         (_spec(True), "layers[2] (layer 3).skip_from: expected a layer index"),
         (_spec("1"), "layers[2] (layer 3).skip_from: expected a layer index"),
@@ -35,8 +37,9 @@ def _spec(skip_from, units=(3, 3, 3), activation="tanh", loss="l2"):
         ),
         (
             _spec(1, activation="softmax", loss="cross_entropy"),
-            "layers[2] (layer 3).skip_from: adding z_1",
+            "layers[2] (layer 3).skip_from: softmax plus z_1",
         ),
+        (_spec(1, activation="softmax"), "layers[2] (layer 3).skip_from: softmax plus z_1"),
         (
             _spec(1, activation="sigmoid", loss="binary_cross_entropy"),
             "layers[2] (layer 3).skip_from: adding z_1",
@@ -75,3 +78,14 @@ def test_a_spec_without_skips_keeps_its_digest():
     with_skip = symbp.load_spec(RESIDUAL).to_dict()["layers"][2]
     assert with_skip["skip_from"] == 1
     assert symbp.from_dict(symbp.load_spec(RESIDUAL).to_dict()) == symbp.load_spec(RESIDUAL)
+
+
+def test_block_coordinate_descent_is_refused_for_a_linear_network_with_a_skip():
+    """Z_J is then not W_J ... W_1 Z_0: the BCD blocks would solve the wrong problem."""
+    data = _spec(1, activation="identity")
+    for layer in data["layers"]:
+        layer["activation"] = "identity"
+    spec = symbp.from_dict(data)
+    assert "def bcd_step" not in symbp.generate_module(spec)
+    with pytest.raises(SpecError, match="remove skip_from"):
+        symbp.latex_document(spec, convexity=True)

@@ -186,3 +186,11 @@ def test_the_example_specs_still_load():
         table = tomllib.loads(path.read_text(encoding="utf-8"))
         widths = (table["input"], *(layer["units"] for layer in table["layers"]))
         assert symbp.load_spec(path).widths == widths, path.name
+
+
+@pytest.mark.parametrize("key", ["type", "activation", "units", "skip_from", "bias"])
+def test_a_huge_value_is_cut_short_in_its_one_line_error(key):
+    table = {"units": 2, key: "x-" * 10**6}  # not a name, a width, an index or a bool
+    with pytest.raises(SpecError) as err:
+        symbp.from_dict({"name": "n", "input": 2, "layers": [table]})
+    assert len(str(err.value)) < 400 and "\n" not in str(err.value)

@@ -56,7 +56,11 @@ def convexity_example() -> ConvexityExample:
 
 
 def is_deep_linear(spec: Spec) -> bool:
-    return all(layer.activation_name == "identity" for layer in spec.layers)
+    """A chain of identity layers (no residual connections): Z_J = W_J ... W_1 Z_0 + ..., which
+    is what `bcd_blocks` composes."""
+    return all(
+        layer.activation_name == "identity" and layer.skip_from is None for layer in spec.layers
+    )
 
 
 @dataclass(frozen=True)

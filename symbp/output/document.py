@@ -404,7 +404,8 @@ def document_source(
     if convexity and not is_deep_linear(spec):
         raise SpecError(
             "layers",
-            "--convexity is for deep linear networks: set every activation to 'identity'",
+            "--convexity is for deep linear networks: set every activation to 'identity' "
+            "and remove skip_from",
             spec.source,
         )
     page = SLIDES if beamer else ARTICLE

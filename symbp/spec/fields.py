@@ -10,7 +10,7 @@ import sympy as sp
 
 from .. import naming
 from ..catalog.activations import ACTIVATIONS, Activation, undefined_where
-from ..errors import SpecError
+from ..errors import SpecError, shown
 from . import formula
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -19,11 +19,11 @@ IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 def width_symbol(name: str, where: str, source: str | None) -> naming.WidthSymbol:
     allowed = "a positive integer, or a symbol name such as 'd_1'"
     if not naming.WIDTH_NAME.match(name):
-        raise SpecError(where, f"{name!r} is not a valid width symbol; use {allowed}", source)
+        raise SpecError(where, f"{shown(name)} is not a valid width symbol; use {allowed}", source)
     if naming.is_reserved(name):
         raise SpecError(
             where,
-            f"{name!r} is a name symbp uses itself (N samples, f, t, s, y, z1, W2, delta3, ...); "
+            f"{shown(name)} is a name symbp uses itself (N samples, f, t, s, y, z1, W2, delta3, ...); "
             "choose another width symbol such as 'd_1'",
             source,
         )
@@ -33,7 +33,7 @@ def width_symbol(name: str, where: str, source: str | None) -> naming.WidthSymbo
 def width(value, where: str, source: str | None) -> Width:
     allowed = "a positive integer, or a symbol name such as 'd_1'"
     if isinstance(value, bool):
-        raise SpecError(where, f"expected {allowed}, got {value!r}", source)
+        raise SpecError(where, f"expected {allowed}, got {shown(value)}", source)
     if isinstance(value, int):
         if value <= 0:
             raise SpecError(where, f"width must be positive, got {value}; use {allowed}", source)
@@ -50,14 +50,14 @@ def width(value, where: str, source: str | None) -> Width:
 def choice(value, where: str, options, source: str | None) -> str:
     if not isinstance(value, str) or value not in options:
         raise SpecError(
-            where, f"unknown value {value!r}; choose one of: {', '.join(options)}", source
+            where, f"unknown value {shown(value)}; choose one of: {', '.join(options)}", source
         )
     return value
 
 
 def boolean(value, where: str, source: str | None) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(where, f"expected true or false, got {value!r}", source)
+        raise SpecError(where, f"expected true or false, got {shown(value)}", source)
     return value
 
 
@@ -72,7 +72,9 @@ def custom_activation(table: dict, where: str, source: str | None) -> Activation
     name = table["name"]
     if not IDENTIFIER.match(name) or name in ACTIVATIONS:
         raise SpecError(
-            f"{where}.name", f"{name!r} must be an identifier other than the built-in names", source
+            f"{where}.name",
+            f"{shown(name)} must be an identifier other than the built-in names",
+            source,
         )
     try:
         expr = formula.parse(table["expr"])
@@ -81,7 +83,7 @@ def custom_activation(table: dict, where: str, source: str | None) -> Activation
     activation = Activation(name, expr, source=table["expr"])
     why = undefined_where(activation)
     if why:
-        raise SpecError(f"{where}.expr", f"{table['expr']!r} cannot be used: {why}", source)
+        raise SpecError(f"{where}.expr", f"{shown(table['expr'])} cannot be used: {why}", source)
     return activation
 
 
@@ -97,7 +99,9 @@ def index(value, where: str, source: str | None) -> int:
     """A layer index: a non-negative integer."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise SpecError(
-            where, f"expected a layer index (0 for the input, 1, 2, ...), got {value!r}", source
+            where,
+            f"expected a layer index (0 for the input, 1, 2, ...), got {shown(value)}",
+            source,
         )
     return value
 

@@ -20,7 +20,7 @@ import sympy as sp
 
 from .. import budget
 from ..catalog.activations import t
-from ..errors import SymbpError
+from ..errors import SymbpError, shown
 
 MAX_LENGTH = 500  #: characters
 MAX_DEPTH = 30  #: operators and calls nested inside one another
@@ -218,7 +218,7 @@ def parse(text: str) -> sp.Expr:
     try:
         tree = _PARSER.parse(text)
     except lark.exceptions.UnexpectedInput as exc:
-        raise FormulaError(f"cannot parse at column {exc.column}: {text!r}") from None
+        raise FormulaError(f"cannot parse at column {exc.column}: {shown(text)}") from None
     if depth(tree) > MAX_DEPTH:
         raise FormulaError(
             f"the formula nests {depth(tree)} operations inside one another; at most {MAX_DEPTH}"
@@ -230,9 +230,9 @@ def parse(text: str) -> sp.Expr:
             raise exc.orig_exc from None
         raise FormulaError(f"cannot build the formula: {_one_line(exc.orig_exc)}") from None
     if not isinstance(expr, sp.Expr) or t not in expr.free_symbols:
-        raise FormulaError(f"{text!r} does not depend on t")
+        raise FormulaError(f"{shown(text)} does not depend on t")
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise FormulaError(f"{text!r} is infinite or undefined (SymPy makes it {expr})")
+        raise FormulaError(f"{shown(text)} is infinite or undefined (SymPy makes it {expr})")
     nodes = sum(1 for _ in sp.preorder_traversal(expr))
     if nodes > MAX_NODES:
         raise FormulaError(f"the formula has {nodes} SymPy nodes; at most {MAX_NODES}")

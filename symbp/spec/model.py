@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..catalog.layers import KINDS, dense, kind_of
 from ..catalog.losses import LOSSES
-from ..errors import SpecError
+from ..errors import SpecError, shown
 from . import fields
 
 REDUCTIONS = ("mean", "sum")
@@ -104,7 +104,7 @@ def validate(spec: Spec) -> None:
     src = spec.source
     if not isinstance(spec.name, str) or not fields.IDENTIFIER.match(spec.name):
         raise SpecError(
-            "name", f"{spec.name!r} is not a Python identifier (letters, digits, '_')", src
+            "name", f"{shown(spec.name)} is not a Python identifier (letters, digits, '_')", src
         )
     fields.choice(spec.loss, "loss", tuple(LOSSES), src)
     fields.choice(spec.reduction, "reduction", REDUCTIONS, src)
@@ -139,7 +139,7 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         layers.append(KINDS[kind].parse(body, where, source, default_bias))
     name = data["name"]
     if not isinstance(name, str):
-        raise SpecError("name", f"expected a string, got {name!r}", source)
+        raise SpecError("name", f"expected a string, got {shown(name)}", source)
     return Spec(
         name=name,
         input=fields.width(data["input"], "input", source),

@@ -105,11 +105,15 @@ def check(spec, i: int) -> None:
 def _check_skip(spec, i: int, output_activation: str | None) -> None:
     layer, src, where, j = spec.layers[i], spec.source, f"layers[{i}].skip_from", i + 1
     k = fields.index(layer.skip_from, where, src)
+    if j < 2:
+        raise SpecError(
+            where, f"layer {j} has no earlier output to add (z_0 already feeds it); remove it", src
+        )
     if not 0 <= k < j - 1:
+        choices = "0 (the input)" if j == 2 else f"one of 0 (the input) .. {j - 2}"
         raise SpecError(
             where,
-            f"layer {j} can add the output of layer 0 (the input) to {j - 2} only, got {k}; "
-            f"z_{j - 1} already feeds it",
+            f"layer {j} can add z_k for k = {choices}, got {k} (z_{j - 1} feeds it already)",
             src,
         )
     if spec.widths[k] != spec.widths[j]:
@@ -119,11 +123,15 @@ def _check_skip(spec, i: int, output_activation: str | None) -> None:
             "a residual connection adds vectors of one width",
             src,
         )
-    if layer.sigma.kind == "softmax" or output_activation:
+    if layer.sigma.kind == "softmax":
+        raise SpecError(
+            where, f"softmax plus z_{k} is no longer a probability vector; remove skip_from", src
+        )
+    if output_activation:
         raise SpecError(
             where,
-            f"adding z_{k} to a {layer.activation_name} output layer breaks what loss "
-            f"{spec.loss!r} needs of it; remove skip_from or use loss 'l2'",
+            f"adding z_{k} to the {layer.activation_name} output breaks what loss {spec.loss!r} "
+            "needs of it; remove skip_from or use loss 'l2'",
             src,
         )
 
