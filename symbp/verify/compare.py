@@ -29,6 +29,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
+from ..derivation import rules
 from ..derivation.derive import derive
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from ..naming import PER_SAMPLE, N, Names, subscript
@@ -244,7 +245,15 @@ class Resolver:
     def _elementwise_layer(self, layer: int) -> None:
         sigma = self.spec.layers[layer - 1].sigma
         if not sigma.elementwise:
-            jacobian = f" diag(z_{layer}) − z_{layer} z_{layer}ᵀ" if sigma.kind == "softmax" else ""
+            local = next(
+                (
+                    rules.local(op)
+                    for op in derive(self.spec).sample.graph.ops
+                    if op.layer == layer and rules.local(op)
+                ),
+                None,
+            )
+            jacobian = f" {text(local[0])} = {text(local[1])}" if local else ""
             raise Wrong(
                 f"σ'_{layer} is not defined: layer {layer} is {sigma.name}, which is not applied "
                 f"entry by entry; its derivative is the Jacobian{jacobian}"
