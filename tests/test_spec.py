@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 import symbp
 from symbp import naming
 from symbp.catalog import activations, losses
-from symbp.derivation.derive import f
 from symbp.errors import SpecError, SymbpError
+from symbp.graph.ops import f
 from symbp.printing.latex import latex
 from symbp.proof.expansion import proof_spec
 from symbp.spec.model import Layer, Spec, from_dict

@@ -13,15 +13,12 @@ import sympy as sp
 
 from ..catalog import activations
 from ..graph.build import build
-from ..graph.ops import f
 from ..naming import N, Names
 from ..spec.model import Spec
 from . import lecture
 from .chains import FULL_CHAINS, chain
 from .reverse import reverse
 from .steps import Derivation, Pass
-
-__all__ = ["derive", "f", "one_pass"]
 
 
 def one_pass(spec: Spec, batch: bool) -> tuple[Pass, dict, tuple]:

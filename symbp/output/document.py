@@ -20,12 +20,13 @@ from ..catalog import activations as activations_module
 from ..catalog.activations import s as sigma_output
 from ..catalog.activations import t
 from ..derivation import rules
-from ..derivation.derive import derive, f
+from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
 from ..derivation.linear import bcd_blocks, convexity_example, is_deep_linear
 from ..errors import SpecError
 from ..escape import tex_text
 from ..graph.nodes import Partial
+from ..graph.ops import f
 from ..naming import Names
 from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec

@@ -1,6 +1,9 @@
 """Network specs: frozen dataclasses, TOML loading and validation.
 
-A `Spec` is a J-layer network z_j = sigma_j(W_j z_{j-1} + b_j) with a loss.  Widths are positive
+A `Spec` is a network of J layers with a loss and its reduction.  Each layer belongs to a layer
+kind (`catalog.layers`, chosen by a table's ``type``; "dense", the lecture's
+z_j = sigma_j(W_j z_{j-1} + b_j) with an optional residual ``skip_from``, by default), which
+parses and validates its own fields in the context of the whole spec.  Widths are positive
 integers or, for derivation and LaTeX only, symbols such as ``d_1``: plain identifiers other than
 the names symbp uses itself (`naming.is_reserved`), held as `naming.WidthSymbol` however they were
 given (TOML, a string or a SymPy symbol in the API).  Every validation failure raises `SpecError`
