@@ -5,13 +5,18 @@ test_overfull, from the same source (the golden test keeps generated/ equal to i
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
 import pytest
+import sympy as sp
 
 import symbp
+from symbp.printing.latex import latex
 from symbp.spec.model import Layer, Spec
+
+from .conftest import ROOT
 
 
 def pdflatex(tex, cwd):
@@ -120,3 +125,18 @@ def test_pdf_never_written_through_a_link_or_into_a_fifo(tmp_path, monkeypatch, 
         assert notes.read_text() == "my notes\n"
     else:
         assert not notes.exists()
+
+
+def test_a_row_of_ones_is_transposed_only_as_a_factor_of_a_product():
+    """b 1^T broadcasts a bias over the samples; 1 - Y with a one-row Y is entry-wise."""
+    Y = sp.MatrixSymbol("Y", 1, sp.Symbol("N"))
+    b = sp.MatrixSymbol("b", 1, 1)
+    ones = sp.OneMatrix(1, sp.Symbol("N"))
+    assert "^T" not in latex(sp.MatAdd(ones, sp.MatMul(-1, Y)))
+    assert latex(sp.MatMul(b, ones)).endswith(r"\mathbf{1}^T")
+
+
+@pytest.mark.parametrize("example", ["softmax_classifier", "binary_classifier", "lecture"])
+def test_the_batch_loss_keeps_its_sign_in_front(example):
+    tex = symbp.latex_document(symbp.load_spec(ROOT / "examples" / f"{example}.toml"))
+    assert not re.search(r"\\frac\{1\}\{N\} -", tex)

@@ -194,3 +194,11 @@ def test_a_huge_value_is_cut_short_in_its_one_line_error(key):
     with pytest.raises(SpecError) as err:
         symbp.from_dict({"name": "n", "input": 2, "layers": [table]})
     assert len(str(err.value)) < 400 and "\n" not in str(err.value)
+
+
+def test_the_readmes_spec_example_loads_and_derives():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Specs", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    spec = symbp.from_dict(tomllib.loads(block))
+    assert spec.layers[-1].skip_from == 1
+    assert symbp.derive(spec).sample.adjoints

@@ -111,7 +111,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "skips": _skips(p),
         "legend": legend([step.reason for chain in d.chains for step in chain.steps]),
         "network": page.frames(network, first=_PROSE["network"]),
-        "batch_loss": page.lines([Equation(latex(f), "=", scale + latex(b.objective / b.scale))]),
+        "batch_loss": page.lines([Equation(latex(f), "=", _scaled(scale, b.objective / b.scale))]),
         "reduction": spec.reduction,
         "activations": page.frames(activations, first=_PROSE["activations"]),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
@@ -222,6 +222,12 @@ def perceptron_updates(batch) -> list[tuple]:
         step = (param - naming.ALPHA * gradient).xreplace(adjoints).doit()
         out.append((param, step, step.expand().doit()))
     return out
+
+
+def _scaled(scale: str, body) -> str:
+    """``scale body`` with a leading minus of the body in front: -c 1^T(...), not c -1^T(...)."""
+    shown = latex(body)
+    return f"-{scale}{shown[1:].lstrip()}" if shown.startswith("-") else scale + shown
 
 
 def _network_lines(spec: Spec, p, page: Page) -> list[Line]:

@@ -37,7 +37,10 @@ class SymbpLatexPrinter(Strict, MatrixNotation, LatexPrinter):
 
     def _print_MatMul(self, expr):
         coeff, factors = expr.as_coeff_matrices()
-        parts = [self._operand(m) for m in factors]
+        parts = [
+            r"\mathbf{1}^T" if i and _row_of_ones(m) else self._operand(m)  # b 1^T: a row factor
+            for i, m in enumerate(factors)
+        ]
         body = " ".join(parts)
         if coeff == 1:
             return body
@@ -71,7 +74,7 @@ class SymbpLatexPrinter(Strict, MatrixNotation, LatexPrinter):
         return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
     def _print_OneMatrix(self, expr):
-        return r"\mathbf{1}^T" if expr.shape[0] == 1 and expr.shape[1] != 1 else r"\mathbf{1}"
+        return r"\mathbf{1}"
 
     def _print_LogSumExp(self, expr):
         return rf"\log \mathbf{{1}}^T \exp\left({self._print(expr.arg)}\right)"
@@ -89,6 +92,10 @@ class SymbpLatexPrinter(Strict, MatrixNotation, LatexPrinter):
             sign, arg = "-", self._unsigned(arg)
         tail = r" \mathbf{1}" if arg.shape[1] != 1 else ""
         return rf"{sign}\mathbf{{1}}^T \left({self._print(arg)}\right){tail}"
+
+
+def _row_of_ones(m) -> bool:
+    return isinstance(m, sp.OneMatrix) and m.shape[0] == 1 and m.shape[1] != 1
 
 
 def latex(expr, sample: str | None = None) -> str:
