@@ -24,6 +24,7 @@ KINDS = (
     "chains",
     "other_specs",
     "sympy_style",
+    "conventions",
 )
 
 
