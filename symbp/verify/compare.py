@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 
@@ -29,6 +29,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
+from ..catalog.losses import SCALES
 from ..derivation import rules
 from ..derivation.derive import derive
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
@@ -107,8 +108,9 @@ class Verdict:
     message: str
 
 
-def _dims(x) -> str:
-    return f"{x.shape[0]}×{x.shape[1]}"
+def _dims(x, transposed: bool = False) -> str:
+    rows, cols = x.shape[::-1] if transposed else x.shape
+    return f"{rows}×{cols}"
 
 
 def _is_matrix(x) -> bool:
@@ -124,8 +126,16 @@ class Resolver:
 
     def __call__(self, node):
         if isinstance(node, Sym):
-            return self.symbol(node)
+            return self.oriented(self.symbol(node))
         return getattr(self, f"op_{node.kind}")(node)
+
+    def oriented(self, x):
+        """A named matrix as the claim means it: under layout "rows" (a sample is a row), with
+        its rows and columns swapped (z_j is 1 x d_j, W_j is d_{j-1} x d_j); `_columns_meaning`
+        maps the resolved claim back to the derivation's symbols."""
+        if self.spec.layout == "rows" and isinstance(x, MatrixSymbol):
+            return _flipped(x)
+        return x
 
     # names -------------------------------------------------------------------------------
     def _layer(self, node: Sym, index: str | None, lo: int, what: str) -> int:
@@ -240,7 +250,7 @@ class Resolver:
         if primes > 1:
             raise Unsupported("only first derivatives σ' can be checked")
         self._elementwise_layer(layer)
-        return self.names.dsigma(layer)
+        return self.oriented(self.names.dsigma(layer))
 
     def _elementwise_layer(self, layer: int) -> None:
         sigma = self.spec.layers[layer - 1].sigma
@@ -371,7 +381,8 @@ class Resolver:
 
     def _infer_layer(self, arg) -> int:
         for k in range(1, self.J + 1):
-            if arg == self.names.u(k) or (isinstance(arg, MatMul) and self.names.W(k) in arg.args):
+            u, W = self.oriented(self.names.u(k)), self.oriented(self.names.W(k))
+            if arg == u or (isinstance(arg, MatMul) and W in arg.args):
                 return k
         raise Wrong(f"σ'({text(arg)}): say which layer's σ, e.g. σ'_2")
 
@@ -420,6 +431,51 @@ class Resolver:
         if a.shape[1] == b.shape[1]:
             return f"{message}: did you mean {text(b)}ᵀ?"
         return message
+
+
+def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
+    """(lhs, rhs) of a parsed claim in the derivation's symbols (samples as columns): under
+    layout "rows" the claim reads transposed symbols, so its right side is transposed back."""
+    resolve = Resolver(spec, Names(spec.widths, batch=False))
+    lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    if spec.layout != "rows":
+        return lhs, rhs
+    rhs = Transpose(_columns_meaning(rhs)) if _is_matrix(rhs) else rhs
+    return _columns_left_side(lhs), rhs
+
+
+def _flipped(x: MatrixSymbol) -> MatrixSymbol:
+    """The symbol of the same name with rows and columns swapped (rows <-> columns layout)."""
+    return MatrixSymbol(x.name, x.shape[1], x.shape[0])
+
+
+def _columns_partial(p: Partial) -> Partial:
+    num, den = p.args
+    return Partial(num if num == F else _columns_meaning(num), _flipped(den))
+
+
+def _columns_left_side(lhs):
+    """A left side read under layout "rows" as the derivation's symbol (δ_j, ∂f/∂W_j): the
+    transposes of both sides of a claim are equal when the claim is."""
+    if isinstance(lhs, MatrixSymbol):
+        return _flipped(lhs)
+    return _columns_partial(lhs) if isinstance(lhs, Partial) else lhs
+
+
+def _columns_meaning(x):
+    """A value resolved under layout "rows" in the derivation's symbols: each named matrix S is
+    the transpose of the columns' S; ∂f/∂X and a row factor's product with a Jacobian are taken
+    with respect to the columns' X, then transposed.  The value itself is unchanged."""
+    if isinstance(x, MatrixSymbol):
+        return Transpose(_flipped(x))
+    if isinstance(x, Gradient):
+        return Transpose(Gradient(_columns_partial(x.args[0])))
+    if isinstance(x, Through):
+        row, jacobian = x.args
+        return Transpose(Through(_columns_meaning(row), _columns_partial(jacobian)))
+    if not getattr(x, "args", ()) or isinstance(x, sp.Lambda):
+        return x
+    return x.func(*(_columns_meaning(a) for a in x.args))
 
 
 def _target(spec: Spec, lhs, batch: bool):
@@ -712,13 +768,13 @@ def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict
 def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
     """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
     `Unsupported` with the reason."""
-    resolve = Resolver(spec, Names(spec.widths, batch=False))
-    lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
     batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
     derived = _target(spec, lhs, batch)
     if not _is_matrix(rhs) or rhs.shape != derived.shape:
+        rows = spec.layout == "rows"  # the shapes as the claim writes them
         raise Wrong(
-            f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}"
+            f"the right side is {_dims(rhs, rows) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived, rows)}"
         )
     if batch:
         _check_samples(rhs)
@@ -752,9 +808,10 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     where a difference is cheap to find and is the counterexample shown; then by expansion with
     every σ undefined, which proves equality (or shows a difference the point missed)."""
     small = proof_spec(spec)
-    resolve = Resolver(small, Names(small.widths, batch=False))
-    claim_small = resolve._value(resolve(rhs_tree))
-    derived_small = _target(small, resolve(lhs_tree), batch)
+    if spec.loss_scale == "1/d_J":  # keep d_J: a claim may write the factor 1/d_J as a number
+        small = small.with_widths((*small.widths[:-1], spec.widths[-1]))
+    lhs_small, claim_small = _resolve_claim(small, lhs_tree, rhs_tree)
+    derived_small = _target(small, lhs_small, batch)
     general, at_point = _evaluators(small, batch)
     wrong = f"it differs from the derivation, {shown}"
     a, b = at_point(claim_small), at_point(derived_small)
