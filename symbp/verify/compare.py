@@ -748,7 +748,43 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b) -> str:
 
 def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict:
     """The verdict on one claim for `spec`: "correct", "wrong", "unparsable" or "unsupported"
-    (outside what verify can check, or more than `seconds` of comparison), with the reason."""
+    (outside what verify can check, or more than `seconds` of comparison), with the reason.
+    A WRONG claim that another convention (`_other_conventions`) makes correct says so."""
+    verdict = _verdict_as_declared(spec, claim, seconds)
+    if verdict.status != "wrong":
+        return verdict
+    for other, described in _other_conventions(spec):
+        if _verdict_as_declared(other, claim, seconds).status == "correct":
+            return Verdict(claim, "wrong", f"{verdict.message}; it is correct {described}")
+    return verdict
+
+
+def _other_conventions(spec: Spec):
+    """(spec under another loss scale or layout, how to say it), one change before two; a
+    scale is skipped when it names the same factor as one tried (1/d_J = 1/2 for d_J = 2)."""
+    factors = {spec.loss_factor}
+    scales = []
+    for scale in SCALES:
+        other = replace(spec, loss_scale=scale)
+        if other.loss_factor not in factors:
+            factors.add(other.loss_factor)
+            scales.append(other)
+    layout = "columns" if spec.layout == "rows" else "rows"
+    as_laid = f'with samples as {layout} (layout = "{layout}", --layout {layout})'
+    for other in scales:
+        yield other, _scale_words(other)
+    yield replace(spec, layout=layout), as_laid
+    for other in scales:
+        yield replace(other, layout=layout), f"{_scale_words(other)} and {as_laid}"
+
+
+def _scale_words(spec: Spec) -> str:
+    objective = text(derive(spec).sample.objective)
+    return f'for f = {objective} (loss_scale = "{spec.loss_scale}", --loss-scale {spec.loss_scale})'
+
+
+def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
+    """`verify` under `spec`'s own conventions."""
     try:
         trees = within(seconds, lambda: parse(claim), lambda: None)
     except ClaimSyntaxError as exc:
