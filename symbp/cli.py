@@ -20,9 +20,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
+from .catalog.losses import SCALES
 from .derivation.derive import derive
 from .errors import SymbpError
 from .escape import one_line
@@ -32,7 +34,7 @@ from .output.files import PDF_MARK, default_command, existing_mode, seal, write
 from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
-from .spec.model import Spec, lecture_spec, load
+from .spec.model import LAYOUTS, Spec, lecture_spec, load
 from .verify.compare import tex_claims, verify
 
 
@@ -220,7 +222,7 @@ def _verify(args) -> int:
         "wrong": ("WRONG", 1),
         "correct": ("correct", 0),
     }
-    spec = _spec(args)
+    spec = _conventions(_spec(args), args)
     claims = [(None, c) for c in args.claim or []]
     if args.claims:
         lines = _read(args.claims).splitlines()
@@ -241,6 +243,15 @@ def _verify(args) -> int:
         print(f"{where}{verdicts[verdict.status][0]}: {claim}")
         print(f"    {verdict.message}")
     return next(code for status, (_, code) in verdicts.items() if status in statuses)
+
+
+def _conventions(spec: Spec, args) -> Spec:
+    """`spec` with the conventions given on the command line (they override the spec's)."""
+    if args.loss_scale is not None:
+        spec = replace(spec, loss_scale=args.loss_scale)
+    if args.layout is not None:
+        spec = replace(spec, layout=args.layout)
+    return spec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -288,6 +299,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", help="a file of claims, one per line")
     p.add_argument(
         "--tex", help="a LaTeX file: every delta, zeta, df/dW equation of its align/equation blocks"
+    )
+    p.add_argument(
+        "--loss-scale",
+        choices=tuple(SCALES),
+        help="the loss's factor, as the claims use it: 1/2 for (1/2)||y - z||^2, 1/d_J for a mean "
+        "over the output units (default: the spec's loss_scale, 1)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        help="rows: claims put samples as rows (z^T W, X^T Delta, W_j of shape d_{j-1} x d_j); "
+        "default: the spec's layout, columns",
     )
     p = command("check", _check, "prove the derivation and test the emitted gradients")
     p.add_argument("--max-width", type=int, default=None, help="widths used by the proof")
