@@ -898,15 +898,34 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
-    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f.  A row starting with '=' continues the
-    previous row's left side (which may stand alone on its row); a row without '=' after a claim
-    continues its right side; a chain a = b = c gives the claims a = b and a = c.  An
-    environment that opens with an '=' row continues the left side of the previous one if that
-    ended on a claim (a chain split over slides).  Linear in the source's size (up to a
-    logarithm).  Comments are dropped, a row's lines joined."""
+    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
+    return [(step.line, step.claim) for step in tex_steps(source)]
+
+
+@dataclass(frozen=True)
+class TexStep:
+    """One '=' of a derivation in a LaTeX source: the line its right side starts on, the claim
+    "chain's left side = this right side", the line where the chain's left side stands, and its
+    place in the chain (1 for the first '=')."""
+
+    line: int
+    claim: str
+    chain: int
+    step: int
+
+
+def tex_steps(source: str) -> list[TexStep]:
+    """Every '=' of the align/equation environments of a LaTeX source whose chain's left side
+    is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f, as a claim about that left side: a
+    chain a = b = c gives the steps a = b and a = c, so that each right side is compared with
+    the derivation (and so with the step before it).  A row starting with '=' continues the
+    previous row's chain (whose left side may stand alone on its row); a row without '=' after
+    a claim continues its right side.  An environment that opens with an '=' row continues the
+    chain of the previous one if that ended on a claim (a chain split over slides).  Linear in
+    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
     source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
     newlines = [i for i, c in enumerate(source) if c == "\n"]
-    out, carried = [], None
+    out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far
     for start, end in _math_bodies(source):
         lhs, continued = carried, False
         offset = start
@@ -921,21 +940,27 @@ def tex_claims(source: str) -> list[tuple[int, str]]:
             parts = [p.strip() for p in _split_top_level(cleaned)]
             if len(parts) == 1:  # a left side on a row of its own, or a right side continued
                 if continued:
-                    out[-1] = (out[-1][0], f"{out[-1][1]} {cleaned}")
+                    out[-1] = replace(out[-1], claim=f"{out[-1].claim} {cleaned}")
                 elif _CLAIM_LHS.search(cleaned):
-                    lhs = cleaned
+                    lhs, chain, done = cleaned, line, 0
                 else:
                     lhs = None
                 continue
             if parts[0] == "" and lhs is not None:
                 parts[0] = lhs
+            elif parts[0]:
+                chain, done = line, 0  # a new left side starts a new chain
             continued = False
             if not _CLAIM_LHS.search(parts[0]):
                 lhs = None
                 continue
             lhs = parts[0]
-            claims = [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
+            claims = [
+                TexStep(line, f"{lhs} = {rhs}", chain, done + k)
+                for k, rhs in enumerate((r for r in parts[1:] if r), start=1)
+            ]
             out += claims
+            done += len(claims)
             continued = bool(claims)
         carried = lhs if continued else None
     return out
