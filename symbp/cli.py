@@ -35,7 +35,8 @@ from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
 from .spec.model import LAYOUTS, Spec, lecture_spec, load
-from .verify.compare import tex_claims, verify
+from .verify.chains import judge_steps
+from .verify.compare import tex_steps, verify
 
 
 def _shown(path: str) -> str:
@@ -231,9 +232,13 @@ def _verify(args) -> int:
             for i, ln in enumerate(lines, 1)
             if ln.strip() and not ln.lstrip().startswith("#")
         ]
-    if args.tex:
-        claims += tex_claims(_read(args.tex))
-    if not claims:
+    steps = tex_steps(_read(args.tex)) if args.tex else []
+    if args.tex and not steps and not claims:
+        raise SymbpError(
+            f"{args.tex}: no equation about δ, ζ, Δ or ∂f/∂… in its align or equation "
+            "environments; nothing to verify"
+        )
+    if not claims and not steps:
         raise SymbpError("nothing to verify: give --claim 'lhs = rhs', --claims FILE or --tex FILE")
     statuses = set()
     for line, claim in claims:
@@ -242,7 +247,29 @@ def _verify(args) -> int:
         where = f"line {line}: " if line is not None else ""
         print(f"{where}{verdicts[verdict.status][0]}: {claim}")
         print(f"    {verdict.message}")
+    reports = judge_steps(spec, steps)
+    for report in reports:
+        statuses.add(report.verdict.status)
+        print(_step_line(report, verdicts[report.verdict.status][0]))
+    if reports:
+        print(_steps_summary(reports))
     return next(code for status, (_, code) in verdicts.items() if status in statuses)
+
+
+def _step_line(report, label: str) -> str:
+    """One line for one '=' of a derivation: where, the verdict (and what it means in its
+    chain), the claim, and the reason unless it is correct."""
+    verdict, note = report.verdict, f" ({report.note})" if report.note else ""
+    reason = "" if verdict.status == "correct" else f" — {verdict.message}"
+    return f"line {report.step.line}: {label}{note}: {verdict.claim}{reason}"
+
+
+def _steps_summary(reports) -> str:
+    """The derivation's count of correct steps and the line of its first wrong one."""
+    correct = sum(r.verdict.status == "correct" for r in reports)
+    wrong = [r.step.line for r in reports if r.verdict.status == "wrong"]
+    first = f"; first wrong step on line {wrong[0]}" if wrong else ""
+    return f"derivation: {correct} of {len(reports)} steps correct{first}"
 
 
 def _conventions(spec: Spec, args) -> Spec:

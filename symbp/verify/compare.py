@@ -18,6 +18,7 @@ Symbolic work is bounded: a claim's size and nesting are checked before parsing 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -839,13 +840,20 @@ def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _AtPoint]:
     return _Evaluator(small, batch), _AtPoint(concrete, _sample_point(concrete))
 
 
+def _small_spec(spec: Spec) -> Spec:
+    """The spec at the proof's small widths (`proof_spec`), keeping d_J when the loss scale is
+    1/d_J: a claim may write that factor as a number."""
+    small = proof_spec(spec)
+    if spec.loss_scale == "1/d_J":
+        small = small.with_widths((*small.widths[:-1], spec.widths[-1]))
+    return small
+
+
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
     """At the small widths of the proof: first at a sample point with the spec's activations,
     where a difference is cheap to find and is the counterexample shown; then by expansion with
     every σ undefined, which proves equality (or shows a difference the point missed)."""
-    small = proof_spec(spec)
-    if spec.loss_scale == "1/d_J":  # keep d_J: a claim may write the factor 1/d_J as a number
-        small = small.with_widths((*small.widths[:-1], spec.widths[-1]))
+    small = _small_spec(spec)
     lhs_small, claim_small = _resolve_claim(small, lhs_tree, rhs_tree)
     derived_small = _target(small, lhs_small, batch)
     general, at_point = _evaluators(small, batch)
@@ -865,6 +873,32 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     return Verdict(
         claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
     )
+
+
+def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM_SECONDS):
+    """Whether the right sides of two claims (two steps of one chain) take the same value at
+    the sample point of `_compare` (the spec's activations, small widths): True or False; None
+    when either cannot be read or evaluated there, or the two are not both batch or per-sample."""
+
+    def work():
+        small = _small_spec(spec)
+        values = []
+        for claim in (first, second):
+            lhs_tree, rhs_tree = parse(claim)
+            _, rhs = _resolve_claim(small, lhs_tree, rhs_tree)
+            if not _is_matrix(rhs):
+                return None
+            batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
+            values.append((batch, _evaluators(small, batch)[1](rhs)))
+        (batch_a, a), (batch_b, b) = values
+        if batch_a != batch_b or a is None or b is None or a.shape != b.shape:
+            return None
+        return not _differ(a, b)
+
+    try:
+        return within(seconds, work, lambda: None)
+    except (ClaimSyntaxError, Wrong, Unsupported):
+        return None
 
 
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
@@ -928,12 +962,9 @@ def tex_steps(source: str) -> list[TexStep]:
     out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far
     for start, end in _math_bodies(source):
         lhs, continued = carried, False
-        offset = start
-        for row in source[start:end].split("\\\\"):
-            first = offset + len(row) - len(row.lstrip())  # where the row's text starts
+        for first, raw in _equations(source, start, end):
             line = bisect.bisect_left(newlines, first) + 1
-            offset += len(row) + 2
-            cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", row)).strip().rstrip(",.;")
+            cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", raw)).strip().rstrip(",.;")
             cleaned = " ".join(cleaned.split())
             if not cleaned:
                 continue
@@ -955,15 +986,57 @@ def tex_steps(source: str) -> list[TexStep]:
                 lhs = None
                 continue
             lhs = parts[0]
+            equals = _equals_lines(raw, first, newlines, len(parts) - 1)
             claims = [
-                TexStep(line, f"{lhs} = {rhs}", chain, done + k)
-                for k, rhs in enumerate((r for r in parts[1:] if r), start=1)
+                TexStep(at, f"{lhs} = {rhs}", chain, done + k)
+                for k, (at, rhs) in enumerate(
+                    ((at, r) for at, r in zip(equals, parts[1:], strict=True) if r), start=1
+                )
             ]
             out += claims
             done += len(claims)
             continued = bool(claims)
         carried = lhs if continued else None
     return out
+
+
+_SPACING = re.compile(r"\\q?quad\b")
+
+
+def _equations(source: str, start: int, end: int):
+    """(offset where its text starts, text) of each row of the environment body
+    source[start:end], split further at \\quad or \\qquad where an equation with a left side of
+    its own follows (a = b, \\qquad c = d); a piece without '=', or starting with one, stays
+    with the text before it."""
+    offset = start
+    for row in source[start:end].split("\\\\"):
+        cuts = [offset + m.start() for m in _SPACING.finditer(row)]
+        pieces: list[list[int]] = []
+        for a, b in itertools.pairwise([offset, *cuts, offset + len(row)]):
+            body = _DROP.sub("", source[a:b]).strip()
+            if pieces and (len(_split_top_level(body)) == 1 or body.startswith("=")):
+                pieces[-1][1] = b
+            else:
+                pieces.append([a, b])
+        for a, b in pieces:
+            text = source[a:b]
+            yield a + len(text) - len(text.lstrip()), text.lstrip()
+        offset += len(row) + 2
+
+
+def _equals_lines(raw: str, first: int, newlines: list[int], count: int) -> list[int]:
+    """The lines of the `count` top-level '=' signs of a row whose text `raw` starts at offset
+    `first` (an annotated \\overset{..}{=} counts where its '=' is); the row's first line for
+    each when they cannot be told apart."""
+    text = _ANNOTATED_EQUALS.sub(lambda m: " " * (len(m.group()) - 2) + "=}", raw)
+    positions, depth = [], 0
+    for i, c in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if c == "=" and depth == 0:
+            positions.append(i)
+    if len(positions) != count:
+        positions = [0] * count
+    return [bisect.bisect_left(newlines, first + i) + 1 for i in positions]
 
 
 def _split_top_level(text: str) -> list[str]:
