@@ -325,7 +325,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--claims", help="a file of claims, one per line")
     p.add_argument(
-        "--tex", help="a LaTeX file: every delta, zeta, df/dW equation of its align/equation blocks"
+        "--tex",
+        help="a LaTeX file: every '=' of its chains about delta, zeta, df/d... in align/equation "
+        "blocks, one line per step, the first wrong step named",
     )
     p.add_argument(
         "--loss-scale",
