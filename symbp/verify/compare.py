@@ -43,6 +43,7 @@ from .claims import ClaimSyntaxError, Op, Sym, parse
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
 CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
+CONVENTION_SECONDS = 2.0  #: the same, for a WRONG claim under each other convention tried
 
 
 class Wrong(Exception):
@@ -754,8 +755,9 @@ def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict
     verdict = _verdict_as_declared(spec, claim, seconds)
     if verdict.status != "wrong":
         return verdict
+    budget = min(seconds, CONVENTION_SECONDS)
     for other, described in _other_conventions(spec):
-        if _verdict_as_declared(other, claim, seconds).status == "correct":
+        if _verdict_as_declared(other, claim, budget).status == "correct":
             return Verdict(claim, "wrong", f"{verdict.message}; it is correct {described}")
     return verdict
 
@@ -818,6 +820,8 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     shown = f"{text(lhs)} = {text(derived)}"
     if isinstance(derived, Gradient):
         shown = f"{text(lhs)} as SymPy differentiates f"
+    if spec.layout == "rows":  # what follows (values, entries) is laid out as the lecture's
+        shown += " with samples as columns"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
     _check_size(rhs)
