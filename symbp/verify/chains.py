@@ -44,7 +44,10 @@ def judge_steps(
     return reports
 
 
-def _note(spec, step, verdict, before, chain, first_wrong) -> str:
+def _note(spec: Spec, step: TexStep, verdict: Verdict, before, chain: int, first_wrong) -> str:
+    """What `step` means in its chain, given the report on the step `before` it in the same
+    chain (None for a chain's first step); records the chain's first wrong step in
+    `first_wrong` (chain number -> line)."""
     previous_wrong = before is not None and before.verdict.status == "wrong"
     if verdict.status == "wrong":
         if chain not in first_wrong:
