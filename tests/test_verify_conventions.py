@@ -42,7 +42,8 @@ def test_declared_conventions_enter_the_canonical_form():
     half = from_dict({**data, "layout": "rows"})
     plain = from_dict({k: v for k, v in data.items() if k != "loss_scale"})
     assert half.to_dict()["loss_scale"] == "1/2" and half.to_dict()["layout"] == "rows"
-    assert from_dict(json.loads(json.dumps(half.to_dict()))) == half
+    again = from_dict(json.loads(json.dumps(half.to_dict())))
+    assert again == half and again.layout == "rows" and again.digest() == half.digest()
     assert half.digest() != plain.digest()
 
 

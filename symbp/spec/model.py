@@ -39,7 +39,8 @@ class Spec:
     "1/d_J" for a mean over the output units); it is part of the objective everywhere.
     `layout` is how `verify` reads claims: "columns" (the lecture's, samples as columns) or
     "rows" (samples as rows: z_j^T, W_j of shape d_{j-1} x d_j, X^T Delta); derive, latex and
-    generate always write columns.
+    generate always write columns, so two specs that differ only in layout compare equal (and
+    share cached derivations); the digest tells them apart.
     """
 
     name: str
@@ -48,7 +49,7 @@ class Spec:
     loss: str = "l2"
     reduction: str = "mean"
     loss_scale: str = "1"
-    layout: str = "columns"
+    layout: str = field(default="columns", compare=False)  # the same network either way
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
