@@ -20,9 +20,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
+from .catalog.losses import SCALES
 from .derivation.derive import derive
 from .errors import SymbpError
 from .escape import one_line
@@ -32,8 +34,9 @@ from .output.files import PDF_MARK, default_command, existing_mode, seal, write
 from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
-from .spec.model import Spec, lecture_spec, load
-from .verify.compare import tex_claims, verify
+from .spec.model import LAYOUTS, Spec, lecture_spec, load
+from .verify.chains import judge_steps
+from .verify.compare import tex_steps, verify
 
 
 def _shown(path: str) -> str:
@@ -220,7 +223,7 @@ def _verify(args) -> int:
         "wrong": ("WRONG", 1),
         "correct": ("correct", 0),
     }
-    spec = _spec(args)
+    spec = _conventions(_spec(args), args)
     claims = [(None, c) for c in args.claim or []]
     if args.claims:
         lines = _read(args.claims).splitlines()
@@ -229,9 +232,13 @@ def _verify(args) -> int:
             for i, ln in enumerate(lines, 1)
             if ln.strip() and not ln.lstrip().startswith("#")
         ]
-    if args.tex:
-        claims += tex_claims(_read(args.tex))
-    if not claims:
+    steps = tex_steps(_read(args.tex)) if args.tex else []
+    if args.tex and not steps and not claims:
+        raise SymbpError(
+            f"{args.tex}: no equation about δ, ζ, Δ or ∂f/∂… in its align or equation "
+            "environments; nothing to verify"
+        )
+    if not claims and not steps:
         raise SymbpError("nothing to verify: give --claim 'lhs = rhs', --claims FILE or --tex FILE")
     statuses = set()
     for line, claim in claims:
@@ -240,7 +247,38 @@ def _verify(args) -> int:
         where = f"line {line}: " if line is not None else ""
         print(f"{where}{verdicts[verdict.status][0]}: {claim}")
         print(f"    {verdict.message}")
+    reports = judge_steps(spec, steps)
+    for report in reports:
+        statuses.add(report.verdict.status)
+        print(_step_line(report, verdicts[report.verdict.status][0]))
+    if reports:
+        print(_steps_summary(reports))
     return next(code for status, (_, code) in verdicts.items() if status in statuses)
+
+
+def _step_line(report, label: str) -> str:
+    """One line for one '=' of a derivation: where, the verdict (and what it means in its
+    chain), the claim, and the reason unless it is correct."""
+    verdict, note = report.verdict, f" ({report.note})" if report.note else ""
+    reason = "" if verdict.status == "correct" else f" — {verdict.message}"
+    return f"line {report.step.line}: {label}{note}: {verdict.claim}{reason}"
+
+
+def _steps_summary(reports) -> str:
+    """The derivation's count of correct steps and the line of its first wrong one."""
+    correct = sum(r.verdict.status == "correct" for r in reports)
+    wrong = [r.step.line for r in reports if r.verdict.status == "wrong"]
+    first = f"; first wrong step on line {wrong[0]}" if wrong else ""
+    return f"derivation: {correct} of {len(reports)} steps correct{first}"
+
+
+def _conventions(spec: Spec, args) -> Spec:
+    """`spec` with the conventions given on the command line (they override the spec's)."""
+    if args.loss_scale is not None:
+        spec = replace(spec, loss_scale=args.loss_scale)
+    if args.layout is not None:
+        spec = replace(spec, layout=args.layout)
+    return spec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -287,7 +325,21 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--claims", help="a file of claims, one per line")
     p.add_argument(
-        "--tex", help="a LaTeX file: every delta, zeta, df/dW equation of its align/equation blocks"
+        "--tex",
+        help="a LaTeX file: every '=' of its chains about delta, zeta, df/d... in align/equation "
+        "blocks, one line per step, the first wrong step named",
+    )
+    p.add_argument(
+        "--loss-scale",
+        choices=tuple(SCALES),
+        help="the loss's factor, as the claims use it: 1/2 for (1/2)||y - z||^2, 1/d_J for a mean "
+        "over the output units (default: the spec's loss_scale, 1)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        help="rows: claims put samples as rows (z^T W, X^T Delta, W_j of shape d_{j-1} x d_j); "
+        "default: the spec's layout, columns",
     )
     p = command("check", _check, "prove the derivation and test the emitted gradients")
     p.add_argument("--max-width", type=int, default=None, help="widths used by the proof")

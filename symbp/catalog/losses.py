@@ -6,6 +6,9 @@ A loss may require an output activation (cross-entropy: softmax; binary: sigmoid
 the domain of its targets, which the derivation may assume (softmax with cross-entropy: each
 target column sums to one).  `check` draws its targets from that domain and the emitted module
 refuses data outside it.
+
+A spec may scale its loss (`SCALES`: 1/2 for the textbooks' (1/2)||y - z||^2, 1/d_J for a mean
+over the output units).  The scale is part of the formula (`formula`), so dl/dz carries it.
 """
 
 from __future__ import annotations
@@ -92,26 +95,45 @@ LOSSES: dict[str, Loss] = {
 }
 
 
-@cache
-def gradient(name: str) -> sp.Expr:
-    """dl/dz, factored (for l2: 2(z - y))."""
-    return sp.factor_terms(sp.simplify(sp.diff(LOSSES[name].expr, z)))
+#: a spec's loss_scale -> the factor it names, given d_J (an int or a width symbol)
+SCALES = {
+    "1": lambda outputs: sp.Integer(1),
+    "1/2": lambda outputs: sp.Rational(1, 2),
+    "1/d_J": lambda outputs: 1 / sp.sympify(outputs),
+}
+
+
+def scale_factor(scale: str, outputs) -> sp.Expr:
+    """The factor loss scale `scale` (a key of `SCALES`) names for `outputs` = d_J units."""
+    return SCALES[scale](outputs)
+
+
+def formula(name: str, scale: sp.Expr = sp.S.One) -> sp.Expr:
+    """l(z, y) of loss `name`, times the spec's `scale` (a factor such as 1/2)."""
+    return scale * LOSSES[name].expr
 
 
 @cache
-def logit_form(name: str, output: Activation) -> sp.Expr | None:
-    """l as a function of the output layer's pre-activation t (and `lse`, for softmax), in a form
-    without log(0) or overflow after the NumPy printer's rewrites; None when l in z is fine.
+def gradient(name: str, scale: sp.Expr = sp.S.One) -> sp.Expr:
+    """dl/dz of the scaled loss (`formula`), factored (for l2: 2(z - y); at scale 1/2: z - y)."""
+    return sp.factor_terms(sp.simplify(sp.diff(formula(name, scale), z)))
+
+
+@cache
+def logit_form(name: str, output: Activation, scale: sp.Expr = sp.S.One) -> sp.Expr | None:
+    """l (times `scale`) as a function of the output layer's pre-activation t (and `lse`, for
+    softmax), in a form without log(0) or overflow after the NumPy printer's rewrites; None when
+    l in z is fine.
 
     softmax:  log z_i = t_i - lse(t);  sigmoid: SymPy's expand_log of l(sigma(t), y), proved equal.
     """
-    loss = LOSSES[name]
-    if not loss.expr.has(sp.log):
+    expr = formula(name, scale)
+    if not expr.has(sp.log):
         return None
     if output.kind == "softmax":
-        return loss.expr.subs(sp.log(z), t - lse)
+        return expr.subs(sp.log(z), t - lse)
     if output.expr is None or output.expr.has(sp.Piecewise):
         return None
-    direct = loss.expr.subs(z, output.expr)
+    direct = expr.subs(z, output.expr)
     form = sp.expand_log(sp.simplify(direct), force=True)
     return form if sp.simplify(form - direct) == 0 else None

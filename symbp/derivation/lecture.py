@@ -27,7 +27,9 @@ SIGMA_PRIME_OF_OUTPUT = "sigma-prime-of-output"  #: sigma'_J used in its form in
 
 
 @cache
-def collapsed_output(loss: str, output: activations.Activation) -> tuple[sp.Expr, str] | None:
+def collapsed_output(
+    loss: str, output: activations.Activation, scale: sp.Expr = sp.S.One
+) -> tuple[sp.Expr, str] | None:
     """delta_J as a scalar formula in (z, y), with the kind of assumption it needs, when the loss
     derivative and the output activation cancel; None when they do not (then delta_J keeps the
     lecture's form dl/dz_J o sigma'_J).  Cached: SymPy's simplify is slow.
@@ -37,10 +39,10 @@ def collapsed_output(loss: str, output: activations.Activation) -> tuple[sp.Expr
     element-wise: delta = l'(z, y) sigma'(z) when SymPy simplifies the product to something
              no larger than l' itself.
     """
-    lp = losses.gradient(loss)
+    lp = losses.gradient(loss, scale)
     if output.kind == "softmax":
         c = sp.simplify(losses.z * lp / losses.y)
-        if c.free_symbols:
+        if c.has(losses.z, losses.y):
             return None
         return sp.expand(c * (losses.y - losses.z)), TARGETS_SUM_TO_ONE
     d = activations.derivative(output)
@@ -67,7 +69,7 @@ def output_simplification(graph, spec) -> tuple[dict, tuple[Assumption, ...]]:
     if act is None or act.kind not in ("activation", "softmax"):
         return {}, ()
     sigma = act.attr("activation")
-    collapsed = collapsed_output(spec.loss, sigma)
+    collapsed = collapsed_output(spec.loss, sigma, spec.loss_factor)
     if collapsed is None:
         return {}, ()
     formula, kind = collapsed

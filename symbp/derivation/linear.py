@@ -82,7 +82,14 @@ def _gradient(spec: Spec, names: Names, A, P, B, C):
     U = sp.MatrixSymbol("U", P.shape[0], B.shape[1])
     Z = names.z(spec.depth)
     (seed, _) = vjp(
-        Op("loss", f, (Z, names.y()), None, attrs=(("loss", spec.loss),)), sp.Integer(1)
+        Op(
+            "loss",
+            f,
+            (Z, names.y()),
+            None,
+            attrs=(("loss", spec.loss), ("scale", spec.loss_factor)),
+        ),
+        sp.Integer(1),
     )
     through_A = vjp(Op("affine", Z, (A, U), MatMul(A, U)), seed)[1]
     through_P = vjp(Op("affine", U, (P, B), MatMul(P, B)), through_A)[0]

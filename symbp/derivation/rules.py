@@ -80,7 +80,7 @@ def _add(op: Op, g):
 
 def _loss(op: Op, g):
     z, y = op.inputs
-    dl = lift(losses.gradient(op.attr("loss")), {losses.z: z, losses.y: y})
+    dl = lift(losses.gradient(op.attr("loss"), op.attr("scale", 1)), {losses.z: z, losses.y: y})
     return (dl if g == 1 else MatMul(g, dl), None)  # no adjoint for the target y
 
 

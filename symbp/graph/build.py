@@ -21,6 +21,8 @@ def build(spec, names) -> Graph:
         params += part.params
         outputs.append(part.output)
     z, y = outputs[-1], names.y()
-    loss = lift(losses.LOSSES[spec.loss].expr, {losses.z: z, losses.y: y})
-    ops.append(Op("loss", f, (z, y), ElementSum(loss), attrs=(("loss", spec.loss),)))
+    loss = ElementSum(lift(losses.LOSSES[spec.loss].expr, {losses.z: z, losses.y: y}))
+    scale = spec.loss_factor  # f = scale * sum of l, the scale in front: (1/2)||y - z||^2
+    attrs = (("loss", spec.loss),) if scale == 1 else (("loss", spec.loss), ("scale", scale))
+    ops.append(Op("loss", f, (z, y), loss if scale == 1 else scale * loss, attrs=attrs))
     return Graph(tuple(ops), named, frozenset(hidden), tuple(outputs), tuple(params))

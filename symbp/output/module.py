@@ -36,7 +36,7 @@ from .report import objective as objective_text
 def stable_objective(spec: Spec, batch):
     """The objective as the emitted loss() computes it: from the output layer's pre-activations
     when the loss has a logit form (no log(0) for saturated outputs), else as derived."""
-    form = losses.logit_form(spec.loss, spec.layers[-1].sigma)
+    form = losses.logit_form(spec.loss, spec.layers[-1].sigma, spec.loss_factor)
     if form is None:
         return batch.objective
     U = batch.names.u(spec.depth)

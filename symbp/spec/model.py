@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..catalog.layers import KINDS, dense, kind_of
-from ..catalog.losses import LOSSES
+from ..catalog.losses import LOSSES, SCALES, scale_factor
 from ..errors import SpecError, shown
 from . import fields
 
 REDUCTIONS = ("mean", "sum")
-_SPEC_KEYS = ("name", "input", "loss", "reduction", "bias", "layers")
+LAYOUTS = ("columns", "rows")  #: how claims to `verify` lay out samples (see `Spec.layout`)
+_SPEC_KEYS = ("name", "input", "loss", "reduction", "bias", "layers", "loss_scale", "layout")
 
 Width = fields.Width
 Layer = dense.Layer  #: the lecture's dense layer (the default ``type``)
@@ -32,13 +33,23 @@ Layer = dense.Layer  #: the lecture's dense layer (the default ``type``)
 
 @dataclass(frozen=True)
 class Spec:
-    """A network: input width d_0, layers 1..J, loss and its reduction over the N samples."""
+    """A network: input width d_0, layers 1..J, loss and its reduction over the N samples.
+
+    `loss_scale` multiplies the loss (a key of `losses.SCALES`: "1/2" for (1/2)||y - z_J||^2,
+    "1/d_J" for a mean over the output units); it is part of the objective everywhere.
+    `layout` is how `verify` reads claims: "columns" (the lecture's, samples as columns) or
+    "rows" (samples as rows: z_j^T, W_j of shape d_{j-1} x d_j, X^T Delta); derive, latex and
+    generate always write columns, so two specs that differ only in layout compare equal (and
+    share cached derivations); the digest tells them apart.
+    """
 
     name: str
     input: Width
     layers: tuple[Layer, ...]
     loss: str = "l2"
     reduction: str = "mean"
+    loss_scale: str = "1"
+    layout: str = field(default="columns", compare=False)  # the same network either way
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
@@ -55,18 +66,29 @@ class Spec:
         return (self.input, *(layer.units for layer in self.layers))
 
     @property
+    def loss_factor(self):
+        """The SymPy factor `loss_scale` names (1, 1/2, 1/d_J)."""
+        return scale_factor(self.loss_scale, self.widths[-1])
+
+    @property
     def is_concrete(self) -> bool:
         return all(isinstance(w, int) for w in self.widths)
 
     def to_dict(self) -> dict:
-        """Canonical plain form (TOML-shaped); symbolic widths become their names."""
-        return {
+        """Canonical plain form (TOML-shaped); symbolic widths become their names.  `loss_scale`
+        and `layout` only when not at their defaults, so that older specs keep their digest."""
+        out = {
             "name": self.name,
             "input": fields.width_out(self.input),
             "loss": self.loss,
             "reduction": self.reduction,
             "layers": [layer.to_dict() for layer in self.layers],
         }
+        if self.loss_scale != "1":
+            out["loss_scale"] = self.loss_scale
+        if self.layout != "columns":
+            out["layout"] = self.layout
+        return out
 
     def digest(self) -> str:
         """SHA-256 of the canonical form: names the spec in generated headers."""
@@ -111,6 +133,8 @@ def validate(spec: Spec) -> None:
         )
     fields.choice(spec.loss, "loss", tuple(LOSSES), src)
     fields.choice(spec.reduction, "reduction", REDUCTIONS, src)
+    fields.choice(spec.loss_scale, "loss_scale", tuple(SCALES), src)
+    fields.choice(spec.layout, "layout", LAYOUTS, src)
     if not spec.layers:
         raise SpecError("layers", "a network needs at least one [[layers]] table", src)
     kinds = tuple(kind.Layer for kind in KINDS.values())
@@ -149,6 +173,8 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         layers=tuple(layers),
         loss=data.get("loss", "l2"),
         reduction=data.get("reduction", "mean"),
+        loss_scale=data.get("loss_scale", "1"),
+        layout=data.get("layout", "columns"),
         source=source,
     )
 

@@ -18,8 +18,9 @@ Symbolic work is bounded: a claim's size and nesting are checked before parsing 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
+from ..catalog.losses import SCALES
 from ..derivation import rules
 from ..derivation.derive import derive
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
@@ -41,6 +43,7 @@ from .claims import ClaimSyntaxError, Op, Sym, parse
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
 CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
+CONVENTION_SECONDS = 2.0  #: the same, for a WRONG claim under each other convention tried
 
 
 class Wrong(Exception):
@@ -107,8 +110,9 @@ class Verdict:
     message: str
 
 
-def _dims(x) -> str:
-    return f"{x.shape[0]}×{x.shape[1]}"
+def _dims(x, transposed: bool = False) -> str:
+    rows, cols = x.shape[::-1] if transposed else x.shape
+    return f"{rows}×{cols}"
 
 
 def _is_matrix(x) -> bool:
@@ -124,8 +128,16 @@ class Resolver:
 
     def __call__(self, node):
         if isinstance(node, Sym):
-            return self.symbol(node)
+            return self.oriented(self.symbol(node))
         return getattr(self, f"op_{node.kind}")(node)
+
+    def oriented(self, x):
+        """A named matrix as the claim means it: under layout "rows" (a sample is a row), with
+        its rows and columns swapped (z_j is 1 x d_j, W_j is d_{j-1} x d_j); `_columns_meaning`
+        maps the resolved claim back to the derivation's symbols."""
+        if self.spec.layout == "rows" and isinstance(x, MatrixSymbol):
+            return _flipped(x)
+        return x
 
     # names -------------------------------------------------------------------------------
     def _layer(self, node: Sym, index: str | None, lo: int, what: str) -> int:
@@ -240,7 +252,7 @@ class Resolver:
         if primes > 1:
             raise Unsupported("only first derivatives σ' can be checked")
         self._elementwise_layer(layer)
-        return self.names.dsigma(layer)
+        return self.oriented(self.names.dsigma(layer))
 
     def _elementwise_layer(self, layer: int) -> None:
         sigma = self.spec.layers[layer - 1].sigma
@@ -371,7 +383,8 @@ class Resolver:
 
     def _infer_layer(self, arg) -> int:
         for k in range(1, self.J + 1):
-            if arg == self.names.u(k) or (isinstance(arg, MatMul) and self.names.W(k) in arg.args):
+            u, W = self.oriented(self.names.u(k)), self.oriented(self.names.W(k))
+            if arg == u or (isinstance(arg, MatMul) and W in arg.args):
                 return k
         raise Wrong(f"σ'({text(arg)}): say which layer's σ, e.g. σ'_2")
 
@@ -420,6 +433,51 @@ class Resolver:
         if a.shape[1] == b.shape[1]:
             return f"{message}: did you mean {text(b)}ᵀ?"
         return message
+
+
+def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
+    """(lhs, rhs) of a parsed claim in the derivation's symbols (samples as columns): under
+    layout "rows" the claim reads transposed symbols, so its right side is transposed back."""
+    resolve = Resolver(spec, Names(spec.widths, batch=False))
+    lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    if spec.layout != "rows":
+        return lhs, rhs
+    rhs = Transpose(_columns_meaning(rhs)) if _is_matrix(rhs) else rhs
+    return _columns_left_side(lhs), rhs
+
+
+def _flipped(x: MatrixSymbol) -> MatrixSymbol:
+    """The symbol of the same name with rows and columns swapped (rows <-> columns layout)."""
+    return MatrixSymbol(x.name, x.shape[1], x.shape[0])
+
+
+def _columns_partial(p: Partial) -> Partial:
+    num, den = p.args
+    return Partial(num if num == F else _columns_meaning(num), _flipped(den))
+
+
+def _columns_left_side(lhs):
+    """A left side read under layout "rows" as the derivation's symbol (δ_j, ∂f/∂W_j): the
+    transposes of both sides of a claim are equal when the claim is."""
+    if isinstance(lhs, MatrixSymbol):
+        return _flipped(lhs)
+    return _columns_partial(lhs) if isinstance(lhs, Partial) else lhs
+
+
+def _columns_meaning(x):
+    """A value resolved under layout "rows" in the derivation's symbols: each named matrix S is
+    the transpose of the columns' S; ∂f/∂X and a row factor's product with a Jacobian are taken
+    with respect to the columns' X, then transposed.  The value itself is unchanged."""
+    if isinstance(x, MatrixSymbol):
+        return Transpose(_flipped(x))
+    if isinstance(x, Gradient):
+        return Transpose(Gradient(_columns_partial(x.args[0])))
+    if isinstance(x, Through):
+        row, jacobian = x.args
+        return Transpose(Through(_columns_meaning(row), _columns_partial(jacobian)))
+    if not getattr(x, "args", ()) or isinstance(x, sp.Lambda):
+        return x
+    return x.func(*(_columns_meaning(a) for a in x.args))
 
 
 def _target(spec: Spec, lhs, batch: bool):
@@ -692,7 +750,44 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b) -> str:
 
 def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict:
     """The verdict on one claim for `spec`: "correct", "wrong", "unparsable" or "unsupported"
-    (outside what verify can check, or more than `seconds` of comparison), with the reason."""
+    (outside what verify can check, or more than `seconds` of comparison), with the reason.
+    A WRONG claim that another convention (`_other_conventions`) makes correct says so."""
+    verdict = _verdict_as_declared(spec, claim, seconds)
+    if verdict.status != "wrong":
+        return verdict
+    budget = min(seconds, CONVENTION_SECONDS)
+    for other, described in _other_conventions(spec):
+        if _verdict_as_declared(other, claim, budget).status == "correct":
+            return Verdict(claim, "wrong", f"{verdict.message}; it is correct {described}")
+    return verdict
+
+
+def _other_conventions(spec: Spec):
+    """(spec under another loss scale or layout, how to say it), one change before two; a
+    scale is skipped when it names the same factor as one tried (1/d_J = 1/2 for d_J = 2)."""
+    factors = {spec.loss_factor}
+    scales = []
+    for scale in SCALES:
+        other = replace(spec, loss_scale=scale)
+        if other.loss_factor not in factors:
+            factors.add(other.loss_factor)
+            scales.append(other)
+    layout = "columns" if spec.layout == "rows" else "rows"
+    as_laid = f'with samples as {layout} (layout = "{layout}", --layout {layout})'
+    for other in scales:
+        yield other, _scale_words(other)
+    yield replace(spec, layout=layout), as_laid
+    for other in scales:
+        yield replace(other, layout=layout), f"{_scale_words(other)} and {as_laid}"
+
+
+def _scale_words(spec: Spec) -> str:
+    objective = text(derive(spec).sample.objective)
+    return f'for f = {objective} (loss_scale = "{spec.loss_scale}", --loss-scale {spec.loss_scale})'
+
+
+def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
+    """`verify` under `spec`'s own conventions."""
     try:
         trees = within(seconds, lambda: parse(claim), lambda: None)
     except ClaimSyntaxError as exc:
@@ -712,19 +807,21 @@ def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict
 def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
     """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
     `Unsupported` with the reason."""
-    resolve = Resolver(spec, Names(spec.widths, batch=False))
-    lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
     batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
     derived = _target(spec, lhs, batch)
     if not _is_matrix(rhs) or rhs.shape != derived.shape:
+        rows = spec.layout == "rows"  # the shapes as the claim writes them
         raise Wrong(
-            f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}"
+            f"the right side is {_dims(rhs, rows) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived, rows)}"
         )
     if batch:
         _check_samples(rhs)
     shown = f"{text(lhs)} = {text(derived)}"
     if isinstance(derived, Gradient):
         shown = f"{text(lhs)} as SymPy differentiates f"
+    if spec.layout == "rows":  # what follows (values, entries) is laid out as the lecture's
+        shown += " with samples as columns"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
     _check_size(rhs)
@@ -747,14 +844,22 @@ def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _AtPoint]:
     return _Evaluator(small, batch), _AtPoint(concrete, _sample_point(concrete))
 
 
+def _small_spec(spec: Spec) -> Spec:
+    """The spec at the proof's small widths (`proof_spec`), keeping d_J when the loss scale is
+    1/d_J: a claim may write that factor as a number."""
+    small = proof_spec(spec)
+    if spec.loss_scale == "1/d_J":
+        small = small.with_widths((*small.widths[:-1], spec.widths[-1]))
+    return small
+
+
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
     """At the small widths of the proof: first at a sample point with the spec's activations,
     where a difference is cheap to find and is the counterexample shown; then by expansion with
     every σ undefined, which proves equality (or shows a difference the point missed)."""
-    small = proof_spec(spec)
-    resolve = Resolver(small, Names(small.widths, batch=False))
-    claim_small = resolve._value(resolve(rhs_tree))
-    derived_small = _target(small, resolve(lhs_tree), batch)
+    small = _small_spec(spec)
+    lhs_small, claim_small = _resolve_claim(small, lhs_tree, rhs_tree)
+    derived_small = _target(small, lhs_small, batch)
     general, at_point = _evaluators(small, batch)
     wrong = f"it differs from the derivation, {shown}"
     a, b = at_point(claim_small), at_point(derived_small)
@@ -772,6 +877,32 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     return Verdict(
         claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
     )
+
+
+def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM_SECONDS):
+    """Whether the right sides of two claims (two steps of one chain) take the same value at
+    the sample point of `_compare` (the spec's activations, small widths): True or False; None
+    when either cannot be read or evaluated there, or the two are not both batch or per-sample."""
+
+    def work():
+        small = _small_spec(spec)
+        values = []
+        for claim in (first, second):
+            lhs_tree, rhs_tree = parse(claim)
+            _, rhs = _resolve_claim(small, lhs_tree, rhs_tree)
+            if not _is_matrix(rhs):
+                return None
+            batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
+            values.append((batch, _evaluators(small, batch)[1](rhs)))
+        (batch_a, a), (batch_b, b) = values
+        if batch_a != batch_b or a is None or b is None or a.shape != b.shape:
+            return None
+        return not _differ(a, b)
+
+    try:
+        return within(seconds, work, lambda: None)
+    except (ClaimSyntaxError, Wrong, Unsupported):
+        return None
 
 
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
@@ -805,47 +936,111 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the align/equation environments of a LaTeX source
-    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f.  A row starting with '=' continues the
-    previous row's left side (which may stand alone on its row); a row without '=' after a claim
-    continues its right side; a chain a = b = c gives the claims a = b and a = c.  An
-    environment that opens with an '=' row continues the left side of the previous one if that
-    ended on a claim (a chain split over slides).  Linear in the source's size (up to a
-    logarithm).  Comments are dropped, a row's lines joined."""
+    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
+    return [(step.line, step.claim) for step in tex_steps(source)]
+
+
+@dataclass(frozen=True)
+class TexStep:
+    """One '=' of a derivation in a LaTeX source: the line its right side starts on, the claim
+    "chain's left side = this right side", the line where the chain's left side stands, and its
+    place in the chain (1 for the first '=')."""
+
+    line: int
+    claim: str
+    chain: int
+    step: int
+
+
+def tex_steps(source: str) -> list[TexStep]:
+    """Every '=' of the align/equation environments of a LaTeX source whose chain's left side
+    is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f, as a claim about that left side: a
+    chain a = b = c gives the steps a = b and a = c, so that each right side is compared with
+    the derivation (and so with the step before it).  A row starting with '=' continues the
+    previous row's chain (whose left side may stand alone on its row); a row without '=' after
+    a claim continues its right side.  An environment that opens with an '=' row continues the
+    chain of the previous one if that ended on a claim (a chain split over slides).  Linear in
+    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
     source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
     newlines = [i for i, c in enumerate(source) if c == "\n"]
-    out, carried = [], None
+    out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far
     for start, end in _math_bodies(source):
         lhs, continued = carried, False
-        offset = start
-        for row in source[start:end].split("\\\\"):
-            first = offset + len(row) - len(row.lstrip())  # where the row's text starts
+        for first, raw in _equations(source, start, end):
             line = bisect.bisect_left(newlines, first) + 1
-            offset += len(row) + 2
-            cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", row)).strip().rstrip(",.;")
+            cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", raw)).strip().rstrip(",.;")
             cleaned = " ".join(cleaned.split())
             if not cleaned:
                 continue
             parts = [p.strip() for p in _split_top_level(cleaned)]
             if len(parts) == 1:  # a left side on a row of its own, or a right side continued
                 if continued:
-                    out[-1] = (out[-1][0], f"{out[-1][1]} {cleaned}")
+                    out[-1] = replace(out[-1], claim=f"{out[-1].claim} {cleaned}")
                 elif _CLAIM_LHS.search(cleaned):
-                    lhs = cleaned
+                    lhs, chain, done = cleaned, line, 0
                 else:
                     lhs = None
                 continue
             if parts[0] == "" and lhs is not None:
                 parts[0] = lhs
+            elif parts[0]:
+                chain, done = line, 0  # a new left side starts a new chain
             continued = False
             if not _CLAIM_LHS.search(parts[0]):
                 lhs = None
                 continue
             lhs = parts[0]
-            claims = [(line, f"{lhs} = {rhs}") for rhs in parts[1:] if rhs]
+            equals = _equals_lines(raw, first, newlines, len(parts) - 1)
+            claims = [
+                TexStep(at, f"{lhs} = {rhs}", chain, done + k)
+                for k, (at, rhs) in enumerate(
+                    ((at, r) for at, r in zip(equals, parts[1:], strict=True) if r), start=1
+                )
+            ]
             out += claims
+            done += len(claims)
             continued = bool(claims)
         carried = lhs if continued else None
     return out
+
+
+_SPACING = re.compile(r"\\q?quad\b")
+
+
+def _equations(source: str, start: int, end: int):
+    """(offset where its text starts, text) of each row of the environment body
+    source[start:end], split further at \\quad or \\qquad where an equation with a left side of
+    its own follows (a = b, \\qquad c = d); a piece without '=', or starting with one, stays
+    with the text before it."""
+    offset = start
+    for row in source[start:end].split("\\\\"):
+        cuts = [offset + m.start() for m in _SPACING.finditer(row)]
+        pieces: list[list[int]] = []
+        for a, b in itertools.pairwise([offset, *cuts, offset + len(row)]):
+            body = _DROP.sub("", source[a:b]).strip()
+            if pieces and (len(_split_top_level(body)) == 1 or body.startswith("=")):
+                pieces[-1][1] = b
+            else:
+                pieces.append([a, b])
+        for a, b in pieces:
+            text = source[a:b]
+            yield a + len(text) - len(text.lstrip()), text.lstrip()
+        offset += len(row) + 2
+
+
+def _equals_lines(raw: str, first: int, newlines: list[int], count: int) -> list[int]:
+    """The lines of the `count` top-level '=' signs of a row whose text `raw` starts at offset
+    `first` (an annotated \\overset{..}{=} counts where its '=' is); the row's first line for
+    each when they cannot be told apart."""
+    text = _ANNOTATED_EQUALS.sub(lambda m: " " * (len(m.group()) - 2) + "=}", raw)
+    positions, depth = [], 0
+    for i, c in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if c == "=" and depth == 0:
+            positions.append(i)
+    if len(positions) != count:
+        positions = [0] * count
+    return [bisect.bisect_left(newlines, first + i) + 1 for i in positions]
 
 
 def _split_top_level(text: str) -> list[str]:
