@@ -227,7 +227,7 @@ def _verify(args) -> int:
         claims += [
             (i, ln)
             for i, ln in enumerate(lines, 1)
-            if ln.strip() and not ln.lstrip().startswith("#")
+            if ln.strip() and not ln.lstrip().startswith(("#", "%"))
         ]
     if args.tex:
         claims += tex_claims(_read(args.tex))
