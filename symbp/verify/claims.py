@@ -58,7 +58,7 @@ def _col(meta) -> int:
 
 _FUNCTION = re.compile(r"(?:sigma|dsigma|dsig|diag|hadamard|tanh|exp|phi)\d*")  #: applied stems
 _ELEMENTARY = ("tanh", "exp")  #: functions that take a power before their argument (\tanh^2 u)
-_GREEK = {"δ": "delta", "σ": "sigma", "Δ": "Delta", "ζ": "zeta", "Σ": "Sigma", "φ": "phi"}
+_GREEK = {"δ": "delta", "σ": "sigma", "Δ": "Delta", "ζ": "zeta", "Σ": "Sigma", "φ": "phi", "𝒵": "Zeta"}
 _SUBDIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _LAYER_LETTERS = ("L", "J", "l")  #: a layer, not a sample, in a superscript (L) or ^L
 _COMMENT = re.compile(r"(?<!\\)%.*")
@@ -141,6 +141,9 @@ class _Tree(lark.Transformer):
                 _col(meta),
             )
         return Sym("Zeta", None, 0, _col(meta))
+
+    def ones(self, meta, items):
+        return Op("ones", (), _col(meta))  # 𝟏: the all-ones vector
 
     def wrap(self, meta, items):
         inner = items[1]

@@ -40,6 +40,7 @@ from .claims import ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
+MAX_POWER = 16  #: largest exponent of a power in a claim (z_1^2, \tanh^2)
 CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
 
 
@@ -168,6 +169,8 @@ class Resolver:
             return self._batch_sigma_prime(node, index)
         if stem == "e" and index is None:
             return sp.E
+        if stem in (*_ELEMENTARY, "diag") and index is None:
+            raise Wrong(f"{stem} needs an argument, as in {stem}(u_1)")
         if stem in ("yhat", "Yhat") and index in (None, "i"):  # ŷ: the network's output
             return (self.batch if stem == "Yhat" else self.names).z(self.J)
         if stem in ("sigma", "dsigma", "dsig", "phi") or node.primes:
@@ -405,6 +408,8 @@ class Resolver:
         else a power: of a scalar, or entry by entry of a vector or non-square matrix."""
         base, exponent = node.args
         n = sp.Rational(Fraction(exponent.args[0]))
+        if n > MAX_POWER:
+            raise Unsupported(f"a power {n}: verify reads powers up to {MAX_POWER} (MAX_POWER)")
         if isinstance(base, Sym) and base.index is None and _stem_and_index(base)[1] is None:
             if base.stem in _LAYERED and n.is_integer:
                 return self.symbol(Sym(base.stem, str(n), base.primes, base.column))
@@ -421,6 +426,8 @@ class Resolver:
 
     def op_mul(self, node: Op):
         a, b = (self(x) for x in node.args)
+        if b == 1 and _is_matrix(a) and a.shape[1] == N:  # Δ_j 1, as symbp derive prints Δ_j 𝟏
+            b = ("ones",)
         if b == ("ones",) and _is_matrix(a := self._value(a, jacobian_ok=True)):
             return MatMul(a, sp.OneMatrix(a.shape[1], 1))  # row sums
         return self.product(self._value(a, jacobian_ok=True), self._value(b, jacobian_ok=True))
