@@ -58,7 +58,15 @@ def _col(meta) -> int:
 
 _FUNCTION = re.compile(r"(?:sigma|dsigma|dsig|diag|hadamard|tanh|exp|phi)\d*")  #: applied stems
 _ELEMENTARY = ("tanh", "exp")  #: functions that take a power before their argument (\tanh^2 u)
-_GREEK = {"δ": "delta", "σ": "sigma", "Δ": "Delta", "ζ": "zeta", "Σ": "Sigma", "φ": "phi", "𝒵": "Zeta"}
+_GREEK = {
+    "δ": "delta",
+    "σ": "sigma",
+    "Δ": "Delta",
+    "ζ": "zeta",
+    "Σ": "Sigma",
+    "φ": "phi",
+    "𝒵": "Zeta",
+}
 _SUBDIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _LAYER_LETTERS = ("L", "J", "l")  #: a layer, not a sample, in a superscript (L) or ^L
 _COMMENT = re.compile(r"(?<!\\)%.*")
@@ -99,9 +107,13 @@ class _Tree(lark.Transformer):
         """\\hat{y} (also ŷ, \\hat y, \\hat{Y}): the network's output, stem "yhat" or "Yhat"."""
         inner = items[0]
         if isinstance(inner, lark.Token):
-            inner = Sym("y", None, 0, _col(meta)) if inner.type == "YHAT" else self.name(meta, [inner])
+            inner = (
+                Sym("y", None, 0, _col(meta)) if inner.type == "YHAT" else self.name(meta, [inner])
+            )
         if not (isinstance(inner, Sym) and inner.stem in ("y", "Y") and inner.index is None):
-            raise ClaimSyntaxError("a hat belongs on y: \\hat{y} is the network's output", _col(meta))
+            raise ClaimSyntaxError(
+                "a hat belongs on y: \\hat{y} is the network's output", _col(meta)
+            )
         return Sym(inner.stem + "hat", None, inner.primes, _col(meta))
 
     def apply(self, meta, items):

@@ -124,7 +124,6 @@ class Resolver:
         self.batch = Names(spec.widths, batch=True)
         self.context = _context_layer(lhs_tree, self.J)  #: the layer of σ' written without one
 
-
     def __call__(self, node):
         if isinstance(node, Sym):
             return self.symbol(node)
