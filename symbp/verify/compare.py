@@ -170,7 +170,9 @@ class Resolver:
             return sp.E
         if stem in (*_ELEMENTARY, "diag") and index is None:
             raise Wrong(f"{stem} needs an argument, as in {stem}(u_1)")
-        if stem in ("yhat", "Yhat") and index in (None, "i"):  # ŷ: the network's output
+        if stem in ("yhat", "Yhat"):  # ŷ: the network's output
+            if index not in (None, "i"):
+                raise Wrong(f"ŷ is the network's output z_{self.J}: it takes no layer ({index!r})")
             return (self.batch if stem == "Yhat" else self.names).z(self.J)
         if stem in ("sigma", "dsigma", "dsig", "phi") or node.primes:
             primes = node.primes + (stem in ("dsigma", "dsig"))  # phi', f' are sigma'
@@ -410,8 +412,9 @@ class Resolver:
         if n > MAX_POWER:
             raise Unsupported(f"a power {n}: verify reads powers up to {MAX_POWER} (MAX_POWER)")
         if isinstance(base, Sym) and base.index is None and _stem_and_index(base)[1] is None:
-            if base.stem in _LAYERED and n.is_integer:
-                return self.symbol(Sym(base.stem, str(n), base.primes, base.column))
+            if base.stem in _LAYERED and n.is_integer:  # a^2 as a^{(2)}: layer 2's output
+                stem = {"a": "z", "A": "Z"}.get(base.stem, base.stem)
+                return self.symbol(Sym(stem, str(n), base.primes, base.column))
         value = self._value(self(base))
         if not _is_matrix(value):
             return value**n
@@ -491,6 +494,9 @@ def _context_layer(lhs_tree, last: int) -> int | None:
     if isinstance(lhs_tree, Op) and lhs_tree.kind == "frac":
         bottom = lhs_tree.args[1]
         lhs_tree = bottom.args[0] if isinstance(bottom, Op) and bottom.kind == "partial" else None
+    if isinstance(lhs_tree, Op) and lhs_tree.kind == "power" and isinstance(lhs_tree.args[0], Sym):
+        base, exponent = lhs_tree.args  # W^2, δ^3: a layer on a bare name (`op_power`)
+        lhs_tree = Sym(base.stem, base.index or exponent.args[0], base.primes, base.column)
     if not isinstance(lhs_tree, Sym):
         return None
     stem, index = _stem_and_index(lhs_tree)
