@@ -34,6 +34,8 @@ LECTURE_CASES = {
         (r"\frac{\partial f}{\partial W_2} = \delta_2 [z_1]^T", "correct"),
         (r"\frac{\partial f}{\partial W_2} = \delta_2 \cdot (\mathbf{z}_1)^{\mathsf T}", "correct"),
         (r"\frac{\partial f}{\partial W_2} = \delta_2 (z_1).T", "correct"),
+        ("∂f/∂W₂ = δ₂ (z₁)ᵀ", "correct"),
+        (r"\frac{\partial f}{\partial W_3} = (\delta_3)(z_2)^T", "correct"),
         (r"\frac{\partial f}{\partial W_3} = [2(z_3 - y) \circ \sigma'_3] (z_2)^T", "correct"),
         (r"\frac{\partial f}{\partial W_3} = [2(z_3 - y) \circ \sigma'_3] (z_1)^T", "wrong"),
         (r"\frac{\partial f}{\partial W_3} = \delta_3 (z_1)^T", "wrong"),
@@ -53,7 +55,19 @@ LECTURE_CASES = {
             r"\frac{\partial f}{\partial W_2} = \frac{1}{N}\sum_{i=1}^N \delta_2^{(i)} \left(z_1^{(i)}\right)^T",
             "correct",
         ),
+        (
+            r"\frac{\partial f}{\partial W_1} = \frac{1}{N}\sum_i \delta_1^{(i)} (x^{(i)})^\top",
+            "correct",
+        ),
+        (
+            r"\frac{\partial f}{\partial W_1} = \frac{1}{N}\sum_{n=1}^{N} \delta_1^{(n)} {z_0^{(n)}}^T",
+            "correct",
+        ),
         (r"\frac{\partial f}{\partial W_1} = \sum_{i=1}^N \delta_1^{(i)} (z_0^{(i)})^T", "wrong"),
+        (
+            r"\frac{\partial f}{\partial W_1} = \frac{1}{N}\sum_i \delta_1^{(i)} (z_1^{(i)})^T",
+            "wrong",
+        ),
         (
             r"\frac{\partial f}{\partial W_2} = \frac{1}{N}\sum_{i=1}^N \delta_2^{(i)} (z_2^{(i)})^T",
             "wrong",

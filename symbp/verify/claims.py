@@ -323,7 +323,7 @@ def _check_depth(tree: lark.Tree, text: str) -> None:
 
 def parse(text: str) -> tuple:
     """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
-    if isinstance(text, str):
+    if isinstance(text, str) and len(text) <= MAX_LENGTH:
         text = _COMMENT.sub("", text)  # a LaTeX comment, % to the end
     _check_text(text)
     try:
