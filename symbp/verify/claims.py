@@ -69,6 +69,9 @@ _GREEK = {
 }
 _SUBDIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _LAYER_LETTERS = ("L", "J", "l")  #: a layer, not a sample, in a superscript (L) or ^L
+#: names in the superscript notation (Ng, Nielsen: z^{(l)} = W^{(l)} a^{(l-1)}, a^{(l)} = σ(z^{(l)}))
+#: as the lecture's: a^{(l)} is the activation z_l, z^{(l)} the pre-activation u_l
+SUPERSCRIPT_STEMS = {"a": "z", "A": "Z", "z": "u", "Z": "U", "w": "W"}
 _COMMENT = re.compile(r"(?<!\\)%.*")
 
 
@@ -204,8 +207,9 @@ class _Tree(lark.Transformer):
         return Sym(base.stem, base.index, base.primes + 1, base.column)
 
     def superscript(self, meta, items):
-        """A superscript's parts (`sup`): a layer first, on a name without a subscript (a^{(l)}
-        is the activation z_l); then transposes, sample markers, primes and powers, in order."""
+        """A superscript's parts (`sup`): a layer first, on a name without a subscript (in this
+        notation a^{(l)} is the activation z_l and z^{(l)} the pre-activation u_l); then
+        transposes, sample markers, primes and powers, in order."""
         base, parts = items
         layers = [p[1] for p in parts if isinstance(p, tuple) and p[0] == "layer"]
         if layers:
@@ -229,7 +233,7 @@ class _Tree(lark.Transformer):
             raise ClaimSyntaxError(
                 "a layer superscript belongs on a name without a subscript, as in W^{(2)}", column
             )
-        stem = {"a": "z", "A": "Z"}.get(base.stem, base.stem)  # a^{(l)}: layer l's activation
+        stem = SUPERSCRIPT_STEMS.get(base.stem, base.stem)  # a^{(l)} is z_l, z^{(l)} is u_l
         return Sym(stem, layers[0], base.primes, base.column)
 
     def sup(self, meta, items):

@@ -36,7 +36,7 @@ from ..naming import PER_SAMPLE, N, Names, subscript
 from ..printing.text import text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
-from .claims import ClaimSyntaxError, Op, Sym, parse
+from .claims import SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
@@ -164,6 +164,7 @@ class Resolver:
 
     def symbol(self, node: Sym):
         stem, index = _stem_and_index(node)
+        stem = "W" if stem == "w" else stem
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
         if stem == "e" and index is None:
@@ -412,8 +413,8 @@ class Resolver:
         if n > MAX_POWER:
             raise Unsupported(f"a power {n}: verify reads powers up to {MAX_POWER} (MAX_POWER)")
         if isinstance(base, Sym) and base.index is None and _stem_and_index(base)[1] is None:
-            if base.stem in _LAYERED and n.is_integer:  # a^2 as a^{(2)}: layer 2's output
-                stem = {"a": "z", "A": "Z"}.get(base.stem, base.stem)
+            if base.stem in _LAYERED and n.is_integer:  # a^2 as a^{(2)}, z^2 as z^{(2)}
+                stem = SUPERSCRIPT_STEMS.get(base.stem, base.stem)
                 return self.symbol(Sym(stem, str(n), base.primes, base.column))
         value = self._value(self(base))
         if not _is_matrix(value):
@@ -476,7 +477,7 @@ class Resolver:
 
 
 _ELEMENTARY = {"tanh": sp.tanh, "exp": sp.exp}  #: functions a claim may apply entry by entry
-_LAYERED = {"z", "u", "W", "b", "delta", "zeta", "Z", "U", "Delta", "Zeta", "A", "a"}
+_LAYERED = {"z", "u", "W", "w", "b", "delta", "zeta", "Z", "U", "Delta", "Zeta", "A", "a"}
 _CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
 
 
