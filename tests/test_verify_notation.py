@@ -243,7 +243,15 @@ TANH_CASES = [
     (r"\delta_2 = 2(z_2 - y) \circ \sigma'_2 + \tanh^2 u_2 - z_2 \circ z_2", "correct"),
     (r"\delta_2 = 2(z_2 - y) \circ \sigma'_2 + \tanh^2(u_2) - \tanh(u_2)^2", "correct"),
     (r"\delta_2 = 2(z_2 - y) \circ \sigma'_2 + \tanh^{2}(u_2) - z_2^2", "correct"),
+    (
+        r"\delta_2 = 2(z_2 - y) \circ \sigma'_2 + (\tanh^2(W_2 W_2^T) - \tanh(W_2 W_2^T)^2) y",
+        "correct",
+    ),
     (r"\delta_2 = 2(\tanh(u_2) + y) \circ \sigma'_2", "wrong"),
+    (
+        r"\delta_2 = 2(z_2 - y) \circ \sigma'_2 + (\tanh^2(W_2 W_2^T) - \tanh(W_2 W_2^T)) y",
+        "wrong",
+    ),
     (r"\delta_2 = 2(\tanh(z_1) - y) \circ \sigma'_2", "wrong"),
     (r"\delta_2 = 2(z_2 - y) \circ \sigma'_2 + \tanh^2 u_2 - z_2", "wrong"),
     (r"\delta_1 = (W_2^T \delta_2) \circ (1 + \tanh^2 u_1)", "wrong"),

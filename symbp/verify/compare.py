@@ -407,7 +407,8 @@ class Resolver:
 
     def op_power(self, node: Op):
         """x^n: a layer index on a bare name that needs one (\\delta^3, W^2 as layer 2's),
-        else a power: of a scalar, or entry by entry of a vector or non-square matrix."""
+        else a power: of a scalar, or entry by entry of a vector, of a non-square matrix or of
+        a function applied entry by entry (\\tanh^2 W); a square matrix's power is ambiguous."""
         base, exponent = node.args
         n = sp.Rational(Fraction(exponent.args[0]))
         if n > MAX_POWER:
@@ -419,7 +420,8 @@ class Resolver:
         value = self._value(self(base))
         if not _is_matrix(value):
             return value**n
-        if value.shape[1] != 1 and value.shape[0] == value.shape[1]:
+        entrywise = isinstance(value, (Elementwise, Sigma, DSigma))  # \tanh^2 of a matrix
+        if value.shape[1] != 1 and value.shape[0] == value.shape[1] and not entrywise:
             raise Unsupported(
                 f"({text(value)})^{n} of a square matrix: write the matrix product or ∘ "
                 "for the entry-wise power"
