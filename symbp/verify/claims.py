@@ -41,7 +41,7 @@ class Sym:
 
 @dataclass(frozen=True)
 class Op:
-    kind: str  # add sub neg hadamard mul T call frac partial sum sample number
+    kind: str  # add sub neg hadamard mul T call frac partial sum sample number power ones
     args: tuple
     column: int
 
