@@ -142,6 +142,7 @@ LECTURE_CASES = {
         (r"\delta_3 = 2(\hat{\mathbf{y}} - \mathbf{y}) \circ \sigma'_3", "correct"),
         (r"\delta_3 = 2(\hat y - y) \circ \sigma'_3", "correct"),
         ("δ₃ = 2(ŷ − y) ∘ σ′₃", "correct"),
+        (r"\delta_3 = 2(\hat{y_i} - y_i) \circ \sigma'_3", "correct"),
         (r"\Delta_3 = 2(\hat{Y} - Y) \circ \Sigma'_3", "correct"),
         (r"\delta_3 = 2(y - \hat{y}) \circ \sigma'_3", "wrong"),
         (r"\delta_3 = (\hat{y} - y) \circ \sigma'_3", "wrong"),

@@ -113,11 +113,11 @@ class _Tree(lark.Transformer):
             inner = (
                 Sym("y", None, 0, _col(meta)) if inner.type == "YHAT" else self.name(meta, [inner])
             )
-        if not (isinstance(inner, Sym) and inner.stem in ("y", "Y") and inner.index is None):
+        if not (isinstance(inner, Sym) and inner.stem in ("y", "Y") and inner.index in (None, "i")):
             raise ClaimSyntaxError(
                 "a hat belongs on y: \\hat{y} is the network's output", _col(meta)
             )
-        return Sym(inner.stem + "hat", None, inner.primes, _col(meta))
+        return Sym(inner.stem + "hat", inner.index, inner.primes, _col(meta))
 
     def apply(self, meta, items):
         """\\tanh u, \\tanh^2 u, \\exp(u): a function applied, with a power of its value."""
