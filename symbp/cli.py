@@ -230,7 +230,7 @@ def _verify(args) -> int:
         claims += [
             (i, ln)
             for i, ln in enumerate(lines, 1)
-            if ln.strip() and not ln.lstrip().startswith("#")
+            if ln.strip() and not ln.lstrip().startswith(("#", "%"))
         ]
     steps = tex_steps(_read(args.tex)) if args.tex else []
     if args.tex and not steps and not claims:

@@ -35,7 +35,7 @@ SPEC_NAMES = (
 # samples of the grammar's regular-expression terminals (NAME, NUMBER) and its literals
 NAMES = (
     *("z", "u", "a", "W", "b", "y", "x", "f", "N", "Y", "X", "Z", "U", "A", "delta", "zeta"),
-    *("Zeta", "diag", "hadamard"),
+    *("Zeta", "diag", "hadamard", "e", "exp", "tanh", "phi", "yhat", "L"),
 )
 NUMBERS = ("0", "1", "2", "0.5", "3", "4", "10")
 
@@ -74,7 +74,9 @@ token = st.one_of(
     st.sampled_from(grammar_tokens()),
     st.sampled_from(NAMES),
     st.sampled_from(NUMBERS),
-    st.sampled_from(("_1", "_2", "_3", "_J", "^T", "'", "_{2}")),
+    st.sampled_from(
+        ("_1", "_2", "_3", "_J", "^T", "'", "_{2}", "^2", "^{(2)}", "^L", "^{[3]}", "^{(i)}", "₂")
+    ),
 )
 prefix = st.sampled_from(
     (

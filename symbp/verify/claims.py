@@ -41,7 +41,7 @@ class Sym:
 
 @dataclass(frozen=True)
 class Op:
-    kind: str  # add sub neg hadamard mul T call frac partial sum sample number
+    kind: str  # add sub neg hadamard mul T call frac partial sum sample number power ones
     args: tuple
     column: int
 
@@ -56,7 +56,23 @@ def _col(meta) -> int:
     return getattr(meta, "column", 0) or 0
 
 
-_FUNCTION = re.compile(r"(?:sigma|dsigma|dsig|diag|hadamard)\d*")  #: stems that are applied
+_FUNCTION = re.compile(r"(?:sigma|dsigma|dsig|diag|hadamard|tanh|exp|phi)\d*")  #: applied stems
+_ELEMENTARY = ("tanh", "exp")  #: functions that take a power before their argument (\tanh^2 u)
+_GREEK = {
+    "δ": "delta",
+    "σ": "sigma",
+    "Δ": "Delta",
+    "ζ": "zeta",
+    "Σ": "Sigma",
+    "φ": "phi",
+    "𝒵": "Zeta",
+}
+_SUBDIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_LAYER_LETTERS = ("L", "J", "l")  #: a layer, not a sample, in a superscript (L) or ^L
+#: names in the superscript notation (Ng, Nielsen: z^{(l)} = W^{(l)} a^{(l-1)}, a^{(l)} = σ(z^{(l)}))
+#: as the lecture's: a^{(l)} is the activation z_l, z^{(l)} the pre-activation u_l
+SUPERSCRIPT_STEMS = {"a": "z", "A": "Z", "z": "u", "Z": "U", "w": "W"}
+_COMMENT = re.compile(r"(?<!\\)%.*")
 
 
 def _on_argument(base, apply):
@@ -80,7 +96,55 @@ class _Tree(lark.Transformer):
 
     def name(self, meta, items):
         text = str(items[0]).lstrip("\\")
+        text = "phi" if text == "varphi" else _GREEK.get(text, text)
         return Sym(text, None, 0, _col(meta))
+
+    def wrap_token(self, meta, items):
+        """\\boldsymbol\\delta, \\mathbf W, \\mathbf 1: a wrapper around one token, no braces."""
+        token = items[1]
+        if token.type == "NUMBER":
+            return self.wrap(meta, [items[0], self.number(meta, [token])])
+        return self.name(meta, [token])
+
+    def hat(self, meta, items):
+        """\\hat{y} (also ŷ, \\hat y, \\hat{Y}): the network's output, stem "yhat" or "Yhat"."""
+        inner = items[0]
+        if isinstance(inner, lark.Token):
+            inner = (
+                Sym("y", None, 0, _col(meta)) if inner.type == "YHAT" else self.name(meta, [inner])
+            )
+        if not (isinstance(inner, Sym) and inner.stem in ("y", "Y") and inner.index in (None, "i")):
+            raise ClaimSyntaxError(
+                "a hat belongs on y: \\hat{y} is the network's output", _col(meta)
+            )
+        return Sym(inner.stem + "hat", inner.index, inner.primes, _col(meta))
+
+    def apply(self, meta, items):
+        """\\tanh u, \\tanh^2 u, \\exp(u): a function applied, with a power of its value."""
+        head = self.name(meta, [items[0]])
+        out = Op("call", (head, items[-1]), _col(meta))
+        if len(items) == 3:
+            out = Op("power", (out, Op("number", (items[1],), _col(meta))), _col(meta))
+        return out
+
+    def power(self, meta, items):
+        return str(items[0])
+
+    def euler(self, meta, items):
+        """e^{x}: exp(x), entry by entry for a vector."""
+        return Op("call", (Sym("exp", None, 0, _col(meta)), items[-1]), _col(meta))
+
+    def slash_frac(self, meta, items):
+        """\\partial a / \\partial b, as \\frac{\\partial a}{\\partial b}."""
+        top, bottom = (Op("partial", (x,), _col(meta)) for x in items)
+        return Op("frac", (top, bottom), _col(meta))
+
+    def nabla(self, meta, items):
+        """\\nabla_{X} f: the gradient of f with respect to X, as \\frac{\\partial f}{\\partial X}."""
+        wrt, of = items
+        if isinstance(wrt, lark.Token):
+            wrt = self.name(meta, [wrt])
+        return self.slash_frac(meta, [of, wrt])
 
     def calligraphic(self, meta, items):
         """\\mathcal{Z}: the batch form of ζ (a residual layer's adjoint), stem "Zeta"."""
@@ -92,6 +156,9 @@ class _Tree(lark.Transformer):
                 _col(meta),
             )
         return Sym("Zeta", None, 0, _col(meta))
+
+    def ones(self, meta, items):
+        return Op("ones", (), _col(meta))  # 𝟏: the all-ones vector
 
     def wrap(self, meta, items):
         inner = items[1]
@@ -116,13 +183,22 @@ class _Tree(lark.Transformer):
         return Op("neg", (items[0],), _col(meta))
 
     def subscript(self, meta, items):
+        """z_2, W₃; also after a transpose or a sample marker written first (W^T_3)."""
         base, index = items
+        if isinstance(index, lark.Token):  # subscript digits
+            index = str(index).translate(_SUBDIGITS)
+        if isinstance(base, Op) and base.kind in ("T", "sample") and len(base.args) == 1:
+            return Op(base.kind, (self.subscript(meta, [base.args[0], index]),), base.column)
         if not isinstance(base, Sym) or base.index is not None:
             raise ClaimSyntaxError("a subscript belongs on a name, such as z_2 or W_3", _col(meta))
         return Sym(base.stem, index, base.primes, base.column)
 
     def index(self, meta, items):
         return str(items[0])
+
+    def transposed(self, meta, items):
+        """Wᵀ: a transpose written as a Unicode superscript."""
+        return self.dot_t(meta, items)
 
     def prime(self, meta, items):
         base = items[0]
@@ -131,39 +207,73 @@ class _Tree(lark.Transformer):
         return Sym(base.stem, base.index, base.primes + 1, base.column)
 
     def superscript(self, meta, items):
+        """A superscript's parts (`sup`): a layer first, on a name without a subscript (in this
+        notation a^{(l)} is the activation z_l and z^{(l)} the pre-activation u_l); then
+        transposes, sample markers, primes and powers, in order."""
         base, parts = items
-        for part in parts:
-            if part not in ("T", "sample"):
-                raise ClaimSyntaxError(
-                    f"unsupported superscript {part!r} (use ^T or ^{{(i)}})", _col(meta)
-                )
+        layers = [p[1] for p in parts if isinstance(p, tuple) and p[0] == "layer"]
+        if layers:
+            base = self._with_layer(base, layers, _col(meta))
 
         def apply(out):
             for part in parts:
-                out = Op(part, (out,), _col(meta))
+                if part in ("T", "sample"):
+                    out = Op(part, (out,), _col(meta))
+                elif part == "prime":
+                    out = self.prime(meta, [out])
+                elif part[0] == "power":
+                    out = Op("power", (out, Op("number", (part[1],), _col(meta))), _col(meta))
             return out
 
         return _on_argument(base, apply)
+
+    @staticmethod
+    def _with_layer(base, layers, column):
+        if len(layers) > 1 or not isinstance(base, Sym) or base.index is not None:
+            raise ClaimSyntaxError(
+                "a layer superscript belongs on a name without a subscript, as in W^{(2)}", column
+            )
+        stem = SUPERSCRIPT_STEMS.get(base.stem, base.stem)  # a^{(l)} is z_l, z^{(l)} is u_l
+        return Sym(stem, layers[0], base.primes, base.column)
 
     def sup(self, meta, items):
         return [self._sup_item(i) for i in items]
 
     @staticmethod
     def _sup_item(item):
-        if isinstance(item, lark.Token) and item.type == "TEE":
-            return "T"
-        if item == ("sample",):
-            return "sample"
-        return str(item)
+        if isinstance(item, lark.Token):
+            if item.type == "TEE":
+                return "T"
+            if item.type == "PRIMESUP":
+                return "prime"
+            if item.type == "LETTER":
+                return ("layer", str(item))
+            return ("power", str(item))
+        return item
 
     def sample(self, meta, items):
-        return ("sample",)
+        """(i) marks one sample; (L), (J), (l) name a layer."""
+        name = str(items[0])
+        return ("layer", name) if name in _LAYER_LETTERS else "sample"
+
+    def layer(self, meta, items):
+        return ("layer", str(items[0]))
 
     def dot_t(self, meta, items):
         return _on_argument(items[0], lambda out: Op("T", (out,), _col(meta)))
 
     def call(self, meta, items):
-        return Op("call", (items[0], *items[1:]), _col(meta))
+        head = items[0]
+        if (  # \tanh^2(u): the power of the function's value
+            isinstance(head, Op)
+            and head.kind == "power"
+            and isinstance(head.args[0], Sym)
+            and head.args[0].stem in _ELEMENTARY
+            and len(items) == 2
+        ):
+            call = Op("call", (head.args[0], items[1]), _col(meta))
+            return Op("power", (call, head.args[1]), _col(meta))
+        return Op("call", (head, *items[1:]), _col(meta))
 
     def frac(self, meta, items):
         return Op("frac", tuple(items), _col(meta))
@@ -217,6 +327,8 @@ def _check_depth(tree: lark.Tree, text: str) -> None:
 
 def parse(text: str) -> tuple:
     """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
+    if isinstance(text, str) and len(text) <= MAX_LENGTH:
+        text = _COMMENT.sub("", text)  # a LaTeX comment, % to the end
     _check_text(text)
     try:
         tree = _parser().parse(text)

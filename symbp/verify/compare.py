@@ -38,10 +38,11 @@ from ..naming import PER_SAMPLE, N, Names, subscript
 from ..printing.text import text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
-from .claims import ClaimSyntaxError, Op, Sym, parse
+from .claims import SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
+MAX_POWER = 16  #: largest exponent of a power in a claim (z_1^2, \tanh^2)
 CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
 CONVENTION_SECONDS = 2.0  #: the same, for a WRONG claim under each other convention tried
 
@@ -122,9 +123,10 @@ def _is_matrix(x) -> bool:
 class Resolver:
     """Gives a parsed claim meaning in `spec`'s per-sample symbols (widths from `names`)."""
 
-    def __init__(self, spec: Spec, names: Names):
+    def __init__(self, spec: Spec, names: Names, lhs_tree=None):
         self.spec, self.names, self.J = spec, names, spec.depth
         self.batch = Names(spec.widths, batch=True)
+        self.context = _context_layer(lhs_tree, self.J)  #: the layer of σ' written without one
 
     def __call__(self, node):
         if isinstance(node, Sym):
@@ -144,10 +146,10 @@ class Resolver:
         shown = f"{what}_{index}" if index else what
         if index is None:
             raise Wrong(f"{what} needs a layer number, e.g. {what}_{self.J}")
-        if index == "J":
+        if index in ("J", "L"):
             return self.J
         if not index.isdigit():
-            raise Wrong(f"{shown}: use a layer number (0..{self.J}) or J, not {index!r}")
+            raise Wrong(f"{shown}: use a layer number (0..{self.J}), J or L, not {index!r}")
         k = int(index)
         if not lo <= k <= self.J:
             raise Wrong(f"{shown} is not defined in this network: it has layers {lo}..{self.J}")
@@ -173,16 +175,20 @@ class Resolver:
         return self.batch.dsigma(k)
 
     def symbol(self, node: Sym):
-        stem, index = node.stem, node.index
-        match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
-        if index is None and match and match.group(1) != "x":
-            stem, index = match.groups()
-        if index is None and match and match.group(1) == "x":
-            stem, index = "x", match.group(2)
+        stem, index = _stem_and_index(node)
+        stem = "W" if stem == "w" else stem
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
-        if stem in ("sigma", "dsigma", "dsig") or node.primes:
-            primes = node.primes + (stem != "sigma")
+        if stem == "e" and index is None:
+            return sp.E
+        if stem in (*_ELEMENTARY, "diag") and index is None:
+            raise Wrong(f"{stem} needs an argument, as in {stem}(u_1)")
+        if stem in ("yhat", "Yhat"):  # ŷ: the network's output
+            if index not in (None, "i"):
+                raise Wrong(f"ŷ is the network's output z_{self.J}: it takes no layer ({index!r})")
+            return (self.batch if stem == "Yhat" else self.names).z(self.J)
+        if stem in ("sigma", "dsigma", "dsig", "phi") or node.primes:
+            primes = node.primes + (stem in ("dsigma", "dsig"))  # phi', f' are sigma'
             layer = None if index is None else self._layer(node, index, 1, "σ")
             return ("sigma", layer, primes)
         n, B = self.names, self.batch
@@ -246,7 +252,9 @@ class Resolver:
         return x
 
     def _sigma_value(self, layer, primes):
-        """σ'_j written without an argument: the vector σ'_j of the derivation."""
+        """σ'_j written without an argument: the vector σ'_j of the derivation (σ' without a
+        layer: that of the claim's left side, as in δ_2 = (W_3ᵀ δ_3) ∘ σ')."""
+        layer = self.context if layer is None else layer
         if primes == 0 or layer is None:
             raise Wrong("σ needs an argument here, e.g. σ_2(W_2 z_1), or write σ'_2")
         if primes > 1:
@@ -363,6 +371,10 @@ class Resolver:
             if len(values) != 2:
                 raise Wrong("hadamard(a, b) takes two arguments")
             return self.hadamard(*values)
+        if isinstance(head, Sym) and head.stem in _ELEMENTARY and head.index is None:
+            if len(values) != 1:
+                raise Wrong(f"{head.stem}(·) takes one argument")
+            return self.elementary(head.stem, values[0])
         f = self(head)
         if isinstance(f, tuple) and f[0] == "sigma":
             _, layer, primes = f
@@ -370,7 +382,7 @@ class Resolver:
                 raise Wrong("σ takes one argument, a vector or matrix, as in σ_2(W_2 z_1)")
             (arg,) = values
             if layer is None:
-                layer = self._infer_layer(arg)
+                layer = self._layer_of(arg) or self.context or self._infer_layer(arg)
             if primes > 1:
                 raise Unsupported("only first derivatives σ' can be checked")
             if primes:
@@ -382,14 +394,58 @@ class Resolver:
         return self.product(self._value(f), values[0])
 
     def _infer_layer(self, arg) -> int:
+        k = self._layer_of(arg)
+        if k is None:
+            raise Wrong(f"σ'({text(arg)}): say which layer's σ, e.g. σ'_2")
+        return k
+
+    def _layer_of(self, arg) -> int | None:
+        """The layer whose pre-activation `arg` is (u_j, or a product with W_j), if any."""
         for k in range(1, self.J + 1):
             u, W = self.oriented(self.names.u(k)), self.oriented(self.names.W(k))
             if arg == u or (isinstance(arg, MatMul) and W in arg.args):
                 return k
-        raise Wrong(f"σ'({text(arg)}): say which layer's σ, e.g. σ'_2")
+        return None
+
+    def elementary(self, name: str, arg):
+        """tanh or exp of `arg`, entry by entry; tanh of layer j's pre-activation where layer j
+        is tanh is that layer's σ_j (the same function, so a claim through it compares)."""
+        if not _is_matrix(arg):
+            return _ELEMENTARY[name](arg)
+        k = self._layer_of(arg)
+        if k is not None and self.spec.layers[k - 1].sigma.name == name:
+            return Sigma(k, arg)
+        x = sp.Dummy("x")
+        return Elementwise(sp.Lambda(x, _ELEMENTARY[name](x)), arg)
+
+    def op_power(self, node: Op):
+        """x^n: a layer index on a bare name that needs one (\\delta^3, W^2 as layer 2's),
+        else a power: of a scalar, or entry by entry of a vector, of a non-square matrix or of
+        a function applied entry by entry (\\tanh^2 W); a square matrix's power is ambiguous."""
+        base, exponent = node.args
+        n = sp.Rational(Fraction(exponent.args[0]))
+        if n > MAX_POWER:
+            raise Unsupported(f"a power {n}: verify reads powers up to {MAX_POWER} (MAX_POWER)")
+        if isinstance(base, Sym) and base.index is None and _stem_and_index(base)[1] is None:
+            if base.stem in _LAYERED and n.is_integer:  # a^2 as a^{(2)}, z^2 as z^{(2)}
+                stem = SUPERSCRIPT_STEMS.get(base.stem, base.stem)
+                return self(Sym(stem, str(n), base.primes, base.column))
+        value = self._value(self(base))
+        if not _is_matrix(value):
+            return value**n
+        entrywise = isinstance(value, (Elementwise, Sigma, DSigma))  # \tanh^2 of a matrix
+        if value.shape[1] != 1 and value.shape[0] == value.shape[1] and not entrywise:
+            raise Unsupported(
+                f"({text(value)})^{n} of a square matrix: write the matrix product or ∘ "
+                "for the entry-wise power"
+            )
+        x = sp.Dummy("x")
+        return Elementwise(sp.Lambda(x, x**n), value)
 
     def op_mul(self, node: Op):
         a, b = (self(x) for x in node.args)
+        if b == 1 and _is_matrix(a) and a.shape[1] == N:  # Δ_j 1, as symbp derive prints Δ_j 𝟏
+            b = ("ones",)
         if b == ("ones",) and _is_matrix(a := self._value(a, jacobian_ok=True)):
             return MatMul(a, sp.OneMatrix(a.shape[1], 1))  # row sums
         return self.product(self._value(a, jacobian_ok=True), self._value(b, jacobian_ok=True))
@@ -438,7 +494,7 @@ class Resolver:
 def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
     """(lhs, rhs) of a parsed claim in the derivation's symbols (samples as columns): under
     layout "rows" the claim reads transposed symbols, so its right side is transposed back."""
-    resolve = Resolver(spec, Names(spec.widths, batch=False))
+    resolve = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
     lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
     if spec.layout != "rows":
         return lhs, rhs
@@ -478,6 +534,36 @@ def _columns_meaning(x):
     if not getattr(x, "args", ()) or isinstance(x, sp.Lambda):
         return x
     return x.func(*(_columns_meaning(a) for a in x.args))
+
+
+_ELEMENTARY = {"tanh": sp.tanh, "exp": sp.exp}  #: functions a claim may apply entry by entry
+_LAYERED = {"z", "u", "W", "w", "b", "delta", "zeta", "Z", "U", "Delta", "Zeta", "A", "a"}
+_CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
+
+
+def _stem_and_index(node: Sym) -> tuple[str, str | None]:
+    """A name's stem and layer, the layer also read from SymPy-style names (W3, delta2)."""
+    stem, index = node.stem, node.index
+    match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
+    if index is None and match:
+        stem, index = match.groups()
+    return stem, index
+
+
+def _context_layer(lhs_tree, last: int) -> int | None:
+    """The layer a claim's left side names (δ_j, ∂f/∂W_j, ∂f/∂b_j, ∂f/∂u_j...), if a number."""
+    if isinstance(lhs_tree, Op) and lhs_tree.kind == "frac":
+        bottom = lhs_tree.args[1]
+        lhs_tree = bottom.args[0] if isinstance(bottom, Op) and bottom.kind == "partial" else None
+    if isinstance(lhs_tree, Op) and lhs_tree.kind == "power" and isinstance(lhs_tree.args[0], Sym):
+        base, exponent = lhs_tree.args  # W^2, δ^3: a layer on a bare name (`op_power`)
+        lhs_tree = Sym(base.stem, base.index or exponent.args[0], base.primes, base.column)
+    if not isinstance(lhs_tree, Sym):
+        return None
+    stem, index = _stem_and_index(lhs_tree)
+    if stem not in _CONTEXT_STEMS or index is None:
+        return None
+    return last if index in ("J", "L") else int(index) if index.isdigit() else None
 
 
 def _target(spec: Spec, lhs, batch: bool):
