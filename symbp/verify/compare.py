@@ -29,6 +29,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
+from ..catalog.losses import LOSSES
 from ..derivation import rules
 from ..derivation.derive import derive
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
@@ -39,7 +40,9 @@ from ..spec.model import Spec
 from .claims import ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
+COST_NAMES = ("f", "J", "L", "C", "E")  #: names a claim may give the cost f (∂J/∂W_2)
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
+STEP = sp.Float("1e-12", 30)  #: central-difference step at a random point (30 digits)
 CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
 
 
@@ -169,8 +172,10 @@ class Resolver:
             stem, index = "x", match.group(2)
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
+        if stem in COST_NAMES and index is None and not node.primes:
+            return F
         if stem in ("sigma", "dsigma", "dsig") or node.primes:
-            primes = node.primes + (stem != "sigma")
+            primes = node.primes + (stem in ("dsigma", "dsig"))
             layer = None if index is None else self._layer(node, index, 1, "σ")
             return ("sigma", layer, primes)
         n, B = self.names, self.batch
@@ -203,8 +208,6 @@ class Resolver:
             return n.y()
         if stem == "x" and index in (None, "0", "i"):
             return n.z(0)
-        if stem == "f" and index is None:
-            return F
         if stem == "N" and index is None:
             return N
         shown = f"{stem}_{index}" if index else stem
@@ -269,8 +272,21 @@ class Resolver:
         v = self._value(self(node.args[0]))
         return MatMul(-1, v) if _is_matrix(v) else -v
 
+    def _entrywise_operands(self, node: Op) -> tuple:
+        """Both operands as values; 𝟏 (\\mathbf{1}) beside a matrix is the all-ones matrix of
+        its shape, as in 𝟏 − z_3."""
+        a, b = (self(x) for x in node.args)
+        ones = ("ones",)
+        if a == ones and b != ones:
+            b = self._value(b)
+            return (sp.OneMatrix(*b.shape) if _is_matrix(b) else sp.Integer(1)), b
+        if b == ones and a != ones:
+            a = self._value(a)
+            return a, (sp.OneMatrix(*a.shape) if _is_matrix(a) else sp.Integer(1))
+        return self._value(a), self._value(b)
+
     def _sum(self, node: Op, sign: int):
-        a, b = (self._value(self(x)) for x in node.args)
+        a, b = self._entrywise_operands(node)
         if _is_matrix(a) != _is_matrix(b):  # 1 - z: a number broadcast over the entries
             m = a if _is_matrix(a) else b
             a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
@@ -289,8 +305,7 @@ class Resolver:
         return self._sum(node, -1)
 
     def op_hadamard(self, node: Op):
-        a, b = (self._value(self(x)) for x in node.args)
-        return self.hadamard(a, b)
+        return self.hadamard(*self._entrywise_operands(node))
 
     def hadamard(self, a, b):
         if not (_is_matrix(a) and _is_matrix(b)):
@@ -334,8 +349,17 @@ class Resolver:
         if not _is_matrix(top) and _is_matrix(bottom):  # c / z: entry-wise
             x = sp.Dummy("x")
             return Elementwise(sp.Lambda(x, top / x), bottom)
-        if _is_matrix(top) or _is_matrix(bottom):
-            raise Wrong("only numbers and N can be divided (write 1/N as \\frac{1}{N})")
+        if _is_matrix(top) and _is_matrix(bottom):  # a / b entry by entry
+            if top.shape != bottom.shape:
+                raise Wrong(
+                    f"{text(top)} / {text(bottom)} divides a {_dims(top)} by a {_dims(bottom)} "
+                    "entry by entry: they must have one shape"
+                )
+            return HadamardProduct(top, sp.HadamardPower(bottom, -1))
+        if _is_matrix(top):  # a matrix divided by a number
+            if bottom == 0:
+                raise Wrong("a division by zero")
+            return MatMul(1 / bottom, top)
         if bottom == 0:
             raise Wrong("a division by zero")
         return top / bottom
@@ -351,6 +375,8 @@ class Resolver:
             if len(values) != 2:
                 raise Wrong("hadamard(a, b) takes two arguments")
             return self.hadamard(*values)
+        if isinstance(head, Sym) and head.stem == "softmax" and not head.primes:
+            return self._softmax(values)
         f = self(head)
         if isinstance(f, tuple) and f[0] == "sigma":
             _, layer, primes = f
@@ -368,6 +394,18 @@ class Resolver:
         if len(values) != 1:
             raise Wrong(f"{text(self._value(f))}(…) takes one argument")
         return self.product(self._value(f), values[0])
+
+    def _softmax(self, values):
+        """softmax(u_j): σ_j of a softmax layer j (the layer read from the argument)."""
+        if len(values) != 1 or not _is_matrix(values[0]):
+            raise Wrong("softmax takes one argument, a vector, as in softmax(u_3)")
+        layer = self._infer_layer(values[0])
+        if self.spec.layers[layer - 1].sigma.kind != "softmax":
+            raise Wrong(
+                f"layer {layer} is {self.spec.layers[layer - 1].sigma.name}, not softmax: "
+                f"write σ_{layer}(…)"
+            )
+        return Sigma(layer, values[0])
 
     def _infer_layer(self, arg) -> int:
         for k in range(1, self.J + 1):
@@ -427,6 +465,8 @@ def _target(spec: Spec, lhs, batch: bool):
     layer with a skip connection; Δ_j, 𝒵_j for the batch), a gradient ∂f/∂W_j, ∂f/∂b_j,
     ∂f/∂u_j or ∂f/∂z_j where named (as the named adjoint), or, for one sample, ∂f/∂ of any other
     value of the forward pass (z_j, a_j, x, y: a `Gradient` that SymPy computes)."""
+    if isinstance(lhs, Transpose):  # δ_1ᵀ = …: the transpose of the derived δ_1
+        return Transpose(_target(spec, lhs.arg, batch))
     d = derive(spec)
     p = d.batch if batch else d.sample
     batch_form = dict(zip(d.sample.graph.named.values(), d.batch.graph.named.values(), strict=True))
@@ -515,9 +555,9 @@ def _has(expr, cls) -> bool:
 class _Evaluator:
     """Evaluates claims and derived expressions on explicit matrices (`proof.explicit`)."""
 
-    def __init__(self, spec: Spec, batch: bool, concrete: bool = False):
+    def __init__(self, spec: Spec, batch: bool, concrete: bool = False, output_rule: bool = False):
         self.spec, self.batch = spec, batch
-        self.ex = explicit(spec, batch, concrete)
+        self.ex = explicit(spec, batch, concrete, output_rule)
         self.sample_names = Names(spec.widths, batch=False)
         self.forward = derive(spec).sample.forward
         self.objective = derive(spec).sample.objective
@@ -561,37 +601,43 @@ class _Evaluator:
         body = function.expr.subs(N, self.ex.cols)
         return lambda v: body.subs(x, v)
 
-    def _as_function(self, num, den, env):
-        """(value of num, entries of den it is a function of, substitution back to env)."""
-        if den in self.ex.params:
-            value = self.objective_value(env) if num == F else self(num, env)
-            return value, list(env[den]), {}
-        D = sp.Matrix(*env[den].shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
+    def _with(self, num, den, env, D):
+        """The value of num (f or a matrix) when den is set to D and the forward pass after
+        den (all of it for a parameter or the input) is recomputed from it."""
         env2 = dict(env)
         env2[den] = D
         after = [lhs for lhs, _ in self.forward]
         start = after.index(den) + 1 if den in after else 0
         for lhs, rhs in self.forward[start:]:
             env2[lhs] = evaluate(rhs, env2, 1)
-        value = evaluate(self.objective, env2, 1) if num == F else self(num, env2)
-        return value, list(D), dict(zip(D, env[den], strict=True))
+        return evaluate(self.objective, env2, 1) if num == F else sp.Matrix(self(num, env2))
 
-    def objective_value(self, env):
-        return evaluate(self.objective, env, 1)
+    def _partials(self, num, den, env) -> list:
+        """d num / d (each entry of den), in `env`: by SymPy if env holds symbols, by central
+        differences at 30 digits (step `STEP`, error ~ STEP²) if env holds numbers."""
+        base = env[den]
+        if all(sp.sympify(v).is_number for v in base):
+            out = []
+            for k in range(len(base)):
+                up, down = sp.Matrix(base), sp.Matrix(base)
+                up[k] += STEP
+                down[k] -= STEP
+                difference = self._with(num, den, env, up) - self._with(num, den, env, down)
+                out.append(difference / (2 * STEP))
+            return out
+        D = sp.Matrix(*base.shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
+        value, back = self._with(num, den, env, D), dict(zip(D, base, strict=True))
+        return [sp.diff(value, v).subs(back) for v in D]
 
     def grad(self, p: Partial, env):
         num, den = p.args
-        value, variables, back = self._as_function(num, den, env)
-        entries = [sp.diff(value, v).subs(back) for v in variables]
-        return sp.Matrix(*env[den].shape, entries)
+        return sp.Matrix(*env[den].shape, self._partials(num, den, env))
 
     def vjp(self, row, jac: Partial, env):
         num, den = jac.args
-        value, variables, back = self._as_function(num, den, env)
         row = row if isinstance(row, sp.MatrixBase) else sp.Matrix([[row]])
         entries = [
-            sum(r * sp.diff(x, v) for r, x in zip(row, value, strict=True)).subs(back)
-            for v in variables
+            sum(r * x for r, x in zip(row, d, strict=True)) for d in self._partials(num, den, env)
         ]
         return sp.Matrix(*env[den].shape, entries)
 
@@ -614,15 +660,29 @@ def _check_size(rhs) -> None:
         )
 
 
-def _sample_point(ev: _Evaluator) -> dict:
-    """Small exact values (multiples of 1/4 in [-1, 1]) for every entry symbol of the pass."""
-    rng = np.random.default_rng(0)
+DRAWS = (0.5, 1.0, 2.0)  #: scales of the random points a claim is compared at (one each)
+
+
+def _sample_point(ev: _Evaluator, scale: float, seed: int) -> dict:
+    """Random values for every entry symbol of the pass: weights, biases and inputs uniform in
+    [-scale, scale], targets drawn from the loss's domain (`losses.TargetDomain`: one-hot or
+    probability columns for cross-entropy, [0, 1] for binary cross-entropy)."""
+    rng = np.random.default_rng(seed)
+    targets: dict = {}
+    for key, value in ev.ex.env.items():
+        if isinstance(key, MatrixSymbol) and key.name in ("y", "Y"):
+            drawn = LOSSES[ev.spec.loss].sample_targets(rng, value.shape)
+            targets = {
+                v: float(t)
+                for v, t in zip(value, drawn.flat, strict=True)
+                if isinstance(v, sp.Symbol)
+            }
     symbols = set()
     for key, value in ev.ex.env.items():
         if isinstance(key, MatrixSymbol) and hasattr(value, "free_symbols"):
             symbols |= value.free_symbols
     return {
-        s: sp.Rational(int(rng.integers(-4, 5)), 4)
+        s: targets[s] if s in targets else float(rng.uniform(-scale, scale))
         for s in sorted(symbols, key=str)
         if not isinstance(s, sp.Dummy)
     }
@@ -630,7 +690,7 @@ def _sample_point(ev: _Evaluator) -> dict:
 
 class _AtPoint:
     """Evaluates expressions at `values` to 30 digits, the pass set to numbers once (cheap for
-    long products); an expression with derivatives is evaluated symbolically, then set."""
+    long products); a derivative of f is taken in the entries it is by only, the rest numbers."""
 
     def __init__(self, ev: _Evaluator, values: dict):
         self.ev, self.values = ev, values
@@ -642,51 +702,71 @@ class _AtPoint:
 
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
-        if _has(expr, (Gradient, Through)):
-            out = sp.Matrix(self.ev(expr))
-            if out.has(sp.Derivative):  # SymPy could not differentiate (e.g. |t| of a complex t)
-                return None
-            out = out.xreplace(self.floats)
-        else:
-            out = sp.Matrix(self.ev(expr, self.env))
-        out = out.evalf(30)
+        try:
+            out = sp.Matrix(self.ev(expr, self.env)).xreplace(self.floats).evalf(30)
+        except (ZeroDivisionError, TypeError, ValueError):
+            return None
+        if out.has(sp.Derivative):  # SymPy could not differentiate (e.g. |t| of a complex t)
+            return None
         return out if all(v.is_number and v.is_real and v.is_finite for v in out) else None
 
 
 def _differ(a: sp.Matrix | None, b: sp.Matrix | None) -> bool:
-    """Whether two evaluations at the sample point differ (False if either has no value)."""
+    """Whether two evaluations at a point really differ (False if either has no value)."""
     if a is None or b is None:
         return False
     return any(abs(x - y) > 1e-12 * max(1, abs(y)) for x, y in zip(a, b, strict=True))
 
 
-def _counterexample(spec: Spec, at_point: _AtPoint, a, b) -> str:
-    """The sample point and the entry where the claim's values `a` and the derivation's `b`
-    differ most, with "a sign error" or "off by a factor c" when that explains all of it."""
+def _factor(pairs: list) -> str:
+    """ " (a sign error …)" or " (off by a factor c …)" when the claim's values are one constant
+    multiple of the derivation's at every entry of every draw (several draws of different sizes,
+    so that a 1×1 difference is not mistaken for a factor); else ""."""
+    ratios, evaluated = set(), 0
+    for a, b in pairs:
+        if a is None or b is None:
+            continue
+        evaluated += 1
+        for x, y in zip(a, b, strict=True):
+            if abs(y) > 1e-9:
+                ratios.add(round(float(x / y), 6))
+            elif abs(x) > 1e-9:
+                return ""
+    if evaluated < 2 or len(ratios) != 1:
+        return ""
+    (c,) = ratios
+    if c == 1:
+        return ""
+    if c == -1:
+        return " (a sign error: it is the negative of the derivation)"
+    return f" (off by a factor {c:g} at every entry of {evaluated} random points)"
+
+
+def _short(m: sp.Matrix) -> str:
+    """A small matrix's entries to 3 significant digits, as a column or rows."""
+    rows = [[f"{float(v):.3g}" for v in m.row(r)] for r in range(m.rows)]
+    if m.cols == 1:
+        return "(" + ", ".join(r[0] for r in rows) + ")"
+    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+
+
+def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
+    """Where the claim's values `a` and the derivation's `b` differ most at a random point,
+    shortly: the input and target there, the two numbers, and `factor` if one explains it."""
     worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
     row, col = divmod(worst, a.shape[1])
-    ratio = ""
-    nonzero = [i for i in range(len(b)) if abs(b[i]) > 1e-9]
-    if nonzero:
-        ratios = {round(float(a[i] / b[i]), 6) for i in nonzero}
-        zeros_match = all(abs(a[i]) < 1e-9 for i in range(len(b)) if i not in nonzero)
-        if len(ratios) == 1 and zeros_match:
-            (c,) = ratios
-            ratio = (
-                " (a sign error: it is the negative of the derivation)"
-                if c == -1
-                else f" (off by a factor {c:g} everywhere)"
-            )
-    ex, values = at_point.ev.ex, at_point.values
-    shown = ", ".join(
-        f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
+    ex = at_point.ev.ex
+    shown = [
+        f"{k.name} = {_short(sp.Matrix(v).xreplace(at_point.floats))}"
         for k, v in ex.env.items()
-        if isinstance(k, MatrixSymbol) and (k in ex.params or k.name in ("z0", "Z0", "y", "Y"))
-    )
+        if isinstance(k, MatrixSymbol) and k.name in ("z0", "Z0", "y", "Y")
+    ]
+    where = f"; with {', '.join(shown)}" if sum(map(len, shown)) < 120 else ""
     return (
-        "counterexample with the spec's activations at widths "
-        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: {shown}; "
-        f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the derivation gives {float(b[worst]):.6g}{ratio}"
+        f"at random weights (widths {'-'.join(map(str, spec.widths))}"
+        f"{', N = 2' if at_point.ev.batch else ''}, the spec's activations{where}) "
+        f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the "
+        f"derivation gives {float(b[worst]):.6g}{factor}"
     )
 
 
@@ -740,38 +820,116 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
 
 
 @lru_cache(maxsize=16)
-def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _AtPoint]:
-    """The general evaluator (every σ undefined) of `small` and its evaluator at a sample point
-    with the spec's own activations (built once per spec: most of a claim's cost otherwise)."""
+def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _Evaluator, tuple[_AtPoint, ...]]:
+    """The evaluators of `small` with every σ undefined and with σ′ written through the output
+    (`proof.expansion.explicit`), and its evaluators at random points (`DRAWS`) with the spec's
+    own activations (built once per spec: most of a claim's cost otherwise)."""
     concrete = _Evaluator(small, batch, concrete=True)
-    return _Evaluator(small, batch), _AtPoint(concrete, _sample_point(concrete))
+    points = tuple(
+        _AtPoint(concrete, _sample_point(concrete, scale, seed)) for seed, scale in enumerate(DRAWS)
+    )
+    return _Evaluator(small, batch), _Evaluator(small, batch, output_rule=True), points
+
+
+def _proved(evaluator: _Evaluator, claim, derived) -> bool:
+    table: dict = {}
+    pairs = zip(evaluator(claim), evaluator(derived), strict=True)
+    return all(equal(x, y, table) for x, y in pairs)
 
 
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
-    """At the small widths of the proof: first at a sample point with the spec's activations,
-    where a difference is cheap to find and is the counterexample shown; then by expansion with
-    every σ undefined, which proves equality (or shows a difference the point missed)."""
+    """At the small widths of the proof: first numerically, at random points with the spec's
+    activations, where a real difference is the counterexample shown (with a repair that makes
+    the claim correct, if one does); then by expansion, every σ undefined, else with σ′ written
+    through the output (σ′ = z ∘ (1 − z) for a sigmoid), which proves equality.  An expansion
+    that fails is not a difference: equal numbers without a proof say so."""
     small = proof_spec(spec)
     resolve = Resolver(small, Names(small.widths, batch=False))
     claim_small = resolve._value(resolve(rhs_tree))
     derived_small = _target(small, resolve(lhs_tree), batch)
-    general, at_point = _evaluators(small, batch)
+    general, output_rule, points = _evaluators(small, batch)
+    pairs = [(at(claim_small), at(derived_small)) for at in points]
     wrong = f"it differs from the derivation, {shown}"
-    a, b = at_point(claim_small), at_point(derived_small)
-    if _differ(a, b):
-        return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
-    table: dict = {}
-    pairs = zip(general(claim_small), general(derived_small), strict=True)
-    if all(equal(x, y, table) for x, y in pairs):
-        widths = "-".join(map(str, small.widths))
+    for at, (a, b) in zip(points, pairs, strict=True):
+        if _differ(a, b):
+            reason = _counterexample(small, at, a, b, _factor(pairs))
+            repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
+            return Verdict(claim, "wrong", f"{wrong}: {reason}{repair}")
+    widths = "-".join(map(str, small.widths))
+    if _proved(general, claim_small, derived_small):
         return Verdict(
             claim,
             "correct",
             f"equal to the derivation by expansion at widths {widths} (every σ undefined): {shown}",
         )
-    return Verdict(
-        claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
+    if _proved(output_rule, claim_small, derived_small):
+        return Verdict(
+            claim,
+            "correct",
+            f"equal to the derivation by expansion at widths {widths}, σ′ of the spec's "
+            f"activations written through their outputs: {shown}",
+        )
+    evaluated = sum(a is not None and b is not None for a, b in pairs)
+    if evaluated:
+        return Verdict(
+            claim,
+            "correct",
+            f"equal to the derivation, {shown}, at {evaluated} random points with the spec's "
+            "activations (not proved by expansion: it may hold for these activations only)",
+        )
+    raise Unsupported(
+        f"the claim could not be evaluated at random points and the expansion did not prove it "
+        f"equal to the derivation, {shown}"
     )
+
+
+MAX_REPAIRS = 60  #: repaired claims tried for "did you mean"
+
+
+def _repairs(tree, layers: int):
+    """Trees one edit away from `tree`: a name transposed or not, ∘ and a matrix product
+    swapped, a layer index changed (σ′ at the right layer, an index fixed)."""
+    if isinstance(tree, Sym):
+        if tree.stem in ("W", "z", "delta", "u", "Z", "Delta") or tree.primes:
+            yield Op("T", (tree,), tree.column)
+        if tree.index is not None and tree.index.isdigit():
+            for k in range(layers + 1):
+                if str(k) != tree.index:
+                    yield Sym(tree.stem, str(k), tree.primes, tree.column)
+        return
+    if not isinstance(tree, Op):
+        return
+    if tree.kind == "T":
+        yield tree.args[0]
+    swap = {"hadamard": "mul", "mul": "hadamard"}
+    if tree.kind in swap and len(tree.args) == 2:
+        yield Op(swap[tree.kind], tree.args, tree.column)
+    for i, arg in enumerate(tree.args):
+        for repaired in _repairs(arg, layers):
+            yield Op(tree.kind, (*tree.args[:i], repaired, *tree.args[i + 1 :]), tree.column)
+
+
+def _repair(small: Spec, lhs_tree, rhs_tree, derived, points) -> str:
+    """ "; did you mean …?" naming a one-edit repair of the right side (`_repairs`) that equals
+    the derivation at every random point; "" if none does."""
+    resolve = Resolver(small, Names(small.widths, batch=False))
+    for tried, tree in enumerate(_repairs(rhs_tree, small.depth)):
+        if tried >= MAX_REPAIRS:
+            break
+        try:
+            value = resolve._value(resolve(tree))
+        except (Wrong, Unsupported):
+            continue
+        if (
+            not _is_matrix(value)
+            or value.shape != derived.shape
+            or _has(value, (Gradient, Through))
+        ):
+            continue
+        pairs = [(at(value), at(derived)) for at in points]
+        if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
+            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
+    return ""
 
 
 _ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
