@@ -383,7 +383,7 @@ ONCE_CRASHED = [
         CUSTOM_EXAMPLE,
         r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial z_1} \frac{\partial u_1}{\partial W_1}",
         "wrong",
-        "by expansion",
+        "counterexample",
     ),
     (LECTURE, r"\delta_1 = \sum_{i=1}^N z_1 + z_3", "wrong", "Σᵢ z₁ + z₃ adds a 3×1 and a 2×1"),
 ]

@@ -214,7 +214,7 @@ def explicit(
     names, cols = p.names, SAMPLES if batch else 1
     env: dict = {}
     params, derivatives = [], {}
-    xi = sp.Dummy("xi")
+    xi = sp.Dummy("xi", real=True)  # real: d|xi|/dxi is sign(xi), not a derivative of re()
     for param in p.graph.params:
         stem = param.key.lower()
         env[param.symbol] = sp.Matrix(

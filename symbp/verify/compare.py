@@ -660,20 +660,27 @@ def _check_size(rhs) -> None:
         )
 
 
-DRAWS = (0.5, 1.0, 2.0)  #: scales of the random points a claim is compared at (one each)
+DRAWS = (sp.Rational(1, 2), sp.Integer(1), sp.Integer(2))  #: sizes of the random points
 
 
-def _sample_point(ev: _Evaluator, scale: float, seed: int) -> dict:
-    """Random values for every entry symbol of the pass: weights, biases and inputs uniform in
-    [-scale, scale], targets drawn from the loss's domain (`losses.TargetDomain`: one-hot or
-    probability columns for cross-entropy, [0, 1] for binary cross-entropy)."""
+def _quarters(value: float, floor: bool) -> sp.Rational:
+    """`value` on the grid of quarters (rounded, or rounded down), exact."""
+    return sp.Rational(int(np.floor(4 * value) if floor else np.rint(4 * value)), 4)
+
+
+def _sample_point(ev: _Evaluator, scale: sp.Rational, seed: int) -> dict:
+    """Short exact random values for every entry symbol of the pass: weights, biases and
+    inputs multiples of `scale`/4 in [-scale, scale]; targets quarters drawn from the loss's
+    domain (`losses.TargetDomain`: one-hot or probability columns for cross-entropy, [0, 1]
+    for binary cross-entropy; rounded down where the columns must sum to one)."""
     rng = np.random.default_rng(seed)
+    domain = LOSSES[ev.spec.loss].domain
     targets: dict = {}
     for key, value in ev.ex.env.items():
         if isinstance(key, MatrixSymbol) and key.name in ("y", "Y"):
-            drawn = LOSSES[ev.spec.loss].sample_targets(rng, value.shape)
+            drawn = domain.sample(rng, value.shape)
             targets = {
-                v: float(t)
+                v: _quarters(float(t), domain.column_sum is not None)
                 for v, t in zip(value, drawn.flat, strict=True)
                 if isinstance(v, sp.Symbol)
             }
@@ -682,7 +689,7 @@ def _sample_point(ev: _Evaluator, scale: float, seed: int) -> dict:
         if isinstance(key, MatrixSymbol) and hasattr(value, "free_symbols"):
             symbols |= value.free_symbols
     return {
-        s: targets[s] if s in targets else float(rng.uniform(-scale, scale))
+        s: targets[s] if s in targets else scale * sp.Rational(int(rng.integers(-4, 5)), 4)
         for s in sorted(symbols, key=str)
         if not isinstance(s, sp.Dummy)
     }
@@ -742,29 +749,20 @@ def _factor(pairs: list) -> str:
     return f" (off by a factor {c:g} at every entry of {evaluated} random points)"
 
 
-def _short(m: sp.Matrix) -> str:
-    """A small matrix's entries to 3 significant digits, as a column or rows."""
-    rows = [[f"{float(v):.3g}" for v in m.row(r)] for r in range(m.rows)]
-    if m.cols == 1:
-        return "(" + ", ".join(r[0] for r in rows) + ")"
-    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
-
-
 def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
-    """Where the claim's values `a` and the derivation's `b` differ most at a random point,
-    shortly: the input and target there, the two numbers, and `factor` if one explains it."""
+    """The random point (short exact values) and the entry where the claim's values `a` and the
+    derivation's `b` differ most, with `factor` when one explains all of it."""
     worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
     row, col = divmod(worst, a.shape[1])
-    ex = at_point.ev.ex
-    shown = [
-        f"{k.name} = {_short(sp.Matrix(v).xreplace(at_point.floats))}"
+    ex, values = at_point.ev.ex, at_point.values
+    shown = ", ".join(
+        f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
         for k, v in ex.env.items()
-        if isinstance(k, MatrixSymbol) and k.name in ("z0", "Z0", "y", "Y")
-    ]
-    where = f"; with {', '.join(shown)}" if sum(map(len, shown)) < 120 else ""
+        if isinstance(k, MatrixSymbol) and (k in ex.params or k.name in ("z0", "Z0", "y", "Y"))
+    )
     return (
-        f"at random weights (widths {'-'.join(map(str, spec.widths))}"
-        f"{', N = 2' if at_point.ev.batch else ''}, the spec's activations{where}) "
+        "counterexample with the spec's activations at widths "
+        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: {shown}; "
         f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the "
         f"derivation gives {float(b[worst]):.6g}{factor}"
     )
