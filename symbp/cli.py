@@ -230,7 +230,13 @@ def _verify(args) -> int:
             if ln.strip() and not ln.lstrip().startswith("#")
         ]
     if args.tex:
-        claims += tex_claims(_read(args.tex))
+        found = tex_claims(_read(args.tex))
+        if not found and not claims:
+            raise SymbpError(
+                f"{args.tex} has no equation to verify: no δ_j, ζ_j, Δ_j or ∂f/∂… = … in its "
+                "align or equation environments"
+            )
+        claims += found
     if not claims:
         raise SymbpError("nothing to verify: give --claim 'lhs = rhs', --claims FILE or --tex FILE")
     statuses = set()

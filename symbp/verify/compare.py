@@ -791,12 +791,20 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
     `Unsupported` with the reason."""
     resolve = Resolver(spec, Names(spec.widths, batch=False))
-    lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    lhs = resolve(lhs_tree)
+    try:
+        rhs = resolve._value(resolve(rhs_tree))
+    except Wrong as exc:
+        if "did you mean" in str(exc):
+            raise
+        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
+        raise Wrong(f"{exc}{repair}") from None
     batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
     derived = _target(spec, lhs, batch)
     if not _is_matrix(rhs) or rhs.shape != derived.shape:
+        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
         raise Wrong(
-            f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}"
+            f"the right side is {_dims(rhs) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived)}{repair}"
         )
     if batch:
         _check_samples(rhs)
@@ -852,7 +860,7 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
         if _differ(a, b):
             reason = _counterexample(small, at, a, b, _factor(pairs))
             repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
-            return Verdict(claim, "wrong", f"{wrong}: {reason}{repair}")
+            return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}")
     widths = "-".join(map(str, small.widths))
     if _proved(general, claim_small, derived_small):
         return Verdict(
@@ -884,9 +892,12 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
 MAX_REPAIRS = 60  #: repaired claims tried for "did you mean"
 
 
-def _repairs(tree, layers: int):
+def _repairs(tree, layers: int, top: bool = True):
     """Trees one edit away from `tree`: a name transposed or not, ∘ and a matrix product
-    swapped, a layer index changed (σ′ at the right layer, an index fixed)."""
+    swapped, a layer index changed (σ′ at the right layer, an index fixed), the whole side
+    transposed."""
+    if top:
+        yield Op("T", (tree,), 0)
     if isinstance(tree, Sym):
         if tree.stem in ("W", "z", "delta", "u", "Z", "Delta") or tree.primes:
             yield Op("T", (tree,), tree.column)
@@ -903,8 +914,37 @@ def _repairs(tree, layers: int):
     if tree.kind in swap and len(tree.args) == 2:
         yield Op(swap[tree.kind], tree.args, tree.column)
     for i, arg in enumerate(tree.args):
-        for repaired in _repairs(arg, layers):
+        for repaired in _repairs(arg, layers, top=False):
             yield Op(tree.kind, (*tree.args[:i], repaired, *tree.args[i + 1 :]), tree.column)
+
+
+def _shape_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
+    """For a right side whose shapes do not fit: "; did you mean …?" naming a one-edit repair
+    (`_repairs`) that fits at the spec's widths and equals the derivation at every random point
+    at the proof's widths; "" if none does."""
+    resolve = Resolver(spec, Names(spec.widths, batch=False))
+    small = proof_spec(spec)
+    resolve_small = Resolver(small, Names(small.widths, batch=False))
+    for tried, tree in enumerate(_repairs(rhs_tree, spec.depth)):
+        if tried >= MAX_REPAIRS:
+            break
+        try:
+            value = resolve._value(resolve(tree))
+            batch = bool(_has(value, SampleSum) or _batch_symbols(value))
+            derived = _target(spec, resolve(lhs_tree), batch)
+            if not _is_matrix(value) or value.shape != derived.shape:
+                continue
+            if _has(value, (Gradient, Through)):
+                continue
+            value_small = resolve_small._value(resolve_small(tree))
+            derived_small = _target(small, resolve_small(lhs_tree), batch)
+        except (Wrong, Unsupported):
+            continue
+        points = _evaluators(small, batch)[2]
+        pairs = [(at(value_small), at(derived_small)) for at in points]
+        if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
+            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
+    return ""
 
 
 def _repair(small: Spec, lhs_tree, rhs_tree, derived, points) -> str:
