@@ -344,7 +344,7 @@ def test_did_you_mean_names_a_repair_that_is_correct(spec, claim, repair):
     if repair is None:  # W_2 ∘ δ_2: 2×4 by 2×1, no one-edit repair of this kind gives δ_1
         assert "did you mean δ" not in verdict.message
         return
-    assert f"did you mean" in verdict.message and repair in verdict.message, verdict.message
+    assert "did you mean" in verdict.message and repair in verdict.message, verdict.message
     suggested = verdict.message.split("did you mean ")[1].split("?")[0]
     assert verify(spec, _as_claim(suggested)).status == "correct"
 
