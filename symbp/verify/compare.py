@@ -625,6 +625,9 @@ class _Evaluator:
                 difference = self._with(num, den, env, up) - self._with(num, den, env, down)
                 out.append(difference / (2 * STEP))
             return out
+        if den in self.ex.params and env is self.ex.env:  # its entries are symbols already
+            value = evaluate(self.objective, env, 1) if num == F else sp.Matrix(self(num, env))
+            return [sp.diff(value, v) for v in base]
         D = sp.Matrix(*base.shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
         value, back = self._with(num, den, env, D), dict(zip(D, base, strict=True))
         return [sp.diff(value, v).subs(back) for v in D]
@@ -826,15 +829,20 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
 
 
 @lru_cache(maxsize=16)
-def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _Evaluator, tuple[_AtPoint, ...]]:
-    """The evaluators of `small` with every σ undefined and with σ′ written through the output
-    (`proof.expansion.explicit`), and its evaluators at random points (`DRAWS`) with the spec's
-    own activations (built once per spec: most of a claim's cost otherwise)."""
+def _points(small: Spec, batch: bool) -> tuple[_AtPoint, ...]:
+    """Evaluators of `small` at random points (`DRAWS`) with the spec's own activations
+    (built once per spec: most of a claim's cost otherwise)."""
     concrete = _Evaluator(small, batch, concrete=True)
-    points = tuple(
+    return tuple(
         _AtPoint(concrete, _sample_point(concrete, scale, seed)) for seed, scale in enumerate(DRAWS)
     )
-    return _Evaluator(small, batch), _Evaluator(small, batch, output_rule=True), points
+
+
+@lru_cache(maxsize=32)
+def _expansion(small: Spec, batch: bool, output_rule: bool) -> _Evaluator:
+    """The evaluator of `small` for a proof by expansion: every σ undefined, or with σ′ written
+    through the output (`proof.expansion.explicit`); built only when numbers agree."""
+    return _Evaluator(small, batch, output_rule=output_rule)
 
 
 def _proved(evaluator: _Evaluator, claim, derived) -> bool:
@@ -853,7 +861,7 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     resolve = Resolver(small, Names(small.widths, batch=False))
     claim_small = resolve._value(resolve(rhs_tree))
     derived_small = _target(small, resolve(lhs_tree), batch)
-    general, output_rule, points = _evaluators(small, batch)
+    points = _points(small, batch)
     pairs = [(at(claim_small), at(derived_small)) for at in points]
     wrong = f"it differs from the derivation, {shown}"
     for at, (a, b) in zip(points, pairs, strict=True):
@@ -862,13 +870,13 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
             repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
             return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}")
     widths = "-".join(map(str, small.widths))
-    if _proved(general, claim_small, derived_small):
+    if _proved(_expansion(small, batch, False), claim_small, derived_small):
         return Verdict(
             claim,
             "correct",
             f"equal to the derivation by expansion at widths {widths} (every σ undefined): {shown}",
         )
-    if _proved(output_rule, claim_small, derived_small):
+    if _proved(_expansion(small, batch, True), claim_small, derived_small):
         return Verdict(
             claim,
             "correct",
@@ -940,7 +948,7 @@ def _shape_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
             derived_small = _target(small, resolve_small(lhs_tree), batch)
         except (Wrong, Unsupported):
             continue
-        points = _evaluators(small, batch)[2]
+        points = _points(small, batch)
         pairs = [(at(value_small), at(derived_small)) for at in points]
         if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
             return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
