@@ -233,6 +233,19 @@ CLAIMS = [
      lambda v: v["dW"][3], lambda v: 2 * v["delta"][3] @ v["z"][2].T / 2, "correct"),
     (LECTURE, r"\frac{\partial f}{\partial W_3} = \frac{\delta_3 z_2^T}{2}",
      lambda v: v["dW"][3], lambda v: v["delta"][3] @ v["z"][2].T / 2, "wrong"),
+    # functions applied entry by entry, by name
+    (TANH, r"\delta_1 = (W_2^T \delta_2) \circ (1 - \operatorname{tanh}(u_1) \circ \operatorname{tanh}(u_1))",
+     lambda v: v["delta"][1], lambda v: (v["W"][2].T @ v["delta"][2]) * (1 - np.tanh(v["u"][1]) ** 2), "correct"),
+    (LECTURE, r"\delta_1 = (W_2^T \delta_2) \circ (1 - \operatorname{tanh}(u_1) \circ \operatorname{tanh}(u_1))",
+     lambda v: v["delta"][1], lambda v: (v["W"][2].T @ v["delta"][2]) * (1 - np.tanh(v["u"][1]) ** 2), "wrong"),
+    (LECTURE, r"\delta_3 = 2(z_3 - y) \circ \operatorname{exp}(-u_3) \circ z_3 \circ z_3",
+     lambda v: v["delta"][3], lambda v: 2 * (v["z"][3] - v["y"]) * np.exp(-v["u"][3]) * v["z"][3] ** 2, "correct"),
+    (LECTURE, r"\delta_3 = 2(z_3 - y) \circ \operatorname{exp}(u_3) \circ z_3 \circ z_3",
+     lambda v: v["delta"][3], lambda v: 2 * (v["z"][3] - v["y"]) * np.exp(v["u"][3]) * v["z"][3] ** 2, "wrong"),
+    (LECTURE, r"\delta_3 = 2(\operatorname{sigmoid}(u_3) - y) \circ z_3 \circ (1 - z_3)",
+     lambda v: v["delta"][3], lambda v: 2 * (sig(v["u"][3]) - v["y"]) * v["z"][3] * (1 - v["z"][3]), "correct"),
+    (LECTURE, r"\delta_1 = (W_2^T \delta_2) \circ \sigma_2(u_1) \circ (1 - \sigma_2(u_1))",
+     lambda v: v["delta"][1], lambda v: (v["W"][2].T @ v["delta"][2]) * sig(v["u"][1]) * (1 - sig(v["u"][1])), "correct"),
     # kind 8's examples: wrong, with a repair that the table shows correct
     (LECTURE, r"\delta_1 = (W_2 \delta_2) \circ \sigma'_1",
      lambda v: v["delta"][1], lambda v: (v["W"][2] @ v["delta"][2]) * v["ds"][1], "wrong"),
@@ -369,6 +382,8 @@ def _as_claim(shown: str) -> str:
     [
         r"\delta_2 = (W_3^T \delta_3) \circ \sigma''_2",
         r"\delta_1 = f z_1",
+        r"\delta_2 = (W_3^T \delta_3) \circ \operatorname{ReLU}(u_2)",
+        r"\delta_2 = (W_3^T \delta_3) \circ g(u_2)",
     ],
 )
 def test_unsupported_notation_cannot_be_checked_not_wrong(claim):

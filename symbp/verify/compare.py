@@ -40,6 +40,14 @@ from ..spec.model import Spec
 from .claims import ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
+SCALAR_FUNCTIONS = {  #: functions a claim may apply entry by entry, by name
+    "tanh": sp.tanh,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+}
+NAMED = {"z", "u", "W", "b", "delta", "y", "x", "a", "zeta", "A", "Zeta", "Z", "U", "Delta", "Y"}
+NAMED |= {"X", "N", "sigma", "Sigma", "dsigma", "dsig", "f"}  #: stems verify resolves
 COST_NAMES = ("f", "J", "L", "C", "E")  #: names a claim may give the cost f (∂J/∂W_2)
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
 STEP = sp.Float("1e-12", 30)  #: central-difference step at a random point (30 digits)
@@ -377,7 +385,17 @@ class Resolver:
             return self.hadamard(*values)
         if isinstance(head, Sym) and head.stem == "softmax" and not head.primes:
             return self._softmax(values)
-        f = self(head)
+        if isinstance(head, Sym) and head.stem in SCALAR_FUNCTIONS and not head.primes:
+            return self._scalar_function(head.stem, values)
+        try:
+            f = self(head)
+        except Wrong:
+            if isinstance(head, Sym) and re.sub(r"\d+$", "", head.stem) not in NAMED:
+                raise Unsupported(
+                    f"{head.stem}(…) is a function verify does not know; it reads σ_j, σ'_j, "
+                    f"softmax, diag, {', '.join(SCALAR_FUNCTIONS)} applied entry by entry"
+                ) from None
+            raise
         if isinstance(f, tuple) and f[0] == "sigma":
             _, layer, primes = f
             if len(values) != 1 or not _is_matrix(values[0]):
@@ -394,6 +412,29 @@ class Resolver:
         if len(values) != 1:
             raise Wrong(f"{text(self._value(f))}(…) takes one argument")
         return self.product(self._value(f), values[0])
+
+    def _scalar_function(self, name: str, values):
+        """tanh(u_j), exp(…), log(…), sigmoid(…) entry by entry; σ_j itself when the argument is
+        layer j's pre-activation and layer j's activation has that name."""
+        if len(values) != 1:
+            raise Wrong(f"{name} takes one argument")
+        (arg,) = values
+        function = SCALAR_FUNCTIONS[name]
+        if not _is_matrix(arg):
+            return function(arg)
+        layer = next(
+            (k for k in range(1, self.J + 1) if arg == self.names.u(k) or self._affine(k, arg)),
+            None,
+        )
+        if layer is not None and self.spec.layers[layer - 1].sigma.name == name:
+            return Sigma(layer, arg)
+        x = sp.Dummy("x", real=True)
+        return Elementwise(sp.Lambda(x, function(x)), arg)
+
+    def _affine(self, k: int, arg) -> bool:
+        """Whether `arg` is W_k z_{k-1} (+ b_k), layer k's pre-activation written out."""
+        terms = arg.args if isinstance(arg, MatAdd) else (arg,)
+        return any(isinstance(t, MatMul) and self.names.W(k) in t.args for t in terms)
 
     def _softmax(self, values):
         """softmax(u_j): σ_j of a softmax layer j (the layer read from the argument)."""
