@@ -508,6 +508,8 @@ def _target(spec: Spec, lhs, batch: bool):
     value of the forward pass (z_j, a_j, x, y: a `Gradient` that SymPy computes)."""
     if isinstance(lhs, Transpose):  # δ_1ᵀ = …: the transpose of the derived δ_1
         return Transpose(_target(spec, lhs.arg, batch))
+    if isinstance(lhs, Gradient):  # (∂f/∂W_j)ᵀ: the gradient, read as a value
+        lhs = lhs.args[0]
     d = derive(spec)
     p = d.batch if batch else d.sample
     batch_form = dict(zip(d.sample.graph.named.values(), d.batch.graph.named.values(), strict=True))
