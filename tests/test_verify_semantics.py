@@ -420,3 +420,13 @@ def test_each_claim_takes_under_two_seconds_of_cpu(claim):
     verdict = verify(LECTURE, claim)
     assert verdict.status in ("correct", "wrong")
     assert time.thread_time() - start < 2.0
+
+
+def test_a_claim_true_for_these_activations_only_is_proved_with_them_and_says_so():
+    """e^{-u} ∘ σ(u)² is σ′(u) for the sigmoid only; σ_2 = σ_1 here (both sigmoid)."""
+    for claim in (
+        r"\delta_3 = 2(z_3 - y) \circ \operatorname{exp}(-u_3) \circ z_3 \circ z_3",
+        r"\delta_1 = (W_2^T \delta_2) \circ \sigma_2(u_1) \circ (1 - \sigma_2(u_1))",
+    ):
+        verdict = verify(LECTURE, claim)
+        assert verdict.status == "correct" and "spec's own activations (sigmoid" in verdict.message
