@@ -605,6 +605,12 @@ class _Evaluator:
         self.sample_names = Names(spec.widths, batch=False)
         self.forward = derive(spec).sample.forward
         self.objective = derive(spec).sample.objective
+        self.pass_ = derive(spec).batch if batch else derive(spec).sample
+
+    def leaves(self) -> list:
+        """The symbols whose values the pass starts from: parameters, input and target."""
+        names = self.pass_.names
+        return [*self.ex.params, names.z(0), names.y()]
 
     def env_for(self, c: int, whole: dict) -> dict:
         """The per-sample values of sample c in the batch values `whole` (`whole` itself when
@@ -733,9 +739,8 @@ def _sample_point(ev: _Evaluator, scale: sp.Rational, seed: int) -> dict:
                 if isinstance(v, sp.Symbol)
             }
     symbols = set()
-    for key, value in ev.ex.env.items():
-        if isinstance(key, MatrixSymbol) and hasattr(value, "free_symbols"):
-            symbols |= value.free_symbols
+    for key in ev.leaves():
+        symbols |= ev.ex.env[key].free_symbols
     return {
         s: targets[s] if s in targets else scale * sp.Rational(int(rng.integers(-4, 5)), 4)
         for s in sorted(symbols, key=str)
@@ -750,10 +755,27 @@ class _AtPoint:
     def __init__(self, ev: _Evaluator, values: dict):
         self.ev, self.values = ev, values
         self.floats = {s: sp.Float(v, 30) for s, v in values.items()}
-        self.env = {
-            k: v.xreplace(self.floats) if isinstance(v, sp.MatrixBase) else v
-            for k, v in ev.ex.env.items()
-        }
+        self.env = self._numeric_pass()
+
+    def _numeric_pass(self) -> dict:
+        """The pass of `ev` at this point: its leaves (parameters, input, target) set to
+        numbers, then the forward pass, σ′ and the adjoints computed on numbers (as
+        `proof.expansion.explicit` does on symbols); any other value substituted."""
+        ev, floats = self.ev, self.floats
+        leaves = ev.leaves()
+        env = {k: v for k, v in ev.ex.env.items() if not isinstance(k, MatrixSymbol)}
+        env |= {k: ev.ex.env[k].xreplace(floats) for k in leaves}
+        p, cols = ev.pass_, ev.ex.cols
+        for lhs, rhs in p.forward:
+            env[lhs] = evaluate(rhs, env, cols)
+        for j, derivative in ev.ex.derivative.items():
+            env[p.names.dsigma(j)] = env[p.names.u(j)].applyfunc(derivative)
+        for lhs, rhs in p.adjoints:
+            env[lhs] = evaluate(rhs, env, cols)
+        for k, v in ev.ex.env.items():
+            if k not in env:
+                env[k] = v.xreplace(floats) if isinstance(v, sp.MatrixBase) else v
+        return env
 
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
