@@ -4,9 +4,12 @@ A claim (`claims.parse`) is given meaning for a network (`Resolver`): names beco
 symbols with their shapes, juxtaposition a matrix product, a row factor before a Jacobian the
 vector-Jacobian product it stands for.  Unknown names and shape mismatches are reported where they
 occur.  Otherwise both sides are compared with the derived expression: structurally; then at
-small widths, at a sample point with the spec's activations (cheap: a difference there is the
-counterexample shown) and by expansion on explicit matrices (every sigma an undefined function,
-which proves equality).
+small widths, numerically at three random points with the spec's activations (targets from the
+loss's domain): a real difference there is the only evidence of a WRONG claim, shown as a
+counterexample, with a one-edit repair when one makes the claim correct ("did you mean …?").
+Equal numbers are then proved by expansion on explicit matrices: every σ an undefined
+function; else σ′ written through the output (z ∘ (1 − z) for a sigmoid); else the spec's own
+activations.  An expansion that fails is never evidence of a difference.
 
 Verdicts: "correct", "wrong" (with the reason), "unparsable" (`claims.parse`, with the column) or
 "unsupported" ("cannot check": well-formed but outside what verify reads, or beyond its bounds).
