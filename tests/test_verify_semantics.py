@@ -430,3 +430,11 @@ def test_a_claim_true_for_these_activations_only_is_proved_with_them_and_says_so
     ):
         verdict = verify(LECTURE, claim)
         assert verdict.status == "correct" and "spec's own activations (sigmoid" in verdict.message
+
+
+def test_a_tiny_difference_is_shown_with_the_digits_that_tell_it_apart():
+    """Adding 10⁻⁹ to every entry makes the claim wrong; both numbers shown must differ."""
+    verdict = verify(LECTURE, r"\delta_3 = 2(z_3 - y) \circ \sigma'_3 + 0.000000001")
+    assert verdict.status == "wrong"
+    m = re.search(r"of the claim is (\S+) but the derivation gives (\S+)", verdict.message)
+    assert m[1] != m[2] and abs(float(m[1]) - float(m[2])) == pytest.approx(1e-9, rel=0.1)

@@ -822,11 +822,23 @@ def _factor(pairs: list) -> str:
     return f" (off by a factor {c:g} at every entry of {evaluated} random points)"
 
 
+def _distinct(x, y) -> tuple[str, str]:
+    """x and y with 6 significant digits, or as many more as it takes to tell them apart."""
+    for digits in range(6, 31):
+        shown = (sp.Float(x, 30).evalf(digits), sp.Float(y, 30).evalf(digits))
+        if str(shown[0]) != str(shown[1]) or digits == 30:
+            break
+    if digits == 6:
+        return f"{float(x):.6g}", f"{float(y):.6g}"
+    return str(shown[0]), str(shown[1])
+
+
 def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
     """The random point (short exact values) and the entry where the claim's values `a` and the
     derivation's `b` differ most, with `factor` when one explains all of it."""
     worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
     row, col = divmod(worst, a.shape[1])
+    shown_a, shown_b = _distinct(a[worst], b[worst])
     ex, values = at_point.ev.ex, at_point.values
     shown = ", ".join(
         f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
@@ -836,8 +848,8 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
     return (
         "counterexample with the spec's activations at widths "
         f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: {shown}; "
-        f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the "
-        f"derivation gives {float(b[worst]):.6g}{factor}"
+        f"entry ({row + 1}, {col + 1}) of the claim is {shown_a} but the "
+        f"derivation gives {shown_b}{factor}"
     )
 
 
