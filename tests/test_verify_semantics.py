@@ -207,6 +207,10 @@ CLAIMS = [
      lambda v: v["dW"][3], lambda v: v["delta"][3] @ v["z"][2].T, "correct"),
     (LECTURE, r"\frac{\partial L}{\partial W_2} = \delta_2 z_1^T",
      lambda v: v["dW"][2], lambda v: v["delta"][2] @ v["z"][1].T, "correct"),
+    (LECTURE, r"\frac{\partial \mathcal{L}}{\partial W_3} = \delta_3 z_2^T",
+     lambda v: v["dW"][3], lambda v: v["delta"][3] @ v["z"][2].T, "correct"),
+    (LECTURE, r"\frac{\partial \mathcal{J}}{\partial u_3} = 2(z_3 - y)",
+     lambda v: v["delta"][3], lambda v: 2 * (v["z"][3] - v["y"]), "wrong"),
     (LECTURE, r"\frac{\partial C}{\partial z_2} = W_3^T \delta_3",
      lambda v: v["dz"][2], lambda v: v["W"][3].T @ v["delta"][3], "correct"),
     (LECTURE, r"\frac{\partial E}{\partial W_1} = \delta_1 z_1^T",
@@ -438,3 +442,22 @@ def test_a_tiny_difference_is_shown_with_the_digits_that_tell_it_apart():
     assert verdict.status == "wrong"
     m = re.search(r"of the claim is (\S+) but the derivation gives (\S+)", verdict.message)
     assert m[1] != m[2] and abs(float(m[1]) - float(m[2])) == pytest.approx(1e-9, rel=0.1)
+
+
+# Δ_j's columns are the samples' δ_j (its definition), so a batch claim has the verdict that
+# NumPy gives its per-sample form (the index in CLAIMS).
+BATCH = [
+    (r"\Delta_3 = 2(Z_3 - Y) \circ Z_3 \circ (\mathbf{1} - Z_3)", 2),
+    (r"\Delta_1 = (W_2^T \Delta_2) \circ Z_1 \circ (1 - Z_1)", 3),
+    (r"\Delta_1 = (W_2^T \Delta_2) \circ Z_2 \circ (1 - Z_2)", 8),
+    (r"\Delta_3 = 2(Z_3 - Y) \circ (1 - Z_3)", 6),
+    (r"\Delta_1^T = (\Delta_2^T W_2) \circ (Z_1 \circ (1 - Z_1))^T", 3),
+]
+
+
+@pytest.mark.parametrize("claim, per_sample", BATCH)
+def test_batch_claims_agree_with_their_per_sample_form(claim, per_sample):
+    spec, sample_claim, lhs, rhs, _ = CLAIMS[per_sample]
+    assert spec is LECTURE and claim[8] == sample_claim[8]  # the same layer's adjoint
+    verdict = verify(LECTURE, claim)
+    assert verdict.status == expected(LECTURE, lhs, rhs), verdict.message
