@@ -462,3 +462,17 @@ def test_batch_claims_agree_with_their_per_sample_form(claim, per_sample):
     assert spec is LECTURE and layer.search(claim)[1] == layer.search(sample_claim)[1]
     verdict = verify(LECTURE, claim)
     assert verdict.status == expected(LECTURE, lhs, rhs), verdict.message
+
+
+def test_random_points_avoid_relu_kinks():
+    """u_j = 0 is relu's kink, where a finite difference is not relu′ (symbp takes relu′(0) = 0):
+    a point with x = 0 is at the kink, and no point the comparison uses is."""
+    from symbp.proof.expansion import proof_spec
+    from symbp.verify import compare
+
+    spec = proof_spec(Spec("relu", 1, (Layer(2, "relu"), Layer(2, "relu"), Layer(1, "identity"))))
+    points = compare._points(spec, False)
+    assert len(points) == 3 and not any(at.at_kink() for at in points)
+    values = dict(points[0].values)
+    values |= {s: 0 for s in values if s.name.startswith("x")}
+    assert compare._AtPoint(points[0].ev, values).at_kink()

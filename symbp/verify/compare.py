@@ -780,6 +780,12 @@ class _AtPoint:
                 env[k] = v.xreplace(floats) if isinstance(v, sp.MatrixBase) else v
         return env
 
+    def at_kink(self) -> bool:
+        """Whether a pre-activation entry is exactly 0 here (where relu, leaky relu and the
+        step function have a kink: finite differences there are not the derivative)."""
+        names, layers = self.ev.pass_.names, range(1, self.ev.spec.depth + 1)
+        return any(v == 0 for j in layers if names.u(j) in self.env for v in self.env[names.u(j)])
+
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
         try:
@@ -914,9 +920,16 @@ def _points(small: Spec, batch: bool) -> tuple[_AtPoint, ...]:
     """Evaluators of `small` at random points (`DRAWS`) with the spec's own activations
     (built once per spec: most of a claim's cost otherwise)."""
     concrete = _Evaluator(small, batch, concrete=True)
-    return tuple(
-        _AtPoint(concrete, _sample_point(concrete, scale, seed)) for seed, scale in enumerate(DRAWS)
-    )
+    points = []
+    for scale in DRAWS:  # a point where some u_j has a zero entry sits on relu's kink: redrawn
+        tries = (
+            _AtPoint(concrete, _sample_point(concrete, scale, len(DRAWS) * k + len(points)))
+            for k in range(10)
+        )
+        at = next((at for at in tries if not at.at_kink()), None)
+        if at is not None:
+            points.append(at)
+    return tuple(points)
 
 
 @lru_cache(maxsize=32)
