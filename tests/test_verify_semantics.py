@@ -476,3 +476,22 @@ def test_random_points_avoid_relu_kinks():
     values = dict(points[0].values)
     values |= {s: 0 for s in values if s.name.startswith("x")}
     assert compare._AtPoint(points[0].ev, values).at_kink()
+
+
+@pytest.mark.parametrize(
+    "claim, status",
+    [  # f = (1/N) Σ_i loss_i (the lecture's mean) and Δ_j's column i is ∂loss_i/∂u_j^{(i)}:
+        # so ∂f/∂U_j = Δ_j / N, and ∂f/∂W_j = ∂f/∂U_j Z_{j-1}ᵀ by the chain rule
+        (r"\Delta_3 = N \frac{\partial f}{\partial U_3}", "correct"),
+        (r"\Delta_3 = \frac{\partial f}{\partial U_3}", "wrong"),
+        (r"\frac{\partial f}{\partial W_3} = \frac{\partial f}{\partial U_3} Z_2^T", "correct"),
+        (r"\frac{\partial f}{\partial W_2} = N \frac{\partial f}{\partial U_2} Z_1^T", "wrong"),
+        (
+            r"\Delta_2 = N (W_3^T \frac{\partial f}{\partial U_3}) \circ Z_2 \circ (1 - Z_2)",
+            "correct",
+        ),
+    ],
+)
+def test_batch_gradients_on_the_right_side(claim, status):
+    verdict = verify(LECTURE, claim)
+    assert verdict.status == status, verdict.message

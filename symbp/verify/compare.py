@@ -490,6 +490,8 @@ class Resolver:
                 f"the Jacobian {text(p)} is not preceded by a row factor; verify reads a "
                 "Jacobian only after one, as in 2(z_3 - y) ∂z_3/∂W_3"
             )
+        if p.args[1].shape[1] == N:  # ∂f/∂U_j of the batch: the derivation's, where it names it
+            return _target(self.spec, p, True)
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
