@@ -491,7 +491,10 @@ class Resolver:
                 "Jacobian only after one, as in 2(z_3 - y) ∂z_3/∂W_3"
             )
         if p.args[1].shape[1] == N:  # ∂f/∂U_j of the batch: the derivation's, where it names it
-            return _target(self.spec, p, True)
+            try:
+                return _target(self.spec, p, True)
+            except Unsupported:  # refused with its reason by `_check_samples`
+                pass
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
