@@ -383,7 +383,7 @@ ONCE_CRASHED = [
         CUSTOM_EXAMPLE,
         r"\frac{\partial f}{\partial W_1} = \frac{\partial f}{\partial z_1} \frac{\partial u_1}{\partial W_1}",
         "wrong",
-        "by expansion",
+        "counterexample",
     ),
     (LECTURE, r"\delta_1 = \sum_{i=1}^N z_1 + z_3", "wrong", "Σᵢ z₁ + z₃ adds a 3×1 and a 2×1"),
 ]
@@ -425,7 +425,14 @@ def test_a_wrong_derivative_that_defeats_the_expansion_is_judged():
 
 
 def test_too_many_factors_are_refused_before_the_expansion():
+    """Numbers come first: a large claim that differs is WRONG with a counterexample; one whose
+    numbers agree would need the expansion, which is refused (W_2ᵀ W_2 is not the identity, so
+    (W_2ᵀ W_2)¹² δ_2 is not δ_1; the second claim adds and subtracts the same product)."""
     claim = r"\delta_1 = " + "W_2^T W_2 " * 12 + r"\delta_2"
+    verdict = verify(LECTURE, claim)
+    assert verdict.status == "wrong" and "counterexample" in verdict.message
+    extra = "W_2^T W_2 " * 6 + r"\delta_2"
+    claim = rf"\delta_1 = (W_2^T \delta_2) \circ \sigma'_1 + {extra} - {extra}"
     verdict = verify(LECTURE, claim)
     assert verdict.status == "unsupported" and "MAX_FACTORS" in verdict.message
 

@@ -291,7 +291,6 @@ def test_every_notation_has_a_true_and_a_false_claim():
 
 
 @pytest.mark.parametrize(("spec", "claim"), NEEDS_KIND_1)
-@pytest.mark.xfail(strict=True, reason="σ′ through the activation: fault kind 1 (branch v-sem)")
 def test_sigma_prime_through_the_activation(spec, claim):
     assert verify(spec, claim).status == "correct"
 

@@ -134,7 +134,10 @@ class _OutputSigma(sp.Function):
     activation with the same sigma'(z) (for sigmoid: any s with s' = s (1 - s))."""
 
 
-def _sigma(spec: Spec, d, j: int) -> _Columnwise:
+def _sigma(spec: Spec, d, j: int, output_rule: bool = False) -> _Columnwise:
+    """Layer j's sigma for the proof: undefined, except where sigma' was written through the
+    output (by the derivation, or for every layer if `output_rule`): then a function with
+    that derivative rule."""
     layer = spec.layers[j - 1]
     if layer.sigma.kind == "softmax":
         return _Columnwise(None, softmax=True)
@@ -142,7 +145,7 @@ def _sigma(spec: Spec, d, j: int) -> _Columnwise:
     if deriv.is_one:  # the derivation specialised sigma_j = identity; so does the proof
         return _Columnwise(lambda v: v)
     collapsed = any(a.kind == SIGMA_PRIME_OF_OUTPUT and a.layer == j for a in d.assumptions)
-    if collapsed:
+    if collapsed or (output_rule and deriv.of_output):
         formula = deriv.expr
 
         def fdiff(self, argindex=1):
@@ -198,16 +201,20 @@ class Explicit:
     derivative: dict
 
 
-def explicit(spec: Spec, batch: bool, concrete: bool = False) -> Explicit:
+def explicit(
+    spec: Spec, batch: bool, concrete: bool = False, output_rule: bool = False
+) -> Explicit:
     """Every weight, bias, input and target entry a scalar symbol; the forward pass, sigma' and
     the deltas of the derivation evaluated on them.  sigma_j is an undefined function unless
-    `concrete` (then the spec's own activations, for numeric counterexamples)."""
+    `concrete` (then the spec's own activations, for numeric counterexamples); with
+    `output_rule`, one whose derivative is sigma' written through the output where the
+    activation allows (sigmoid: s' = s (1 - s)), so that z_j o (1 - z_j) equals sigma'_j."""
     d = derive(spec)
     p = d.batch if batch else d.sample
     names, cols = p.names, SAMPLES if batch else 1
     env: dict = {}
     params, derivatives = [], {}
-    xi = sp.Dummy("xi")
+    xi = sp.Dummy("xi", real=True)  # real: d|xi|/dxi is sign(xi), not a derivative of re()
     for param in p.graph.params:
         stem = param.key.lower()
         env[param.symbol] = sp.Matrix(
@@ -218,7 +225,7 @@ def explicit(spec: Spec, batch: bool, concrete: bool = False) -> Explicit:
         if concrete and layer.sigma.elementwise:
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
         else:
-            env[("sigma", j)] = _sigma(spec, d, j)
+            env[("sigma", j)] = _sigma(spec, d, j, output_rule)
         if layer.sigma.elementwise:
             scalar = env[("sigma", j)].scalar
             dexpr = scalar(xi).diff(xi)

@@ -147,12 +147,15 @@ class _Tree(lark.Transformer):
         return self.slash_frac(meta, [of, wrt])
 
     def calligraphic(self, meta, items):
-        """\\mathcal{Z}: the batch form of ζ (a residual layer's adjoint), stem "Zeta"."""
+        """\\mathcal{Z}: the batch form of ζ (a residual layer's adjoint), stem "Zeta";
+        \\mathcal{L}, J, C, E: the cost."""
         letter = str(items[0])
+        if letter in ("L", "J", "C", "E"):  # \mathcal{L}: the cost f under another name
+            return Sym(letter, None, 0, _col(meta))
         if letter != "Z":
             raise ClaimSyntaxError(
-                f"\\mathcal{{{letter}}} has no meaning here; the only calligraphic name is "
-                "\\mathcal{Z}, the batch form of \\zeta",
+                f"\\mathcal{{{letter}}} has no meaning here; the calligraphic names are "
+                "\\mathcal{Z}, the batch form of \\zeta, and \\mathcal{L} (J, C, E), the cost",
                 _col(meta),
             )
         return Sym("Zeta", None, 0, _col(meta))

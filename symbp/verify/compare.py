@@ -4,9 +4,12 @@ A claim (`claims.parse`) is given meaning for a network (`Resolver`): names beco
 symbols with their shapes, juxtaposition a matrix product, a row factor before a Jacobian the
 vector-Jacobian product it stands for.  Unknown names and shape mismatches are reported where they
 occur.  Otherwise both sides are compared with the derived expression: structurally; then at
-small widths, at a sample point with the spec's activations (cheap: a difference there is the
-counterexample shown) and by expansion on explicit matrices (every sigma an undefined function,
-which proves equality).
+small widths, numerically at three random points with the spec's activations (targets from the
+loss's domain): a real difference there is the only evidence of a WRONG claim, shown as a
+counterexample, with a one-edit repair when one makes the claim correct ("did you mean …?").
+Equal numbers are then proved by expansion on explicit matrices: every σ an undefined
+function; else σ′ written through the output (z ∘ (1 − z) for a sigmoid); else the spec's own
+activations.  An expansion that fails is never evidence of a difference.
 
 Verdicts: "correct", "wrong" (with the reason), "unparsable" (`claims.parse`, with the column) or
 "unsupported" ("cannot check": well-formed but outside what verify reads, or beyond its bounds).
@@ -30,7 +33,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
-from ..catalog.losses import SCALES
+from ..catalog.losses import LOSSES, SCALES
 from ..derivation import rules
 from ..derivation.derive import derive
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
@@ -41,9 +44,20 @@ from ..spec.model import Spec
 from .claims import SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
+SCALAR_FUNCTIONS = {  #: functions a claim may apply entry by entry, by name
+    "tanh": sp.tanh,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+}
+NAMED = {"z", "u", "W", "b", "delta", "y", "x", "a", "zeta", "A", "Zeta", "Z", "U", "Delta", "Y"}
+NAMED |= {"X", "N", "sigma", "Sigma", "dsigma", "dsig", "f"}  #: stems verify resolves
+COST_NAMES = ("f", "J", "L", "C", "E")  #: names a claim may give the cost f (∂J/∂W_2)
 MAX_FACTORS = 24  #: named matrices in a claim's right side that the expansion may multiply out
 MAX_POWER = 16  #: largest exponent of a power in a claim (z_1^2, \tanh^2)
+STEP = sp.Float("1e-12", 30)  #: central-difference step at a random point (30 digits)
 CLAIM_SECONDS = 10.0  #: CPU seconds for parsing one claim, and again for comparing it
+CONCRETE_SECONDS = 3.0  #: CPU seconds for the expansion with the spec's own activations
 CONVENTION_SECONDS = 2.0  #: the same, for a WRONG claim under each other convention tried
 
 
@@ -179,9 +193,11 @@ class Resolver:
         stem = "W" if stem == "w" else stem
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
+        if stem in COST_NAMES and index is None and not node.primes:
+            return F
         if stem == "e" and index is None:
             return sp.E
-        if stem in (*_ELEMENTARY, "diag") and index is None:
+        if stem in (*SCALAR_FUNCTIONS, "softmax", "diag") and index is None and not node.primes:
             raise Wrong(f"{stem} needs an argument, as in {stem}(u_1)")
         if stem in ("yhat", "Yhat"):  # ŷ: the network's output
             if index not in (None, "i"):
@@ -221,8 +237,6 @@ class Resolver:
             return n.y()
         if stem == "x" and index in (None, "0", "i"):
             return n.z(0)
-        if stem == "f" and index is None:
-            return F
         if stem == "N" and index is None:
             return N
         shown = f"{stem}_{index}" if index else stem
@@ -289,8 +303,21 @@ class Resolver:
         v = self._value(self(node.args[0]))
         return MatMul(-1, v) if _is_matrix(v) else -v
 
+    def _entrywise_operands(self, node: Op) -> tuple:
+        """Both operands as values; 𝟏 (\\mathbf{1}) beside a matrix is the all-ones matrix of
+        its shape, as in 𝟏 − z_3."""
+        a, b = (self(x) for x in node.args)
+        ones = ("ones",)
+        if a == ones and b != ones:
+            b = self._value(b)
+            return (sp.OneMatrix(*b.shape) if _is_matrix(b) else sp.Integer(1)), b
+        if b == ones and a != ones:
+            a = self._value(a)
+            return a, (sp.OneMatrix(*a.shape) if _is_matrix(a) else sp.Integer(1))
+        return self._value(a), self._value(b)
+
     def _sum(self, node: Op, sign: int):
-        a, b = (self._value(self(x)) for x in node.args)
+        a, b = self._entrywise_operands(node)
         if _is_matrix(a) != _is_matrix(b):  # 1 - z: a number broadcast over the entries
             m = a if _is_matrix(a) else b
             a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
@@ -309,8 +336,7 @@ class Resolver:
         return self._sum(node, -1)
 
     def op_hadamard(self, node: Op):
-        a, b = (self._value(self(x)) for x in node.args)
-        return self.hadamard(a, b)
+        return self.hadamard(*self._entrywise_operands(node))
 
     def hadamard(self, a, b):
         if not (_is_matrix(a) and _is_matrix(b)):
@@ -354,8 +380,17 @@ class Resolver:
         if not _is_matrix(top) and _is_matrix(bottom):  # c / z: entry-wise
             x = sp.Dummy("x")
             return Elementwise(sp.Lambda(x, top / x), bottom)
-        if _is_matrix(top) or _is_matrix(bottom):
-            raise Wrong("only numbers and N can be divided (write 1/N as \\frac{1}{N})")
+        if _is_matrix(top) and _is_matrix(bottom):  # a / b entry by entry
+            if top.shape != bottom.shape:
+                raise Wrong(
+                    f"{text(top)} / {text(bottom)} divides a {_dims(top)} by a {_dims(bottom)} "
+                    "entry by entry: they must have one shape"
+                )
+            return HadamardProduct(top, sp.HadamardPower(bottom, -1))
+        if _is_matrix(top):  # a matrix divided by a number
+            if bottom == 0:
+                raise Wrong("a division by zero")
+            return MatMul(1 / bottom, top)
         if bottom == 0:
             raise Wrong("a division by zero")
         return top / bottom
@@ -371,11 +406,19 @@ class Resolver:
             if len(values) != 2:
                 raise Wrong("hadamard(a, b) takes two arguments")
             return self.hadamard(*values)
-        if isinstance(head, Sym) and head.stem in _ELEMENTARY and head.index is None:
-            if len(values) != 1:
-                raise Wrong(f"{head.stem}(·) takes one argument")
-            return self.elementary(head.stem, values[0])
-        f = self(head)
+        if isinstance(head, Sym) and head.stem == "softmax" and not head.primes:
+            return self._softmax(values)
+        if isinstance(head, Sym) and head.stem in SCALAR_FUNCTIONS and not head.primes:
+            return self._scalar_function(head.stem, values)
+        try:
+            f = self(head)
+        except Wrong:
+            if isinstance(head, Sym) and re.sub(r"\d+$", "", head.stem) not in NAMED:
+                raise Unsupported(
+                    f"{head.stem}(…) is a function verify does not know; it reads σ_j, σ'_j, "
+                    f"softmax, diag, {', '.join(SCALAR_FUNCTIONS)} applied entry by entry"
+                ) from None
+            raise
         if isinstance(f, tuple) and f[0] == "sigma":
             _, layer, primes = f
             if len(values) != 1 or not _is_matrix(values[0]):
@@ -393,6 +436,41 @@ class Resolver:
             raise Wrong(f"{text(self._value(f))}(…) takes one argument")
         return self.product(self._value(f), values[0])
 
+    def _scalar_function(self, name: str, values):
+        """tanh(u_j), exp(…), log(…), sigmoid(…) entry by entry; σ_j itself when the argument is
+        layer j's pre-activation and layer j's activation has that name."""
+        if len(values) != 1:
+            raise Wrong(f"{name} takes one argument")
+        (arg,) = values
+        function = SCALAR_FUNCTIONS[name]
+        if not _is_matrix(arg):
+            return function(arg)
+        layer = next(
+            (k for k in range(1, self.J + 1) if arg == self.names.u(k) or self._affine(k, arg)),
+            None,
+        )
+        if layer is not None and self.spec.layers[layer - 1].sigma.name == name:
+            return Sigma(layer, arg)
+        x = sp.Dummy("x", real=True)
+        return Elementwise(sp.Lambda(x, function(x)), arg)
+
+    def _affine(self, k: int, arg) -> bool:
+        """Whether `arg` is W_k z_{k-1} (+ b_k), layer k's pre-activation written out."""
+        terms = arg.args if isinstance(arg, MatAdd) else (arg,)
+        return any(isinstance(t, MatMul) and self.names.W(k) in t.args for t in terms)
+
+    def _softmax(self, values):
+        """softmax(u_j): σ_j of a softmax layer j (the layer read from the argument)."""
+        if len(values) != 1 or not _is_matrix(values[0]):
+            raise Wrong("softmax takes one argument, a vector, as in softmax(u_3)")
+        layer = self._infer_layer(values[0])
+        if self.spec.layers[layer - 1].sigma.kind != "softmax":
+            raise Wrong(
+                f"layer {layer} is {self.spec.layers[layer - 1].sigma.name}, not softmax: "
+                f"write σ_{layer}(…)"
+            )
+        return Sigma(layer, values[0])
+
     def _infer_layer(self, arg) -> int:
         k = self._layer_of(arg)
         if k is None:
@@ -406,17 +484,6 @@ class Resolver:
             if arg == u or (isinstance(arg, MatMul) and W in arg.args):
                 return k
         return None
-
-    def elementary(self, name: str, arg):
-        """tanh or exp of `arg`, entry by entry; tanh of layer j's pre-activation where layer j
-        is tanh is that layer's σ_j (the same function, so a claim through it compares)."""
-        if not _is_matrix(arg):
-            return _ELEMENTARY[name](arg)
-        k = self._layer_of(arg)
-        if k is not None and self.spec.layers[k - 1].sigma.name == name:
-            return Sigma(k, arg)
-        x = sp.Dummy("x")
-        return Elementwise(sp.Lambda(x, _ELEMENTARY[name](x)), arg)
 
     def op_power(self, node: Op):
         """x^n: a layer index on a bare name that needs one (\\delta^3, W^2 as layer 2's),
@@ -476,6 +543,11 @@ class Resolver:
                 f"the Jacobian {text(p)} is not preceded by a row factor; verify reads a "
                 "Jacobian only after one, as in 2(z_3 - y) ∂z_3/∂W_3"
             )
+        if p.args[1].shape[1] == N:  # ∂f/∂U_j of the batch: the derivation's, where it names it
+            try:
+                return _target(self.spec, p, True)
+            except Unsupported:  # refused with its reason by `_check_samples`
+                pass
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
@@ -536,7 +608,6 @@ def _columns_meaning(x):
     return x.func(*(_columns_meaning(a) for a in x.args))
 
 
-_ELEMENTARY = {"tanh": sp.tanh, "exp": sp.exp}  #: functions a claim may apply entry by entry
 _LAYERED = {"z", "u", "W", "w", "b", "delta", "zeta", "Z", "U", "Delta", "Zeta", "A", "a"}
 _CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
 
@@ -571,6 +642,10 @@ def _target(spec: Spec, lhs, batch: bool):
     layer with a skip connection; Δ_j, 𝒵_j for the batch), a gradient ∂f/∂W_j, ∂f/∂b_j,
     ∂f/∂u_j or ∂f/∂z_j where named (as the named adjoint), or, for one sample, ∂f/∂ of any other
     value of the forward pass (z_j, a_j, x, y: a `Gradient` that SymPy computes)."""
+    if isinstance(lhs, Transpose):  # δ_1ᵀ = …: the transpose of the derived δ_1
+        return Transpose(_target(spec, lhs.arg, batch))
+    if isinstance(lhs, Gradient):  # (∂f/∂W_j)ᵀ: the gradient, read as a value
+        lhs = lhs.args[0]
     d = derive(spec)
     p = d.batch if batch else d.sample
     batch_form = dict(zip(d.sample.graph.named.values(), d.batch.graph.named.values(), strict=True))
@@ -659,12 +734,18 @@ def _has(expr, cls) -> bool:
 class _Evaluator:
     """Evaluates claims and derived expressions on explicit matrices (`proof.explicit`)."""
 
-    def __init__(self, spec: Spec, batch: bool, concrete: bool = False):
+    def __init__(self, spec: Spec, batch: bool, concrete: bool = False, output_rule: bool = False):
         self.spec, self.batch = spec, batch
-        self.ex = explicit(spec, batch, concrete)
+        self.ex = explicit(spec, batch, concrete, output_rule)
         self.sample_names = Names(spec.widths, batch=False)
         self.forward = derive(spec).sample.forward
         self.objective = derive(spec).sample.objective
+        self.pass_ = derive(spec).batch if batch else derive(spec).sample
+
+    def leaves(self) -> list:
+        """The symbols whose values the pass starts from: parameters, input and target."""
+        names = self.pass_.names
+        return [*self.ex.params, names.z(0), names.y()]
 
     def env_for(self, c: int, whole: dict) -> dict:
         """The per-sample values of sample c in the batch values `whole` (`whole` itself when
@@ -705,37 +786,46 @@ class _Evaluator:
         body = function.expr.subs(N, self.ex.cols)
         return lambda v: body.subs(x, v)
 
-    def _as_function(self, num, den, env):
-        """(value of num, entries of den it is a function of, substitution back to env)."""
-        if den in self.ex.params:
-            value = self.objective_value(env) if num == F else self(num, env)
-            return value, list(env[den]), {}
-        D = sp.Matrix(*env[den].shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
+    def _with(self, num, den, env, D):
+        """The value of num (f or a matrix) when den is set to D and the forward pass after
+        den (all of it for a parameter or the input) is recomputed from it."""
         env2 = dict(env)
         env2[den] = D
         after = [lhs for lhs, _ in self.forward]
         start = after.index(den) + 1 if den in after else 0
         for lhs, rhs in self.forward[start:]:
             env2[lhs] = evaluate(rhs, env2, 1)
-        value = evaluate(self.objective, env2, 1) if num == F else self(num, env2)
-        return value, list(D), dict(zip(D, env[den], strict=True))
+        return evaluate(self.objective, env2, 1) if num == F else sp.Matrix(self(num, env2))
 
-    def objective_value(self, env):
-        return evaluate(self.objective, env, 1)
+    def _partials(self, num, den, env) -> list:
+        """d num / d (each entry of den), in `env`: by SymPy if env holds symbols, by central
+        differences at 30 digits (step `STEP`, error ~ STEP²) if env holds numbers."""
+        base = env[den]
+        if all(sp.sympify(v).is_number for v in base):
+            out = []
+            for k in range(len(base)):
+                up, down = sp.Matrix(base), sp.Matrix(base)
+                up[k] += STEP
+                down[k] -= STEP
+                difference = self._with(num, den, env, up) - self._with(num, den, env, down)
+                out.append(difference / (2 * STEP))
+            return out
+        if den in self.ex.params and env is self.ex.env:  # its entries are symbols already
+            value = evaluate(self.objective, env, 1) if num == F else sp.Matrix(self(num, env))
+            return [sp.diff(value, v) for v in base]
+        D = sp.Matrix(*base.shape, lambda a, b: sp.Dummy(f"d{a}{b}"))
+        value, back = self._with(num, den, env, D), dict(zip(D, base, strict=True))
+        return [sp.diff(value, v).subs(back) for v in D]
 
     def grad(self, p: Partial, env):
         num, den = p.args
-        value, variables, back = self._as_function(num, den, env)
-        entries = [sp.diff(value, v).subs(back) for v in variables]
-        return sp.Matrix(*env[den].shape, entries)
+        return sp.Matrix(*env[den].shape, self._partials(num, den, env))
 
     def vjp(self, row, jac: Partial, env):
         num, den = jac.args
-        value, variables, back = self._as_function(num, den, env)
         row = row if isinstance(row, sp.MatrixBase) else sp.Matrix([[row]])
         entries = [
-            sum(r * sp.diff(x, v) for r, x in zip(row, value, strict=True)).subs(back)
-            for v in variables
+            sum(r * x for r, x in zip(row, d, strict=True)) for d in self._partials(num, den, env)
         ]
         return sp.Matrix(*env[den].shape, entries)
 
@@ -749,7 +839,8 @@ def _count_factors(expr) -> int:
 
 
 def _check_size(rhs) -> None:
-    """Refuse, before any expansion, a right side too large to expand within the budget."""
+    """Refuse, before any expansion, a right side too large to expand within the budget (its
+    numbers were compared already: a large claim that differs is WRONG all the same)."""
     factors = _count_factors(rhs)
     if factors > MAX_FACTORS:
         raise Unsupported(
@@ -758,15 +849,35 @@ def _check_size(rhs) -> None:
         )
 
 
-def _sample_point(ev: _Evaluator) -> dict:
-    """Small exact values (multiples of 1/4 in [-1, 1]) for every entry symbol of the pass."""
-    rng = np.random.default_rng(0)
-    symbols = set()
+DRAWS = (sp.Rational(1, 2), sp.Integer(1), sp.Integer(2))  #: sizes of the random points
+
+
+def _quarters(value: float, floor: bool) -> sp.Rational:
+    """`value` on the grid of quarters (rounded, or rounded down), exact."""
+    return sp.Rational(int(np.floor(4 * value) if floor else np.rint(4 * value)), 4)
+
+
+def _sample_point(ev: _Evaluator, scale: sp.Rational, seed: int) -> dict:
+    """Short exact random values for every entry symbol of the pass: weights, biases and
+    inputs multiples of `scale`/4 in [-scale, scale]; targets quarters drawn from the loss's
+    domain (`losses.TargetDomain`: one-hot or probability columns for cross-entropy, [0, 1]
+    for binary cross-entropy; rounded down where the columns must sum to one)."""
+    rng = np.random.default_rng(seed)
+    domain = LOSSES[ev.spec.loss].domain
+    targets: dict = {}
     for key, value in ev.ex.env.items():
-        if isinstance(key, MatrixSymbol) and hasattr(value, "free_symbols"):
-            symbols |= value.free_symbols
+        if isinstance(key, MatrixSymbol) and key.name in ("y", "Y"):
+            drawn = domain.sample(rng, value.shape)
+            targets = {
+                v: _quarters(float(t), domain.column_sum is not None)
+                for v, t in zip(value, drawn.flat, strict=True)
+                if isinstance(v, sp.Symbol)
+            }
+    symbols = set()
+    for key in ev.leaves():
+        symbols |= ev.ex.env[key].free_symbols
     return {
-        s: sp.Rational(int(rng.integers(-4, 5)), 4)
+        s: targets[s] if s in targets else scale * sp.Rational(int(rng.integers(-4, 5)), 4)
         for s in sorted(symbols, key=str)
         if not isinstance(s, sp.Dummy)
     }
@@ -774,53 +885,98 @@ def _sample_point(ev: _Evaluator) -> dict:
 
 class _AtPoint:
     """Evaluates expressions at `values` to 30 digits, the pass set to numbers once (cheap for
-    long products); an expression with derivatives is evaluated symbolically, then set."""
+    long products); a derivative of f is taken in the entries it is by only, the rest numbers."""
 
     def __init__(self, ev: _Evaluator, values: dict):
         self.ev, self.values = ev, values
         self.floats = {s: sp.Float(v, 30) for s, v in values.items()}
-        self.env = {
-            k: v.xreplace(self.floats) if isinstance(v, sp.MatrixBase) else v
-            for k, v in ev.ex.env.items()
-        }
+        self.env = self._numeric_pass()
+
+    def _numeric_pass(self) -> dict:
+        """The pass of `ev` at this point: its leaves (parameters, input, target) set to
+        numbers, then the forward pass, σ′ and the adjoints computed on numbers (as
+        `proof.expansion.explicit` does on symbols); any other value substituted."""
+        ev, floats = self.ev, self.floats
+        leaves = ev.leaves()
+        env = {k: v for k, v in ev.ex.env.items() if not isinstance(k, MatrixSymbol)}
+        env |= {k: ev.ex.env[k].xreplace(floats) for k in leaves}
+        p, cols = ev.pass_, ev.ex.cols
+        for lhs, rhs in p.forward:
+            env[lhs] = evaluate(rhs, env, cols)
+        for j, derivative in ev.ex.derivative.items():
+            env[p.names.dsigma(j)] = env[p.names.u(j)].applyfunc(derivative)
+        for lhs, rhs in p.adjoints:
+            env[lhs] = evaluate(rhs, env, cols)
+        for k, v in ev.ex.env.items():
+            if k not in env:
+                env[k] = v.xreplace(floats) if isinstance(v, sp.MatrixBase) else v
+        return env
+
+    def at_kink(self) -> bool:
+        """Whether a pre-activation entry is exactly 0 here (where relu, leaky relu and the
+        step function have a kink: finite differences there are not the derivative)."""
+        names, layers = self.ev.pass_.names, range(1, self.ev.spec.depth + 1)
+        return any(v == 0 for j in layers if names.u(j) in self.env for v in self.env[names.u(j)])
 
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
-        if _has(expr, (Gradient, Through)):
-            out = sp.Matrix(self.ev(expr))
-            if out.has(sp.Derivative):  # SymPy could not differentiate (e.g. |t| of a complex t)
-                return None
-            out = out.xreplace(self.floats)
-        else:
-            out = sp.Matrix(self.ev(expr, self.env))
-        out = out.evalf(30)
+        try:
+            out = sp.Matrix(self.ev(expr, self.env)).xreplace(self.floats).evalf(30)
+        except (ZeroDivisionError, TypeError, ValueError):
+            return None
+        if out.has(sp.Derivative):  # SymPy could not differentiate (e.g. |t| of a complex t)
+            return None
         return out if all(v.is_number and v.is_real and v.is_finite for v in out) else None
 
 
 def _differ(a: sp.Matrix | None, b: sp.Matrix | None) -> bool:
-    """Whether two evaluations at the sample point differ (False if either has no value)."""
+    """Whether two evaluations at a point really differ (False if either has no value)."""
     if a is None or b is None:
         return False
     return any(abs(x - y) > 1e-12 * max(1, abs(y)) for x, y in zip(a, b, strict=True))
 
 
-def _counterexample(spec: Spec, at_point: _AtPoint, a, b) -> str:
-    """The sample point and the entry where the claim's values `a` and the derivation's `b`
-    differ most, with "a sign error" or "off by a factor c" when that explains all of it."""
+def _factor(pairs: list) -> str:
+    """ " (a sign error …)" or " (off by a factor c …)" when the claim's values are one constant
+    multiple of the derivation's at every entry of every draw (several draws of different sizes,
+    so that a 1×1 difference is not mistaken for a factor); else ""."""
+    ratios, evaluated = set(), 0
+    for a, b in pairs:
+        if a is None or b is None:
+            continue
+        evaluated += 1
+        for x, y in zip(a, b, strict=True):
+            if abs(y) > 1e-9:
+                ratios.add(round(float(x / y), 6))
+            elif abs(x) > 1e-9:
+                return ""
+    if evaluated < 2 or len(ratios) != 1:
+        return ""
+    (c,) = ratios
+    if c == 1:
+        return ""
+    if c == -1:
+        return " (a sign error: it is the negative of the derivation)"
+    return f" (off by a factor {c:g} at every entry of {evaluated} random points)"
+
+
+def _distinct(x, y) -> tuple[str, str]:
+    """x and y with 6 significant digits, or as many more as it takes to tell them apart."""
+    for digits in range(6, 31):
+        shown = (sp.Float(x, 30).evalf(digits), sp.Float(y, 30).evalf(digits))
+        if str(shown[0]) != str(shown[1]) or digits == 30:
+            break
+    if digits == 6:
+        return f"{float(x):.6g}", f"{float(y):.6g}"
+    return str(shown[0]), str(shown[1])
+
+
+def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
+    """The random point (short exact values) and the entry where the claim's values `a` and the
+    derivation's `b` differ most, with `factor` when one explains all of it."""
     worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
     row, col = divmod(worst, a.shape[1])
-    ratio = ""
-    nonzero = [i for i in range(len(b)) if abs(b[i]) > 1e-9]
-    if nonzero:
-        ratios = {round(float(a[i] / b[i]), 6) for i in nonzero}
-        zeros_match = all(abs(a[i]) < 1e-9 for i in range(len(b)) if i not in nonzero)
-        if len(ratios) == 1 and zeros_match:
-            (c,) = ratios
-            ratio = (
-                " (a sign error: it is the negative of the derivation)"
-                if c == -1
-                else f" (off by a factor {c:g} everywhere)"
-            )
+    shown_a, shown_b = _distinct(a[worst], b[worst])
     ex, values = at_point.ev.ex, at_point.values
     shown = ", ".join(
         f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
@@ -830,7 +986,8 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b) -> str:
     return (
         "counterexample with the spec's activations at widths "
         f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: {shown}; "
-        f"entry ({row + 1}, {col + 1}) of the claim is {float(a[worst]):.6g} but the derivation gives {float(b[worst]):.6g}{ratio}"
+        f"entry ({row + 1}, {col + 1}) of the claim is {shown_a} but the "
+        f"derivation gives {shown_b}{factor}"
     )
 
 
@@ -893,13 +1050,20 @@ def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
 def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
     """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
     `Unsupported` with the reason."""
-    lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
+    try:
+        lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
+    except Wrong as exc:
+        if "did you mean" in str(exc):
+            raise
+        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
+        raise Wrong(f"{exc}{repair}") from None
     batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
     derived = _target(spec, lhs, batch)
     if not _is_matrix(rhs) or rhs.shape != derived.shape:
         rows = spec.layout == "rows"  # the shapes as the claim writes them
+        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
         raise Wrong(
-            f"the right side is {_dims(rhs, rows) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived, rows)}"
+            f"the right side is {_dims(rhs, rows) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived, rows)}{repair}"
         )
     if batch:
         _check_samples(rhs)
@@ -910,7 +1074,6 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
         shown += " with samples as columns"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
-    _check_size(rhs)
     verdict = within(
         seconds, lambda: _compare(spec, claim, lhs_tree, rhs_tree, batch, shown), lambda: None
     )
@@ -923,11 +1086,34 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
 
 
 @lru_cache(maxsize=16)
-def _evaluators(small: Spec, batch: bool) -> tuple[_Evaluator, _AtPoint]:
-    """The general evaluator (every σ undefined) of `small` and its evaluator at a sample point
-    with the spec's own activations (built once per spec: most of a claim's cost otherwise)."""
+def _points(small: Spec, batch: bool) -> tuple[_AtPoint, ...]:
+    """Evaluators of `small` at random points (`DRAWS`) with the spec's own activations
+    (built once per spec: most of a claim's cost otherwise)."""
     concrete = _Evaluator(small, batch, concrete=True)
-    return _Evaluator(small, batch), _AtPoint(concrete, _sample_point(concrete))
+    points = []
+    for scale in DRAWS:  # a point where some u_j has a zero entry sits on relu's kink: redrawn
+        tries = (
+            _AtPoint(concrete, _sample_point(concrete, scale, len(DRAWS) * k + len(points)))
+            for k in range(10)
+        )
+        at = next((at for at in tries if not at.at_kink()), None)
+        if at is not None:
+            points.append(at)
+    return tuple(points)
+
+
+@lru_cache(maxsize=32)
+def _expansion(small: Spec, batch: bool, output_rule: bool, concrete: bool = False) -> _Evaluator:
+    """The evaluator of `small` for a proof by expansion: every σ undefined, with σ′ written
+    through the output, or with the spec's own activations (`proof.expansion.explicit`); built
+    only when numbers agree."""
+    return _Evaluator(small, batch, concrete=concrete, output_rule=output_rule)
+
+
+def _proved(evaluator: _Evaluator, claim, derived) -> bool:
+    table: dict = {}
+    pairs = zip(evaluator(claim), evaluator(derived), strict=True)
+    return all(equal(x, y, table) for x, y in pairs)
 
 
 def _small_spec(spec: Spec) -> Spec:
@@ -940,29 +1126,148 @@ def _small_spec(spec: Spec) -> Spec:
 
 
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
-    """At the small widths of the proof: first at a sample point with the spec's activations,
-    where a difference is cheap to find and is the counterexample shown; then by expansion with
-    every σ undefined, which proves equality (or shows a difference the point missed)."""
+    """At the small widths of the proof: first numerically, at random points with the spec's
+    activations, where a real difference is the counterexample shown (with a repair that makes
+    the claim correct, if one does); then by expansion, every σ undefined, else with σ′ written
+    through the output (σ′ = z ∘ (1 − z) for a sigmoid), which proves equality.  An expansion
+    that fails is not a difference: equal numbers without a proof say so."""
     small = _small_spec(spec)
     lhs_small, claim_small = _resolve_claim(small, lhs_tree, rhs_tree)
     derived_small = _target(small, lhs_small, batch)
-    general, at_point = _evaluators(small, batch)
+    points = _points(small, batch)
+    pairs = [(at(claim_small), at(derived_small)) for at in points]
     wrong = f"it differs from the derivation, {shown}"
-    a, b = at_point(claim_small), at_point(derived_small)
-    if _differ(a, b):
-        return Verdict(claim, "wrong", f"{wrong}: {_counterexample(small, at_point, a, b)}")
-    table: dict = {}
-    pairs = zip(general(claim_small), general(derived_small), strict=True)
-    if all(equal(x, y, table) for x, y in pairs):
-        widths = "-".join(map(str, small.widths))
+    for at, (a, b) in zip(points, pairs, strict=True):
+        if _differ(a, b):
+            reason = _counterexample(small, at, a, b, _factor(pairs))
+            repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
+            return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}")
+    _check_size(claim_small)  # equal numbers: proving it means expanding it
+    widths = "-".join(map(str, small.widths))
+    if _proved(_expansion(small, batch, False), claim_small, derived_small):
         return Verdict(
             claim,
             "correct",
             f"equal to the derivation by expansion at widths {widths} (every σ undefined): {shown}",
         )
-    return Verdict(
-        claim, "wrong", f"{wrong}, by expansion with every σ undefined (not at the sample point)"
+    if _proved(_expansion(small, batch, True), claim_small, derived_small):
+        return Verdict(
+            claim,
+            "correct",
+            f"equal to the derivation by expansion at widths {widths}, σ′ of the spec's "
+            f"activations written through their outputs: {shown}",
+        )
+    concrete = within(
+        CONCRETE_SECONDS,
+        lambda: _proved(_expansion(small, batch, False, True), claim_small, derived_small),
+        lambda: False,
     )
+    if concrete:
+        names = ", ".join(dict.fromkeys(layer.sigma.name for layer in small.layers))
+        return Verdict(
+            claim,
+            "correct",
+            f"equal to the derivation by expansion at widths {widths} with the spec's own "
+            f"activations ({names}; it may not hold for others): {shown}",
+        )
+    evaluated = sum(a is not None and b is not None for a, b in pairs)
+    if evaluated:
+        return Verdict(
+            claim,
+            "correct",
+            f"equal to the derivation, {shown}, at {evaluated} random points with the spec's "
+            "activations (not proved by expansion: it may hold for these activations only)",
+        )
+    raise Unsupported(
+        f"the claim could not be evaluated at random points and the expansion did not prove it "
+        f"equal to the derivation, {shown}"
+    )
+
+
+MAX_REPAIRS = 60  #: repaired claims tried for "did you mean"
+
+
+def _repairs(tree, layers: int, top: bool = True):
+    """Trees one edit away from `tree`: a name transposed or not, ∘ and a matrix product
+    swapped, a layer index changed (σ′ at the right layer, an index fixed), the whole side
+    transposed."""
+    if top:
+        yield Op("T", (tree,), 0)
+    if isinstance(tree, Sym):
+        if tree.stem in ("W", "z", "delta", "u", "Z", "Delta") or tree.primes:
+            yield Op("T", (tree,), tree.column)
+        if tree.index is not None and tree.index.isdigit():
+            for k in range(layers + 1):
+                if str(k) != tree.index:
+                    yield Sym(tree.stem, str(k), tree.primes, tree.column)
+        return
+    if not isinstance(tree, Op):
+        return
+    if tree.kind == "T":
+        yield tree.args[0]
+    swap = {"hadamard": "mul", "mul": "hadamard"}
+    if tree.kind in swap and len(tree.args) == 2:
+        yield Op(swap[tree.kind], tree.args, tree.column)
+    for i, arg in enumerate(tree.args):
+        for repaired in _repairs(arg, layers, top=False):
+            yield Op(tree.kind, (*tree.args[:i], repaired, *tree.args[i + 1 :]), tree.column)
+
+
+def _shape_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
+    """For a right side whose shapes do not fit: "; did you mean …?" naming a one-edit repair
+    (`_repairs`) that fits at the spec's widths and equals the derivation at every random point
+    at the proof's widths; "" if none does (and always under layout "rows": repairs are tried in
+    the lecture's layout)."""
+    if spec.layout == "rows":
+        return ""
+    resolve = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
+    small = _small_spec(spec)
+    resolve_small = Resolver(small, Names(small.widths, batch=False), lhs_tree)
+    for tried, tree in enumerate(_repairs(rhs_tree, spec.depth)):
+        if tried >= MAX_REPAIRS:
+            break
+        try:
+            value = resolve._value(resolve(tree))
+            batch = bool(_has(value, SampleSum) or _batch_symbols(value))
+            derived = _target(spec, resolve(lhs_tree), batch)
+            if not _is_matrix(value) or value.shape != derived.shape:
+                continue
+            if _has(value, (Gradient, Through)):
+                continue
+            value_small = resolve_small._value(resolve_small(tree))
+            derived_small = _target(small, resolve_small(lhs_tree), batch)
+        except (Wrong, Unsupported):
+            continue
+        points = _points(small, batch)
+        pairs = [(at(value_small), at(derived_small)) for at in points]
+        if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
+            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
+    return ""
+
+
+def _repair(small: Spec, lhs_tree, rhs_tree, derived, points) -> str:
+    """ "; did you mean …?" naming a one-edit repair of the right side (`_repairs`) that equals
+    the derivation at every random point; "" if none does (always under layout "rows")."""
+    if small.layout == "rows":
+        return ""
+    resolve = Resolver(small, Names(small.widths, batch=False), lhs_tree)
+    for tried, tree in enumerate(_repairs(rhs_tree, small.depth)):
+        if tried >= MAX_REPAIRS:
+            break
+        try:
+            value = resolve._value(resolve(tree))
+        except (Wrong, Unsupported):
+            continue
+        if (
+            not _is_matrix(value)
+            or value.shape != derived.shape
+            or _has(value, (Gradient, Through))
+        ):
+            continue
+        pairs = [(at(value), at(derived)) for at in points]
+        if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
+            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
+    return ""
 
 
 def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM_SECONDS):
@@ -979,7 +1284,7 @@ def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM
             if not _is_matrix(rhs):
                 return None
             batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
-            values.append((batch, _evaluators(small, batch)[1](rhs)))
+            values.append((batch, _points(small, batch)[0](rhs)))
         (batch_a, a), (batch_b, b) = values
         if batch_a != batch_b or a is None or b is None or a.shape != b.shape:
             return None
