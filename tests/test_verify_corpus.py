@@ -26,23 +26,23 @@ CLAIMS = load()
 EXPECTED = {True: "correct", False: "wrong"}
 STATUSES = ("correct", "wrong", "unparsable", "unsupported")
 
-# Hits per kind, measured at 730fffa (main before the issue-9 branches v-sem and v-parse were
-# merged): 169 of 246 claims.  The coordinator raises these after each merge.
+# Hits per kind after the issue-9 branches were merged (244 of 246 claims; 169 before them, at
+# 730fffa).  Raise these as verify improves; never lower them.
 FLOORS = {
-    "sigma_prime_outputs": 8,
+    "sigma_prime_outputs": 20,
     "transposes": 16,
-    "partials": 18,
-    "diag": 8,
-    "superscripts": 0,
-    "functions": 4,
-    "gradient_names": 3,
-    "batch": 24,
-    "residual": 20,
-    "softmax_ce": 12,
-    "bce_sigmoid": 11,
+    "partials": 19,
+    "diag": 15,
+    "superscripts": 14,
+    "functions": 19,
+    "gradient_names": 15,
+    "batch": 26,
+    "residual": 24,
+    "softmax_ce": 15,
+    "bce_sigmoid": 15,
     "chains": 11,
     "other_specs": 17,
-    "sympy_style": 4,
+    "sympy_style": 5,
     "conventions": 13,
 }
 

@@ -135,7 +135,15 @@ LECTURE_CASES = {
         (r"\delta^L = 2(z^L - y) \odot \sigma'(z^L)", "wrong"),
         (r"\delta^2 = ((w^3)^T \delta^3) \odot \sigma'(a^2)", "wrong"),
         (r"\frac{\partial f}{\partial w^2} = \delta^2 (z^1)^T", "wrong"),
-        (r"\Delta^L = 2(Z^L - Y) \circ \Sigma'^L", "wrong"),
+        (r"\Delta^L = 2(Z^L - Y) \circ \sigma'(Z^L)", "wrong"),
+    ],
+    # no a^{(l)}, no σ(z^{(l)}), or a u^{(l)} written: the lecture's names with superscripts
+    "lecture's names with superscripts": [
+        (r"\Delta^L = 2(Z^L - Y) \circ \Sigma'^L", "correct"),
+        (r"\delta^{(3)} = 2(z^{(3)} - y) \circ \sigma'(u^{(3)})", "correct"),
+        (r"\frac{\partial f}{\partial W^{(2)}} = \delta^{(2)} (z^{(1)})^T", "correct"),
+        (r"\frac{\partial f}{\partial W^{(2)}} = \delta^{(2)} (z^{(2)})^T", "wrong"),
+        (r"\delta^{(3)} = 2(u^{(3)} - y) \circ \sigma'(u^{(3)})", "wrong"),
     ],
     "hat y": [
         (r"\delta_3 = 2(\hat{y} - y) \circ \sigma'_3", "correct"),

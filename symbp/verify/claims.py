@@ -70,8 +70,31 @@ _GREEK = {
 _SUBDIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _LAYER_LETTERS = ("L", "J", "l")  #: a layer, not a sample, in a superscript (L) or ^L
 #: names in the superscript notation (Ng, Nielsen: z^{(l)} = W^{(l)} a^{(l-1)}, a^{(l)} = σ(z^{(l)}))
-#: as the lecture's: a^{(l)} is the activation z_l, z^{(l)} the pre-activation u_l
-SUPERSCRIPT_STEMS = {"a": "z", "A": "Z", "z": "u", "Z": "U", "w": "W"}
+#: as the lecture's: a^{(l)} is the activation z_l, z^{(l)} the pre-activation u_l.  A claim in the
+#: lecture's names with superscripts (u^{(l)} written, or neither a^{(l)} nor σ(z^{(l)})) reads
+#: z^{(l)} as the lecture's z_l (`LECTURE_STEMS`, chosen by `_superscript_stems`).
+SUPERSCRIPT_STEMS = {"a": "act", "A": "Act", "z": "u", "Z": "U", "w": "W"}
+LECTURE_STEMS = {"a": "act", "A": "Act", "w": "W"}  #: act: σ_l(u_l), a_l or z_l (`Resolver`)
+_BOLD = r"(?:\\mathbf\{|\\boldsymbol\{|\\bm\{)?"
+_SUPERSCRIPTED = {  #: a name with a superscript, by stem letters
+    letters: re.compile(rf"(?<![A-Za-z\\]){_BOLD}[{letters}]\}}?\s*\^") for letters in ("aA", "uU")
+}
+_PRE_ACTIVATION_ARGUMENT = re.compile(  #: σ'(z^{(l)}), g'(z^{[l]}): z^{(l)} is what σ is applied to
+    rf"(?:\\sigma|\\phi|\\varphi|(?<![A-Za-z\\])[gf])\s*(?:'|\\prime|_\{{?\w+\}}?)*\s*"
+    rf"(?:\\left)?\(\s*{_BOLD}[zZ]\}}?\s*\^"
+)
+
+
+def _superscript_stems(text: str) -> dict:
+    """How superscripted names read in `text`: Ng's and Nielsen's (z^{(l)} the pre-activation)
+    when it writes a^{(l)} or applies σ to a z^{(l)} and writes no u^{(l)}; else the lecture's."""
+    if _SUPERSCRIPTED["uU"].search(text):
+        return LECTURE_STEMS
+    if _SUPERSCRIPTED["aA"].search(text) or _PRE_ACTIVATION_ARGUMENT.search(text):
+        return SUPERSCRIPT_STEMS
+    return LECTURE_STEMS
+
+
 _COMMENT = re.compile(r"(?<!\\)%.*")
 
 
@@ -88,6 +111,10 @@ def _on_argument(base, apply):
 
 @lark.v_args(meta=True)
 class _Tree(lark.Transformer):
+    def __init__(self, stems: dict):
+        super().__init__()
+        self.stems = stems  #: how superscripted names read (`SUPERSCRIPT_STEMS` or `LECTURE_STEMS`)
+
     def start(self, meta, items):
         return tuple(items)
 
@@ -230,13 +257,12 @@ class _Tree(lark.Transformer):
 
         return _on_argument(base, apply)
 
-    @staticmethod
-    def _with_layer(base, layers, column):
+    def _with_layer(self, base, layers, column):
         if len(layers) > 1 or not isinstance(base, Sym) or base.index is not None:
             raise ClaimSyntaxError(
                 "a layer superscript belongs on a name without a subscript, as in W^{(2)}", column
             )
-        stem = SUPERSCRIPT_STEMS.get(base.stem, base.stem)  # a^{(l)} is z_l, z^{(l)} is u_l
+        stem = self.stems.get(base.stem, base.stem)  # a^{(l)} is z_l; z^{(l)} is u_l beside it
         return Sym(stem, layers[0], base.primes, base.column)
 
     def sup(self, meta, items):
@@ -344,7 +370,7 @@ def parse(text: str) -> tuple:
         raise ClaimSyntaxError(f"unexpected {text[column - 1 : column + 9]!r}", column) from None
     _check_depth(tree, text)
     try:
-        return _Tree().transform(tree)
+        return _Tree(_superscript_stems(text)).transform(tree)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, ClaimSyntaxError):
             raise exc.orig_exc from None

@@ -212,6 +212,11 @@ class Resolver:
         if stem in batch:
             make, lo = batch[stem]
             return make(self._layer(node, index, lo, stem))
+        if stem in ("act", "Act"):  # a^{(l)} = σ_l(u_l): a_l where layer l adds a skip, else z_l
+            k = self._layer(node, index, 0, "a")
+            skip = k > 0 and getattr(self.spec.layers[k - 1], "skip_from", None) is not None
+            names = n if stem == "act" else B
+            return names.a(k) if skip else names.z(k)
         residual = {"a": (n.a, "a"), "zeta": (n.zeta, "ζ"), "A": (B.a, "A"), "Zeta": (B.zeta, "𝒵")}
         if stem in residual:
             make, shown = residual[stem]
@@ -463,7 +468,9 @@ class Resolver:
         """softmax(u_j): σ_j of a softmax layer j (the layer read from the argument)."""
         if len(values) != 1 or not _is_matrix(values[0]):
             raise Wrong("softmax takes one argument, a vector, as in softmax(u_3)")
-        layer = self._infer_layer(values[0])
+        layer = self._layer_of(values[0])
+        if layer is None:
+            raise Wrong(f"softmax({text(values[0])}): write it of a layer's pre-activation, u_j")
         if self.spec.layers[layer - 1].sigma.kind != "softmax":
             raise Wrong(
                 f"layer {layer} is {self.spec.layers[layer - 1].sigma.name}, not softmax: "
@@ -478,10 +485,12 @@ class Resolver:
         return k
 
     def _layer_of(self, arg) -> int | None:
-        """The layer whose pre-activation `arg` is (u_j, or a product with W_j), if any."""
+        """The layer whose pre-activation `arg` is (u_j, a product with W_j, or such a product
+        plus a bias), if any."""
+        terms = arg.args if isinstance(arg, MatAdd) else (arg,)
         for k in range(1, self.J + 1):
             u, W = self.oriented(self.names.u(k)), self.oriented(self.names.W(k))
-            if arg == u or (isinstance(arg, MatMul) and W in arg.args):
+            if arg == u or any(isinstance(t, MatMul) and W in t.args for t in terms):
                 return k
         return None
 
@@ -609,6 +618,7 @@ def _columns_meaning(x):
 
 
 _LAYERED = {"z", "u", "W", "w", "b", "delta", "zeta", "Z", "U", "Delta", "Zeta", "A", "a"}
+_LAYERED |= {"act", "Act"}
 _CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
 
 
