@@ -153,3 +153,9 @@ def mutated_claim(draw):
 @given(case=mutated_claim())
 def test_mutated_document_claims_get_a_verdict(case):
     assert_verdict(*case)
+
+
+def test_a_layer_taken_from_the_left_side_is_checked_against_the_network():
+    """δ_2 = z' on a one-layer network: σ' takes layer 2 from the left side (found by the fuzzer
+    as an IndexError)."""
+    assert_verdict("perceptron", "\\delta_2 = z '")

@@ -282,6 +282,8 @@ class Resolver:
         return self.oriented(self.names.dsigma(layer))
 
     def _elementwise_layer(self, layer: int) -> None:
+        if not 1 <= layer <= self.J:  # a layer taken from the left side (δ_5 = … ∘ σ')
+            raise Wrong(f"σ'_{layer} is not defined in this network: it has layers 1..{self.J}")
         sigma = self.spec.layers[layer - 1].sigma
         if not sigma.elementwise:
             local = next(
