@@ -247,6 +247,8 @@ def _verify(args) -> int:
         where = f"line {line}: " if line is not None else ""
         print(f"{where}{verdicts[verdict.status][0]}: {claim}")
         print(f"    {verdict.message}")
+        if args.show_point and verdict.point:
+            print(f"    at {verdict.point}")
     reports = judge_steps(spec, steps)
     for report in reports:
         statuses.add(report.verdict.status)
@@ -324,6 +326,11 @@ def parser() -> argparse.ArgumentParser:
         help="one claim, e.g. '\\delta_2 = (W_3^T \\delta_3) \\circ \\sigma'_2'",
     )
     p.add_argument("--claims", help="a file of claims, one per line")
+    p.add_argument(
+        "--show-point",
+        action="store_true",
+        help="print a counterexample's point (every weight, input and target) under its verdict",
+    )
     p.add_argument(
         "--tex",
         help="a LaTeX file: every '=' of its chains about delta, zeta, df/d... in align/equation "

@@ -289,9 +289,8 @@ def test_calligraphic_letters_other_than_z_are_unparsable():
     assert parse(r"\boldsymbol{\mathcal{Z}}_3 = x")[0].stem == "Zeta"
 
 
-def _matrices(message: str) -> dict:
+def _matrices(point: str) -> dict:
     """The counterexample's point: name -> numpy array, from 'W1 = [[-3/4, 3/4], [1/4, 1]], ...'."""
-    point = message.split(": ", 2)[2].split(";")[0]
     out = {}
     for name, body in re.findall(r"(\w+) = (\[\[.*?\]\])", point):
         rows = re.findall(r"\[([^\[\]]*)\]", body)
@@ -334,8 +333,9 @@ def _z(m: dict, k: int) -> np.ndarray:
 def test_a_claim_that_forgets_the_skip_path_gets_a_real_counterexample():
     """The point shown is real: at it, finite differences (no symbp) give the derivation's δ_1,
     and the claim's (W_2ᵀ δ_2) ∘ σ'_1 differs from it by the entry shown."""
-    message = verify(RESIDUAL, FORGOT_SKIP).message
-    m = _matrices(message)
+    verdict = verify(RESIDUAL, FORGOT_SKIP)
+    message, m = verdict.message, _matrices(verdict.point)
+    assert "W1 =" not in message and len(message) < 300  # the point is kept out of the message
     assert set(m) == {"W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "z0", "y"}
     assert all(v.shape[0] == 2 for v in m.values())  # the proof's widths 2-2-2-2-2
     entry = re.search(
@@ -374,3 +374,11 @@ def test_every_equation_of_a_residual_document_verifies(beamer):
     assert any(c.startswith(r"\boldsymbol{\mathcal{Z}}_{3} =") for c in claims)
     assert any(r"\boldsymbol{\Sigma}'_{1}" in c for c in claims)
     assert [c for c in claims if verify(RESIDUAL, c).status != "correct"] == []
+
+
+def test_the_point_is_printed_only_when_asked(symbp_main):
+    spec = ROOT / "examples" / "residual.toml"
+    quiet = symbp_main("verify", spec, "--claim", FORGOT_SKIP)
+    shown = symbp_main("verify", spec, "--claim", FORGOT_SKIP, "--show-point")
+    assert quiet.returncode == shown.returncode == 1
+    assert "W1 =" not in quiet.stdout and "    at W1 = [[" in shown.stdout

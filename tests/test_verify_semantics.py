@@ -327,8 +327,8 @@ def test_a_factor_hint_needs_one_ratio_at_every_draw():
     assert "sign error" in sign
 
 
-def _point_matrix(message: str, name: str) -> np.ndarray:
-    body = re.search(rf"\b{name} = (\[\[.*?\]\])", message)[1]
+def _point_matrix(point: str, name: str) -> np.ndarray:
+    body = re.search(rf"\b{name} = (\[\[.*?\]\])", point)[1]
     rows = re.findall(r"\[([^\[\]]*)\]", body)
     return np.array([[float(Fraction(x)) for x in row.split(", ")] for row in rows])
 
@@ -343,9 +343,10 @@ def _point_matrix(message: str, name: str) -> np.ndarray:
     ],
 )
 def test_counterexample_targets_come_from_the_loss_domain(spec, claim):
-    message = verify(spec, claim).message
+    verdict = verify(spec, claim)
+    message = verdict.message
     assert "counterexample" in message
-    y = _point_matrix(message, "y")
+    y = _point_matrix(verdict.point, "y")
     assert ((0 <= y) & (y <= 1)).all(), message
     if spec.loss == "cross_entropy":
         assert np.allclose(y.sum(axis=0), 1)

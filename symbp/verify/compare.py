@@ -123,6 +123,7 @@ class Verdict:
     claim: str
     status: str  # "correct" | "wrong" | "unparsable" | "unsupported" (cannot check)
     message: str
+    point: str = ""  #: a counterexample's point (W1 = [[...]], ..., z0, y), kept out of `message`
 
 
 def _dims(x, transposed: bool = False) -> str:
@@ -983,9 +984,10 @@ def _distinct(x, y) -> tuple[str, str]:
     return str(shown[0]), str(shown[1])
 
 
-def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
-    """The random point (short exact values) and the entry where the claim's values `a` and the
-    derivation's `b` differ most, with `factor` when one explains all of it."""
+def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> tuple[str, str]:
+    """(reason, point): the entry where the claim's values `a` and the derivation's `b` differ
+    most, with `factor` when one explains all of it; and the random point (short exact values),
+    which the message does not repeat (`--show-point` prints it)."""
     worst = max(range(len(a)), key=lambda i: abs(a[i] - b[i]))
     row, col = divmod(worst, a.shape[1])
     shown_a, shown_b = _distinct(a[worst], b[worst])
@@ -995,12 +997,13 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> str:
         for k, v in ex.env.items()
         if isinstance(k, MatrixSymbol) and (k in ex.params or k.name in ("z0", "Z0", "y", "Y"))
     )
-    return (
-        "counterexample with the spec's activations at widths "
-        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: {shown}; "
+    reason = (
+        "counterexample with the spec's activations at a random point, widths "
+        f"{'-'.join(map(str, spec.widths))}{' and N = 2' if at_point.ev.batch else ''}: "
         f"entry ({row + 1}, {col + 1}) of the claim is {shown_a} but the "
         f"derivation gives {shown_b}{factor}"
     )
+    return reason, shown
 
 
 def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict:
@@ -1013,7 +1016,7 @@ def verify(spec: Spec, claim: str, *, seconds: float = CLAIM_SECONDS) -> Verdict
     budget = min(seconds, CONVENTION_SECONDS)
     for other, described in _other_conventions(spec):
         if _verdict_as_declared(other, claim, budget).status == "correct":
-            return Verdict(claim, "wrong", f"{verdict.message}; it is correct {described}")
+            return replace(verdict, message=f"{verdict.message}; it is correct {described}")
     return verdict
 
 
@@ -1151,9 +1154,9 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     wrong = f"it differs from the derivation, {shown}"
     for at, (a, b) in zip(points, pairs, strict=True):
         if _differ(a, b):
-            reason = _counterexample(small, at, a, b, _factor(pairs))
+            reason, point = _counterexample(small, at, a, b, _factor(pairs))
             repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
-            return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}")
+            return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}", point)
     _check_size(claim_small)  # equal numbers: proving it means expanding it
     widths = "-".join(map(str, small.widths))
     if _proved(_expansion(small, batch, False), claim_small, derived_small):
