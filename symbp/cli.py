@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -207,11 +208,22 @@ def _check(args) -> int:
     return 0 if report.ok else 1
 
 
+MAX_INPUT_BYTES = 4 * 2**20  #: the largest --claims or --tex file verify reads
+
+
 def _read(path: str) -> str:
+    """A regular file of at most `MAX_INPUT_BYTES`, as text (no FIFO, device or /dev/zero)."""
+    shown = one_line(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise SymbpError(f"{shown} is not a regular file; give a .tex or text file")
+        with open(path, "rb") as file:
+            data = file.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise SymbpError(f"{shown} is larger than {MAX_INPUT_BYTES // 2**20} MB; split it")
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SymbpError(f"cannot read {path}: {exc}") from None
+        raise SymbpError(f"cannot read {shown}: {exc}") from None
 
 
 def _verify(args) -> int:
@@ -245,7 +257,7 @@ def _verify(args) -> int:
         verdict = verify(spec, claim)
         statuses.add(verdict.status)
         where = f"line {line}: " if line is not None else ""
-        print(f"{where}{verdicts[verdict.status][0]}: {claim}")
+        print(f"{where}{verdicts[verdict.status][0]}: {_abridged(claim)}")
         print(f"    {verdict.message}")
         if args.show_point and verdict.point:
             print(f"    at {verdict.point}")
@@ -263,7 +275,13 @@ def _step_line(report, label: str) -> str:
     chain), the claim, and the reason unless it is correct."""
     verdict, note = report.verdict, f" ({report.note})" if report.note else ""
     reason = "" if verdict.status == "correct" else f" — {verdict.message}"
-    return f"line {report.step.line}: {label}{note}: {verdict.claim}{reason}"
+    return f"line {report.step.line}: {label}{note}: {_abridged(verdict.claim)}{reason}"
+
+
+def _abridged(claim: str, limit: int = 300) -> str:
+    """A claim as echoed under its verdict: cut to `limit` characters (a 5 MB line is not
+    printed back)."""
+    return claim if len(claim) <= limit else f"{claim[: limit - 1]}… ({len(claim)} characters)"
 
 
 def _steps_summary(reports) -> str:

@@ -353,19 +353,20 @@ ONCE_CRASHED = [
         "factor 2",
     ),
     (LECTURE, r"\delta_1 = \frac{1}{0} z_1", "wrong", "division by zero"),
-    # found by the fuzzer: N in an entry-wise quotient (one sample: N = 1); a derivative of a
+    # found by the fuzzer: N in an entry-wise quotient (one sample's f has no N: a claim's N is
+    # the batch's, so N times the gradient is wrong, not equal at N = 1); a derivative of a
     # number; SymPy's unevaluated d|t|/dt at a point
     (
         BINARY_EXAMPLE,
         r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{N}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
-        "correct",
-        "by expansion",
+        "wrong",
+        "factor 2",
     ),
     (
         BINARY_EXAMPLE,
-        r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{2N}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
-        "wrong",
-        "factor 2",
+        r"\frac{\partial f}{\partial W_2} = \left[\frac{1}{z_2} \circ \frac{1}{z_2 - 1} \circ (y - z_2)\right] \frac{\partial (\sigma_2(W_2 z_1 + b_2))}{\partial W_2}",
+        "correct",
+        "by expansion",
     ),
     (
         LECTURE,

@@ -12,6 +12,7 @@ import os
 import re
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -159,3 +160,21 @@ def test_a_layer_taken_from_the_left_side_is_checked_against_the_network():
     """δ_2 = z' on a one-layer network: σ' takes layer 2 from the left side (found by the fuzzer
     as an IndexError)."""
     assert_verdict("perceptron", "\\delta_2 = z '")
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        r"\frac{\partial f}{\partial W_3} = \frac{1}{N}\sum_{i=1}^N \delta_3^{(i)} (z_2^{(k)})^T",
+        r"\frac{\partial f}{\partial W_3} = \frac{1}{N}\sum_{j=1}^N \delta_3^{(i)} (z_2^{(i)})^T",
+        r"\frac{\partial f}{\partial W_3} = \frac{1}{N}\sum_{i=2}^N \delta_3^{(i)} (z_2^{(i)})^T",
+        r"\frac{\partial f}{\partial W_3} = \frac{1}{N^2}\sum_{i=1}^N \delta_3^{(i)} \sum_{i=1}^N (z_2^{(i)})^T",
+        r"\delta_3 = \frac{2}{N}(z_3 - y) \circ \sigma'_3",
+        r"\frac{\partial f}{\partial W_3} = \frac{1}{N} \delta_3 z_2^T",
+    ],
+)
+def test_false_claims_about_samples_are_never_correct(claim):
+    """Found by a hostile trial: the sum's index and bounds were not read, and N was 1 in one
+    sample's claim, so each of these false claims was called correct."""
+    verdict = symbp.verify_claim(symbp.lecture_spec(), claim)
+    assert verdict.status != "correct", verdict.message

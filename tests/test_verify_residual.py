@@ -382,3 +382,13 @@ def test_the_point_is_printed_only_when_asked(symbp_main):
     shown = symbp_main("verify", spec, "--claim", FORGOT_SKIP, "--show-point")
     assert quiet.returncode == shown.returncode == 1
     assert "W1 =" not in quiet.stdout and "    at W1 = [[" in shown.stdout
+
+
+def test_verify_reads_regular_files_only_and_echoes_long_claims_abridged(tmp_path, symbp_main):
+    """/dev/zero grew memory without end; a 5 MB claim was printed back whole."""
+    run = symbp_main("verify", "--tex", "/dev/zero")
+    assert run.returncode == 2 and "not a regular file" in run.stderr
+    long = tmp_path / "long.txt"
+    long.write_text("\\delta_3 = " + " + ".join(["z_3"] * 20000) + "\n")
+    run = symbp_main("verify", "--claims", long)
+    assert run.returncode != 3 and max(map(len, run.stdout.splitlines())) < 1000

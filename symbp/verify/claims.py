@@ -114,6 +114,8 @@ class _Tree(lark.Transformer):
     def __init__(self, stems: dict):
         super().__init__()
         self.stems = stems  #: how superscripted names read (`SUPERSCRIPT_STEMS` or `LECTURE_STEMS`)
+        self.indices: set[str] = set()  #: the letters of the sample markers, (i)
+        self.variables: set[str] = set()  #: the variables of the sums over samples
 
     def start(self, meta, items):
         return tuple(items)
@@ -283,7 +285,10 @@ class _Tree(lark.Transformer):
     def sample(self, meta, items):
         """(i) marks one sample; (L), (J), (l) name a layer."""
         name = str(items[0])
-        return ("layer", name) if name in _LAYER_LETTERS else "sample"
+        if name in _LAYER_LETTERS:
+            return ("layer", name)
+        self.indices.add(name)
+        return "sample"
 
     def layer(self, meta, items):
         return ("layer", str(items[0]))
@@ -311,10 +316,45 @@ class _Tree(lark.Transformer):
         return Op("partial", (items[0],), _col(meta))
 
     def total(self, meta, items):
+        r"""A sum over the samples: \sum_{i=1}^N (or \sum_i) of the product after it."""
+        tokens = [str(t) for t in items[:-1] if isinstance(t, lark.Token)]
+        if len(tokens) >= 2 and tokens[1] != "1":
+            raise ClaimSyntaxError(
+                f"a sum over samples runs over all of them, from {tokens[0]} = 1 to N", _col(meta)
+            )
+        if tokens:
+            self.variables.add(tokens[0])
+        if _has_sum(items[-1]):
+            raise ClaimSyntaxError(
+                "a sum over samples inside another: write each sum in its own brackets, or the "
+                "batch matrices",
+                _col(meta),
+            )
         return Op("sum", (items[-1],), _col(meta))
 
     def limit(self, meta, items):
         return str(items[0])
+
+
+def _has_sum(tree) -> bool:
+    if isinstance(tree, Op):
+        return tree.kind == "sum" or any(_has_sum(a) for a in tree.args)
+    return False
+
+
+def _check_indices(transformer: _Tree) -> None:
+    """One sample index, (i), and the variable of the sums over samples when there are any: a
+    claim that mixes (i) and (k), or sums over j terms in i, does not say what it sums."""
+    indices, variables = transformer.indices, transformer.variables
+    if len(indices) > 1:
+        shown = ", ".join(f"({i})" for i in sorted(indices))
+        raise ClaimSyntaxError(f"the sample indices {shown} differ: one sample is one index")
+    if variables and indices - variables:
+        (index,) = indices
+        raise ClaimSyntaxError(
+            f"the sample index ({index}) is not the sum's variable "
+            f"({', '.join(sorted(variables))}): write the sum over {index}"
+        )
 
 
 def _check_text(text: str) -> None:
@@ -370,7 +410,10 @@ def parse(text: str) -> tuple:
         raise ClaimSyntaxError(f"unexpected {text[column - 1 : column + 9]!r}", column) from None
     _check_depth(tree, text)
     try:
-        return _Tree(_superscript_stems(text)).transform(tree)
+        transformer = _Tree(_superscript_stems(text))
+        result = transformer.transform(tree)
+        _check_indices(transformer)
+        return result
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, ClaimSyntaxError):
             raise exc.orig_exc from None

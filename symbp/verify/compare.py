@@ -1060,6 +1060,12 @@ def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
         return Verdict(claim, "wrong", str(exc))
     except Unsupported as exc:
         return Verdict(claim, "unsupported", str(exc))
+    except (OverflowError, RecursionError, MemoryError) as exc:  # e^{e^{e^{...}}}: numbers beyond
+        return Verdict(  # what SymPy can hold, at the claim's points
+            claim,
+            "unsupported",
+            f"its values are beyond what verify can evaluate ({type(exc).__name__})",
+        )
 
 
 def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
@@ -1148,6 +1154,8 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     that fails is not a difference: equal numbers without a proof say so."""
     small = _small_spec(spec)
     lhs_small, claim_small = _resolve_claim(small, lhs_tree, rhs_tree)
+    if not batch:  # one sample's f has no N in it: a claim's N is the batch's, N = 2 samples
+        claim_small = claim_small.xreplace({N: sp.Integer(2)})
     derived_small = _target(small, lhs_small, batch)
     points = _points(small, batch)
     pairs = [(at(claim_small), at(derived_small)) for at in points]
