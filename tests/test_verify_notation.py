@@ -391,3 +391,21 @@ def test_new_notation_keeps_the_bounds():
     long = r"\delta_1 = " + r"\tanh^2 " * (claims.MAX_LENGTH // 8) + "u_1"
     verdict = verify(LECTURE, long)
     assert verdict.status == "unparsable" and "characters long" in verdict.message
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        r" \quad \text{(BP1)}",
+        r" && \text{by the chain rule}",
+        r" \tag{BP1}",
+        r" \label{eq:bp1}",
+        r", \notag",
+    ],
+)
+def test_an_annotation_after_the_formula_is_not_part_of_it(annotation):
+    """A step's side note (an align's && column, \\quad \\text{...}, \\tag) was read as symbols:
+    a correct step came out WRONG.  The formula keeps its verdict, either way."""
+    right, slip = r"\delta_3 = 2(z_3 - y) \circ \sigma'_3", r"\delta_3 = (z_3 - y) \circ \sigma'_3"
+    assert verify(LECTURE, right + annotation).status == "correct"
+    assert verify(LECTURE, slip + annotation).status == "wrong"

@@ -96,6 +96,11 @@ def _superscript_stems(text: str) -> dict:
 
 
 _COMMENT = re.compile(r"(?<!\\)%.*")
+#: an annotation after the formula: an align's && column, or \quad \text{(BP1)}, \tag, \label
+_ANNOTATION = re.compile(
+    r"(?:&&.*|(?:\\q?quad|,|;)?\s*(?:\\text\{[^{}]*\}|\\tag\*?\{[^{}]*\}|\\label\{[^{}]*\}"
+    r"|\\nonumber|\\notag))\s*$"
+)
 
 
 def _on_argument(base, apply):
@@ -398,6 +403,8 @@ def parse(text: str) -> tuple:
     """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
     if isinstance(text, str) and len(text) <= MAX_LENGTH:
         text = _COMMENT.sub("", text)  # a LaTeX comment, % to the end
+        while (stripped := _ANNOTATION.sub("", text)) != text:  # what is said of the formula
+            text = stripped
     _check_text(text)
     try:
         tree = _parser().parse(text)
