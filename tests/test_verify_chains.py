@@ -4,6 +4,8 @@ independent NumPy reference (central differences), not against symbp's output.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,17 @@ def test_batch_recursion_chain(run, tmp_path):
         "correct",
     ]
     assert steps[1].startswith("line 3: WRONG")
+
+
+def test_split_gather_and_verbatim_are_read_as_latex_reads_them(symbp_main):
+    """A chain in equation+split, a step in gather: each '=' is judged (they came back "cannot
+    parse" or were skipped); an align shown inside verbatim is not an equation."""
+    fixture = Path(__file__).parent / "fixtures" / "student_split_gather.tex"
+    run = symbp_main("verify", "--tex", fixture)
+    lines = run.stdout.splitlines()
+    assert run.returncode == 1
+    assert lines[0].startswith("line 5: correct") and lines[2].startswith("line 7: correct")
+    assert lines[1].startswith("line 6: WRONG") and "factor 0.5" in lines[1]  # (z - y): half
+    assert lines[3].startswith("line 11: WRONG") and "W₃ᵀ" in lines[3]
+    assert not any(line.startswith("line 15") for line in lines)  # \delta_3 = 7 in verbatim
+    assert lines[-1] == "derivation: 2 of 4 steps correct; first wrong step on line 6"

@@ -1319,9 +1319,15 @@ def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM
         return None
 
 
-_ENVIRONMENT_MARK = re.compile(r"\\(begin|end)\{(align\*?|equation\*?|aligned)\}")
+_ENVIRONMENT_MARK = re.compile(
+    r"\\(begin|end)\{(align\*?|equation\*?|aligned|gather\*?|multline\*?|eqnarray\*?|alignat\*?)\}"
+)
+_VERBATIM = re.compile(r"\\begin\{(verbatim\*?|lstlisting|minted)\}.*?\\end\{\1\}", re.S)
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
-_DROP = re.compile(r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&")
+_DROP = re.compile(
+    r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&"
+    r"|\\(?:begin|end)\{(?:split|aligned|gathered|alignedat)\}(?:\{\d+\})?"
+)
 _CLAIM_LHS = re.compile(r"\\delta|\\zeta|\\Delta|\\mathcal\{Z\}|\\partial f|delta|zeta")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
@@ -1375,7 +1381,8 @@ def tex_steps(source: str) -> list[TexStep]:
     a claim continues its right side.  An environment that opens with an '=' row continues the
     chain of the previous one if that ended on a claim (a chain split over slides).  Linear in
     the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
-    source = _COMMENT.sub(lambda m: " " * len(m.group()), source)  # offsets kept
+    blank = lambda m: re.sub(r"[^\n]", " ", m.group())  # noqa: E731  (offsets and lines kept)
+    source = _VERBATIM.sub(blank, _COMMENT.sub(blank, source))
     newlines = [i for i, c in enumerate(source) if c == "\n"]
     out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far
     for start, end in _math_bodies(source):
