@@ -37,23 +37,19 @@ def derive(spec: Spec) -> Derivation:
     sample, simplified, assumptions = one_pass(spec, batch=False)
     batch = one_pass(spec, batch=True)[0]
     notes = {value: a.text for value, a in zip(simplified, assumptions, strict=True)}
-    chains = []
+    chains = []  # (layer, chain), shown from the top layer down
     for param in sample.graph.params:
         layer = sample.graph.consumers(param.symbol)[0].layer
         full = layer > spec.depth - FULL_CHAINS
-        chains.append(chain(sample, param.symbol, full, simplified, notes))
+        chains.append((layer, chain(sample, param.symbol, full, simplified, notes)))
     return Derivation(
         spec=spec,
         sample=sample,
         batch=batch,
-        chains=tuple(sorted(chains, key=lambda c: -_layer_of(sample, c.target))),
+        chains=tuple(c for _, c in sorted(chains, key=lambda lc: -lc[0])),
         derivatives=tuple(
             activations.derivative(layer.sigma) if layer.sigma.elementwise else None
             for layer in spec.layers
         ),
         assumptions=assumptions,
     )
-
-
-def _layer_of(p: Pass, param) -> int:
-    return p.graph.consumers(param)[0].layer

@@ -1261,9 +1261,7 @@ def _shape_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
             derived_small = _target(small, resolve_small(lhs_tree), batch)
         except (Wrong, Unsupported):
             continue
-        points = _points(small, batch)
-        pairs = [(at(value_small), at(derived_small)) for at in points]
-        if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
+        if _agree(_points(small, batch), value_small, derived_small):
             return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
     return ""
 
@@ -1287,10 +1285,15 @@ def _repair(small: Spec, lhs_tree, rhs_tree, derived, points) -> str:
             or _has(value, (Gradient, Through))
         ):
             continue
-        pairs = [(at(value), at(derived)) for at in points]
-        if all(a is not None and b is not None and not _differ(a, b) for a, b in pairs):
+        if _agree(points, value, derived):
             return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
     return ""
+
+
+def _agree(points, value, derived) -> bool:
+    """Whether `value` and `derived` take the same finite values at every one of `points`."""
+    pairs = ((at(value), at(derived)) for at in points)
+    return all(a is not None and b is not None and not _differ(a, b) for a, b in pairs)
 
 
 def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM_SECONDS):
