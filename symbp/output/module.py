@@ -197,7 +197,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         outputs_unpacked=", ".join(
             n if n in {z.name for z in batch.graph.outputs} else "_" for n in names
         ),
-        unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
+        unpacked=", ".join(n if n in used_by_gradients | used_by_loss else "_" for n in names),
         backward=backward,
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
