@@ -36,6 +36,7 @@ _STEMS = {
     "Delta": (r"\boldsymbol{\Delta}", "Δ"),
     "Zeta": (r"\boldsymbol{\mathcal{Z}}", "𝒵"),
     "Dsig": (r"\boldsymbol{\Sigma}'", "Σ′"),
+    "lambda": (r"\lambda", "λ"),  # a weight-decay coefficient (scalar): lambda, lambda_j
 }
 PER_SAMPLE = {"z", "u", "a", "y", "delta", "zeta", "dsig"}  #: stems of one-sample quantities
 #: Names symbp gives its scalar symbols besides the stems above: the sample count N, the
@@ -128,6 +129,11 @@ class Names:
     def param(self, key: str):
         """The parameter named by a gradient key: "W2" -> W_2, "b2" -> b_2."""
         return self.W(int(key[1:])) if key[0] == "W" else self.b(int(key[1:]))
+
+
+def decay(j: int | None) -> sp.Symbol:
+    """The weight-decay coefficient: lambda for every layer (`j` None), or lambda_j."""
+    return sp.Symbol(f"lambda{'' if j is None else j}", nonnegative=True)
 
 
 def subscript(index) -> str:

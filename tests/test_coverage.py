@@ -21,6 +21,7 @@ from symbp.printing.numpy import code
 from symbp.printing.text import TextPrinter
 from symbp.proof.expansion import evaluate
 from symbp.spec.model import Layer, Spec
+from symbp.spec.train import Train
 
 A = sp.MatrixSymbol("A", 2, 2)
 B = sp.MatrixSymbol("B", 2, 2)
@@ -33,6 +34,7 @@ SAMPLES = {  # one instance of each node class; a new class must add one here
     nodes.ElementSum: nodes.ElementSum(A),
     nodes.Partial: nodes.Partial(A, B),
     nodes.VJP: nodes.VJP(A, nodes.Partial(A, B)),
+    nodes.Plus: nodes.Plus(nodes.VJP(A, nodes.Partial(A, B)), B),
 }
 PRINTERS = {
     "latex": lambda e: SymbpLatexPrinter().doprint(e),
@@ -63,6 +65,7 @@ def _graphs():
     ]
     skip = (Layer(2, "tanh"), Layer(2, "tanh"), Layer(2, "tanh", skip_from=1))
     specs.append(Spec("r", 2, skip))
+    specs.append(Spec("wd", 2, (Layer(2, "tanh"),), train=Train(weight_decay=(0.5,))))
     return [build(spec, Names(spec.widths, batch)) for spec in specs for batch in (0, 1)]
 
 
@@ -121,11 +124,12 @@ def test_a_node_without_a_printer_method_is_an_error_naming_it():
 
 
 def test_every_op_kind_the_layer_kinds_emit_has_a_rule_and_every_rule_is_used():
-    kinds = {op.kind for g in _graphs() for op in g.ops}
+    kinds = {op.kind for g in _graphs() for op in g.ops + g.penalties}
     assert kinds == set(rules.RULES)
     for g in _graphs():
-        for op in g.ops:
-            adjoint = sp.MatrixSymbol("g", *op.output.shape) if op.kind != "loss" else 1
+        for op in g.ops + g.penalties:
+            scalar = op.kind in ("loss", "penalty")  # their outputs are terms of f
+            adjoint = 1 if scalar else sp.MatrixSymbol("g", *op.output.shape)
             assert len(rules.vjp(op, adjoint)) == len(op.inputs)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import sympy as sp
 from sympy import MatAdd
 
-from ..graph.nodes import VJP, Partial
+from ..graph.nodes import VJP, Partial, Plus
 from ..graph.ops import Graph, f
+from .reverse import penalty_gradients
 from .rules import vjp
 from .steps import Chain, Pass, Reason, Step
 
@@ -98,4 +99,10 @@ def chain(p: Pass, param, full: bool, simplified: dict, notes: dict) -> Chain:
     writer = _Writer(p, param, simplified, notes)
     row = writer.start(top, path)
     writer.descend(row, path)
-    return Chain(target=param, steps=tuple(writer.steps))
+    decay = penalty_gradients(p.graph).get(param)
+    if decay is None:
+        return Chain(target=param, steps=tuple(writer.steps))
+    first, *rest = writer.steps  # with weight decay, every step adds the penalty's gradient
+    steps = [Step(Plus(first.rhs, decay), Reason("decay", first.reason.layer))]
+    steps += [Step(Plus(st.rhs, decay), st.reason) for st in rest]
+    return Chain(target=param, steps=tuple(steps))

@@ -50,22 +50,38 @@ def reverse(graph: Graph, names, scale, overrides: dict | None = None) -> Pass:
         for x, gx in zip(op.inputs, adjoints, strict=True):
             if gx is not None:
                 parts.setdefault(x, []).append(gx)
+    decay = penalty_gradients(graph)
     gradients = {}
     for param in graph.params:
         received = parts[param.symbol][::-1]
         if len(received) > 1:
             contributions[param.symbol] = tuple(received)
         g = _total(received)
-        gradients[param.key] = g if scale == 1 else MatMul(scale, *MatMul.make_args(g))
+        g = g if scale == 1 else MatMul(scale, *MatMul.make_args(g))
+        gradients[param.key] = MatAdd(g, decay[param.symbol]) if param.symbol in decay else g
+    penalty = sp.Add(*(op.equation for op in graph.penalties))
+    data = graph.ops[-1].equation if scale == 1 else scale * graph.ops[-1].equation
     return Pass(
         names=names,
         graph=graph,
-        objective=graph.ops[-1].equation if scale == 1 else scale * graph.ops[-1].equation,
+        objective=data + penalty,
+        penalty=penalty,
+        data_objective=data,
         scale=scale,
         backward=_used(backward, gradients.values()),
         gradients=gradients,
         contributions=contributions,
     )
+
+
+def penalty_gradients(graph: Graph) -> dict:
+    """param -> d (its penalty) / d param (2 lambda W), from the penalty ops' rules; penalties
+    add to f outside the reduction factor, so their gradients are not scaled."""
+    out = {}
+    for op in graph.penalties:
+        for x, gx in zip(op.inputs, rules.vjp(op, sp.Integer(1)), strict=True):
+            out[x] = gx if x not in out else MatAdd(out[x], gx)
+    return out
 
 
 def _used(backward: list, results) -> tuple:

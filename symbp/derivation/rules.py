@@ -11,7 +11,8 @@ Identities used:  u = W z + b 1^T  =>  dW = g z^T,  dz = W^T g,  db = g 1;
                   z = sigma(u)     =>  du = g o sigma'(u)      (o: Hadamard product);
                   z = softmax(u)   =>  du = (diag(z) - z z^T) g = z o g - z (z^T g);
                   z = a + b        =>  da = g,  db = g;
-                  F = sum l(Z, Y)  =>  dZ = l'(Z, Y) entry-wise.
+                  F = sum l(Z, Y)  =>  dZ = l'(Z, Y) entry-wise;
+                  r = lambda ||W||_F^2  =>  dW = 2 lambda g W  (weight decay).
 """
 
 from __future__ import annotations
@@ -84,12 +85,18 @@ def _loss(op: Op, g):
     return (dl if g == 1 else MatMul(g, dl), None)  # no adjoint for the target y
 
 
+def _penalty(op: Op, g):
+    (W,) = op.inputs
+    return (MatMul(2 * op.attr("weight_decay") * g, W),)
+
+
 RULES = {
     "affine": Rule(_affine),
     "activation": Rule(_activation, local=sigma_prime),
     "softmax": Rule(_softmax, local=softmax_jacobian),
     "add": Rule(_add),
     "loss": Rule(_loss),
+    "penalty": Rule(_penalty),
 }
 
 

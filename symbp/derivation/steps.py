@@ -21,7 +21,7 @@ class Reason:
     of the adjoint `symbol`, the sum of the adjoints of `symbol`'s consumers (the multivariate
     chain rule), or a simplification of the lecture's (under `note`)."""
 
-    kind: str  # "chain" | "layer" | "loss" | "define" | "sum" | "simplify"
+    kind: str  # "chain" | "layer" | "loss" | "define" | "sum" | "simplify" | "decay"
     layer: int | None = None
     symbol: sp.Basic | None = None
     note: str | None = None
@@ -60,8 +60,9 @@ class Pass:
     `backward` lists (symbol, expr) in evaluation order: each named adjoint (delta_j, zeta_j) and
     each local derivative a rule uses (sigma'_j), defined before use.  `gradients` maps "W1",
     "b1", ... to d f / d param.  `scale` is the reduction factor c in f = c * (sum of the
-    per-sample losses); `contributions` maps each value that feeds several ops to the adjoints
-    that add up to its own (the multivariate chain rule).
+    per-sample losses); `penalty` the weight-decay terms that `objective` adds after it
+    (0 without); `contributions` maps each value that feeds several ops to the adjoints that add
+    up to its own (the multivariate chain rule).
     """
 
     names: object
@@ -71,6 +72,12 @@ class Pass:
     backward: tuple[tuple[sp.MatrixSymbol, sp.Basic], ...]
     gradients: dict[str, sp.Basic]
     contributions: dict
+    penalty: sp.Expr = sp.S.Zero
+    data_objective: sp.Expr | None = None  #: f without `penalty`: c * (sum of the losses)
+
+    def __post_init__(self):
+        if self.data_objective is None:
+            object.__setattr__(self, "data_objective", self.objective)
 
     @property
     def forward(self) -> tuple[tuple[sp.Basic, sp.Basic], ...]:

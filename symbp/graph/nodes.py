@@ -1,8 +1,9 @@
 """symbp's own SymPy nodes and the lift from scalar formulas to element-wise matrix formulas.
 
 * `Sigma(j, U)` is sigma_j applied entry-wise to the matrix U.
-* `Partial(f, X)` and `VJP(g, J)` exist for display only: the chains of the lecture write a
-  Jacobian ``d z / d W`` and a row factor ``g`` applied to it.
+* `Partial(f, X)`, `VJP(g, J)` and `Plus(a, b)` exist for display only: the chains of the
+  lecture write a Jacobian ``d z / d W`` and a row factor ``g`` applied to it (plus, with weight
+  decay, the penalty's gradient).
 * `ElementSum(A)` is the sum of all entries of A (the loss summed over components and samples).
 """
 
@@ -118,6 +119,16 @@ class VJP(SymbpNode, Basic):
 
     def __new__(cls, row, jacobian):
         return super().__new__(cls, row, jacobian)
+
+
+class Plus(SymbpNode, Basic):
+    """``left + right`` where `left` is a display-only term (a chain's step plus the gradient of
+    a weight-decay term, which the chain rule's factors cannot absorb)."""
+
+    targets = ("latex", "text")
+
+    def __new__(cls, left, right):
+        return super().__new__(cls, left, right)
 
 
 def hadamard(*factors):

@@ -41,6 +41,7 @@ class Param:
     key: str
     symbol: sp.MatrixSymbol
     scale: float | None
+    decays: bool = False  #: a weight: a weight-decay term lambda ||W||_F^2 applies to it
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Graph:
     `named` maps a value to the symbol that names its adjoint (u_j -> delta_j); `hidden` holds the
     values that displays write out rather than name (u_j: the lecture writes sigma_j(W_j z + b_j));
     `outputs` are the layer outputs z_0, ..., z_J; `params` the parameters, in layer order.
+    `penalties` are ops whose outputs add to f outside the loss's reduction factor (weight decay,
+    f = c * sum l + lambda_j ||W_j||_F^2): the reverse pass applies their rules too.
     """
 
     ops: tuple[Op, ...]
@@ -69,6 +72,7 @@ class Graph:
     hidden: frozenset = frozenset()
     outputs: tuple = ()
     params: tuple[Param, ...] = ()
+    penalties: tuple[Op, ...] = ()
 
     def __post_init__(self):
         producers, consumers = {}, {}

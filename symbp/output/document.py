@@ -111,7 +111,9 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "skips": _skips(p),
         "legend": legend([step.reason for chain in d.chains for step in chain.steps]),
         "network": page.frames(network, first=_PROSE["network"]),
-        "batch_loss": page.lines([Equation(latex(f), "=", _scaled(scale, b.objective / b.scale))]),
+        "batch_loss": page.lines(
+            [Equation(latex(f), "=", _scaled(scale, b.data_objective / b.scale) + _decay(b))]
+        ),
         "reduction": spec.reduction,
         "activations": page.frames(activations, first=_PROSE["activations"]),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
@@ -239,7 +241,13 @@ def _network_lines(spec: Spec, p, page: Page) -> list[Line]:
         if sigma is not None:
             tag += rf", \quad \sigma_{{{op.layer}}} = \text{{{tex_escape(sigma.name)}}}"
         equations.append(Equation(latex(value), "=", latex(rhs), tag))
-    return page.lines([*equations, Equation("f", "=", latex(p.objective), r"\text{(L)}")])
+    f_rhs = latex(p.data_objective) + _decay(p)
+    return page.lines([*equations, Equation("f", "=", f_rhs, r"\text{(L)}")])
+
+
+def _decay(p) -> str:
+    """The weight-decay terms of f, each `` + lambda ||W_j||_F^2``, in layer order."""
+    return "".join(f" + {latex(op.equation)}" for op in p.graph.penalties)
 
 
 def _chain(chain, p, page: Page, first_sum: bool) -> dict:

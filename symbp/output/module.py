@@ -14,6 +14,7 @@ import re
 
 import sympy as sp
 
+from .. import naming
 from ..budget import refuse_large_arrays
 from ..catalog import losses, optimizers
 from ..catalog.activations import t
@@ -34,14 +35,26 @@ from .report import objective as objective_text
 
 
 def stable_objective(spec: Spec, batch):
-    """The objective as the emitted loss() computes it: from the output layer's pre-activations
-    when the loss has a logit form (no log(0) for saturated outputs), else as derived."""
+    """The objective's loss term as the emitted loss() computes it (its weight-decay terms are
+    `batch.graph.penalties`): from the output layer's pre-activations when the loss has a
+    logit form (no log(0) for saturated outputs), else as derived."""
     form = losses.logit_form(spec.loss, spec.layers[-1].sigma, spec.loss_factor)
     if form is None:
-        return batch.objective
+        return batch.data_objective
     U = batch.names.u(spec.depth)
     body = ElementSum(lift(form, {t: U, losses.y: batch.names.y(), losses.lse: LogSumExp(U)}))
     return body if batch.scale == 1 else batch.scale * body
+
+
+def decay_values(spec: Spec) -> dict:
+    """lambda (or lambda_j) -> its value from the spec's [train] table, as an exact rational
+    (1e-4 -> 1/10000), for code: the documents keep the symbol."""
+    train = spec.train
+    if train.weight_decay is None:
+        return {}
+    if train.decay_is_global:
+        return {naming.decay(None): sp.Rational(repr(train.weight_decay[0]))}
+    return {naming.decay(j): sp.Rational(repr(v)) for j, v in enumerate(train.weight_decay, 1)}
 
 
 def identifiers(*code: str) -> set[str]:
@@ -77,6 +90,24 @@ def bcd_context(spec: Spec, batch, printed) -> list[dict]:
             }
         )
     return out
+
+
+def train_defaults(spec: Spec) -> list[tuple[str, str]]:
+    """The spec's [train] table as (key, Python literal) pairs for the module's TRAIN constant:
+    every training default, the optimizer's hyper-parameters, layer_lr as {j: alpha_j}."""
+    train = spec.train
+    layer_lr = None if train.layer_lr is None else dict(enumerate(train.layer_lr, start=1))
+    values = {
+        "optimizer": json.dumps(train.optimizer),  # validated choices; json quotes them
+        "lr": repr(train.lr),
+        "schedule": json.dumps(train.schedule),
+        "batch_size": repr(train.batch_size),
+        "epochs": repr(train.epochs),
+        "seed": repr(train.seed),
+        "layer_lr": repr(layer_lr),
+    }
+    values.update((key, repr(value)) for key, value in train.hyper)
+    return list(values.items())
 
 
 def _bound(value: float) -> str:
@@ -146,9 +177,10 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
             )
         batch = perceptron_pass(batch)
     acts = {j: layer.sigma for j, layer in enumerate(spec.layers, start=1)}
+    decay = decay_values(spec)
 
     def printed(expr) -> str:
-        return code(expr, acts, chosen.printer)
+        return code(expr.xreplace(decay) if decay else expr, acts, chosen.printer)
 
     widths = spec.widths
     params = [
@@ -169,9 +201,10 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         ]
     )
     objective = printed(stable_objective(spec, batch))
+    penalties = [printed(op.equation) for op in batch.graph.penalties]
     grads = [(key, printed(g)) for key, g in batch.gradients.items()]
 
-    used_by_loss = identifiers(objective)
+    used_by_loss = identifiers(objective, *penalties)
     used_by_gradients = identifiers(*(c for _, c in grads + backward))
     names = ["Z0", *(lhs.name for lhs, _ in batch.forward)]  # every intermediate of _forward
     body = render(
@@ -188,10 +221,12 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         params=params,
         forward=[(lhs.name, printed(rhs)) for lhs, rhs in batch.forward],
         objective=objective,
+        penalties=penalties,
         objective_uses_n="N" in used_by_loss,
         loss_unpacked=", ".join(n if n in used_by_loss else "_" for n in names),
         gradients_use_n="N" in used_by_gradients,
-        backward_params=[p["key"] for p in params if p["key"] in used_by_gradients],
+        loss_params=[p["key"] for p in params if p["key"] in used_by_loss],
+        value_params=[p["key"] for p in params if p["key"] in used_by_gradients | used_by_loss],
         intermediates=", ".join(names),
         outputs=", ".join(z.name for z in batch.graph.outputs),
         outputs_unpacked=", ".join(
@@ -201,6 +236,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         backward=backward,
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
+        train_defaults=train_defaults(spec),
         **target_domain_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
     )

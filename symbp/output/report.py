@@ -11,12 +11,14 @@ from ..printing.text import TextPrinter, text
 
 
 def objective(p) -> str:
-    """f of a pass, with its reduction factor in front: (1/N) ‖Y − Z_J‖_F²."""
+    """f of a pass, with its reduction factor in front: (1/N) ‖Y − Z_J‖_F², and its weight
+    decay after it (+ λ‖W₁‖_F² + ...)."""
+    decay = "".join(f" + {text(op.equation)}" for op in p.graph.penalties)
     if p.scale == 1:
-        return text(p.objective)
-    body = text(p.objective / p.scale)
+        return text(p.data_objective) + decay
+    body = text(p.data_objective / p.scale)
     sign, body = (TextPrinter.MINUS, body[1:]) if body.startswith(TextPrinter.MINUS) else ("", body)
-    return f"{sign}({text(p.scale)}) {body}"
+    return f"{sign}({text(p.scale)}) {body}{decay}"
 
 
 def reason(r) -> str:
@@ -31,6 +33,8 @@ def reason(r) -> str:
         return f"SymPy simplification; {r.note}"
     if r.kind == "sum":
         return f"{text(r.symbol)} feeds several operations: their adjoints add up"
+    if r.kind == "decay":
+        return "chain rule on the loss term, plus the weight decay's gradient 2λW"
     return f"definition of {text(r.symbol)}"
 
 
@@ -74,7 +78,7 @@ def render_text(derivation) -> str:
     equations = p.graph.equations()
     for value, rhs, op in equations[:-1]:
         lines.append(f"  {text(value)} = {text(rhs)}    {_tag(op)}".rstrip())
-    lines.append(f"  f = {text(p.objective)}")
+    lines.append(f"  f = {objective(p)}")
     lines.append("")
     lines.append("δ recursion (one sample):")
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in p.adjoints]

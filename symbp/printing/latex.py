@@ -30,7 +30,9 @@ class SymbpLatexPrinter(Strict, MatrixNotation, LatexPrinter):
         return tex
 
     def _print_Symbol(self, expr, style="plain"):
-        return naming.latex_name(expr.name) if expr.name in ("f",) else super()._print_Symbol(expr)
+        if expr.name == "f" or naming.split(expr.name)[0] == "lambda":
+            return naming.latex_name(expr.name)
+        return super()._print_Symbol(expr)
 
     def _print_Transpose(self, expr):
         return f"{{{self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct))}}}^{{T}}"
@@ -114,6 +116,8 @@ def reason(r) -> str:
         return r"\text{SymPy}"
     if r.kind == "sum":
         return r"\text{MCR}"
+    if r.kind == "decay":
+        return r"\text{CR, (R)}"
     return rf"\text{{def.}}\ {latex(r.symbol)}"
 
 
@@ -122,6 +126,11 @@ _MEANINGS = {
     "chain": ("the chain rule",) * 2,
     "sum": (
         "the multivariate chain rule: the adjoints of a value that feeds several operations add up",
+    )
+    * 2,
+    "decay": (
+        "the chain rule on the loss term, plus the gradient $2\\lambda \\mathbf{W}$ of the weight "
+        "decay $\\lambda \\|\\mathbf{W}\\|_F^2$",
     )
     * 2,
     "layer": ("the network's equation with that tag", "the network's equations with those tags"),

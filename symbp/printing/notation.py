@@ -93,6 +93,9 @@ class MatrixNotation:
             top = f"{self.PARENS[0]}{top}{self.PARENS[1]}"
         return self._fraction(top, self._print(den))
 
+    def _print_Plus(self, expr):
+        return " + ".join(self._print(a) for a in expr.args)
+
     def _print_VJP(self, expr):
         row, jac = expr.args
         if isinstance(row, Partial):

@@ -154,6 +154,9 @@ class TextPrinter(Strict, ScalarNotation, MatrixNotation, StrPrinter):
     def _print_MatrixSymbol(self, expr):
         return naming.unicode_name(expr.name)
 
+    def _print_Symbol(self, expr):
+        return naming.unicode_name(expr.name)
+
     def _print_Transpose(self, expr):
         return self._wrap(expr.arg, (MatAdd, MatMul, HadamardProduct)) + "ᵀ"
 

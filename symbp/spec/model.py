@@ -22,10 +22,22 @@ from ..catalog.layers import KINDS, dense, kind_of
 from ..catalog.losses import LOSSES, SCALES, scale_factor
 from ..errors import SpecError, shown
 from . import fields
+from .train import Train
+from .train import parse as parse_train
 
 REDUCTIONS = ("mean", "sum")
 LAYOUTS = ("columns", "rows")  #: how claims to `verify` lay out samples (see `Spec.layout`)
-_SPEC_KEYS = ("name", "input", "loss", "reduction", "bias", "layers", "loss_scale", "layout")
+_SPEC_KEYS = (
+    "name",
+    "input",
+    "loss",
+    "reduction",
+    "bias",
+    "layers",
+    "loss_scale",
+    "layout",
+    "train",
+)
 
 Width = fields.Width
 Layer = dense.Layer  #: the lecture's dense layer (the default ``type``)
@@ -41,6 +53,8 @@ class Spec:
     "rows" (samples as rows: z_j^T, W_j of shape d_{j-1} x d_j, X^T Delta); derive, latex and
     generate always write columns, so two specs that differ only in layout compare equal (and
     share cached derivations); the digest tells them apart.
+    `train` is the ``[train]`` table (`spec.train.Train`): the emitted trainer's defaults, and
+    the weight decay that is part of the objective.
     """
 
     name: str
@@ -50,6 +64,7 @@ class Spec:
     reduction: str = "mean"
     loss_scale: str = "1"
     layout: str = field(default="columns", compare=False)  # the same network either way
+    train: Train = field(default_factory=Train)
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
@@ -88,6 +103,8 @@ class Spec:
             out["loss_scale"] = self.loss_scale
         if self.layout != "columns":
             out["layout"] = self.layout
+        if self.train != Train():
+            out["train"] = self.train.to_dict()
         return out
 
     def digest(self) -> str:
@@ -144,6 +161,9 @@ def validate(spec: Spec) -> None:
     _normalize_widths(spec)
     for i, layer in enumerate(spec.layers):
         kind_of(layer).check(spec, i)
+    if not isinstance(spec.train, Train):
+        raise SpecError("train", "expected a Train (spec.train.Train)", src)
+    parse_train(spec.train.to_dict(), spec.depth, src)  # the same checks as a [train] table
 
 
 def from_dict(data: dict, source: str | None = None) -> Spec:
@@ -175,6 +195,7 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         reduction=data.get("reduction", "mean"),
         loss_scale=data.get("loss_scale", "1"),
         layout=data.get("layout", "columns"),
+        train=parse_train(data.get("train", {}), len(layers), source),
         source=source,
     )
 

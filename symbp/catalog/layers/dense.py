@@ -139,7 +139,8 @@ def _check_skip(spec, i: int, output_activation: str | None) -> None:
 def ops(j: int, layer: Layer, names) -> Part:
     """Layer j's ops over `names` (see the module docstring)."""
     W, z_prev, u = names.W(j), names.z(j - 1), names.u(j)
-    params = [Param(f"W{j}", W, layer.sigma.init_gain / _sqrt_fan_in(names.widths[j - 1]))]
+    scale = layer.sigma.init_gain / _sqrt_fan_in(names.widths[j - 1])
+    params = [Param(f"W{j}", W, scale, decays=True)]
     inputs, pre = (W, z_prev), MatMul(W, z_prev)
     if layer.bias:
         b = names.b(j)
