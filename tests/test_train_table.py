@@ -151,3 +151,11 @@ def test_weight_decay_is_derived_shown_and_proved():
 def test_one_lambda_for_all_layers_is_written_once():
     d = derive(spec_with({"weight_decay": 0.1}))
     assert "λ·‖W₁‖_F²" in str(d) and "λ₁" not in str(d)
+
+
+def test_weight_decay_turns_off_least_squares_block_coordinate_descent():
+    """BCD's blocks are plain least squares; with a decay term they would not minimise f."""
+    linear = {**BASE, "layers": [{"units": 2, "activation": "identity"}] * 2}
+    assert hasattr(module_for(from_dict(linear)), "bcd_step")
+    decayed = module_for(from_dict({**linear, "train": {"weight_decay": 0.1}}))
+    assert not hasattr(decayed, "bcd_step")

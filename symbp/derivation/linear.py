@@ -63,6 +63,13 @@ def is_deep_linear(spec: Spec) -> bool:
     )
 
 
+def bcd_applies(spec: Spec) -> bool:
+    """Block-coordinate descent by least squares: a deep linear network without weight decay
+    (a decay term would make each block's minimiser a ridge solution, which `bcd_blocks` does
+    not derive)."""
+    return is_deep_linear(spec) and spec.train.weight_decay is None
+
+
 @dataclass(frozen=True)
 class Block:
     """Layer j's BCD sub-problem: minimise ||Y - C - A P B||_F over P = [W_j b_j] (or W_j)."""

@@ -22,7 +22,7 @@ from ..catalog.activations import t
 from ..derivation import rules
 from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
-from ..derivation.linear import bcd_blocks, convexity_example, is_deep_linear
+from ..derivation.linear import bcd_applies, bcd_blocks, convexity_example, is_deep_linear
 from ..errors import SpecError
 from ..escape import tex_text
 from ..graph.nodes import Partial
@@ -351,7 +351,7 @@ def _stack(batch_stem: str, sample_stem: str) -> str:
 
 
 def _bcd(spec: Spec, page: Page) -> list[dict]:
-    if not is_deep_linear(spec):
+    if not bcd_applies(spec):
         return []
     names = Names(spec.widths, batch=True)
     out = []

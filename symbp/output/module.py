@@ -20,7 +20,7 @@ from ..catalog import losses, optimizers
 from ..catalog.activations import t
 from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
-from ..derivation.linear import bcd_blocks, is_deep_linear
+from ..derivation.linear import bcd_applies, bcd_blocks
 from ..errors import SpecError
 from ..escape import python_string
 from ..graph.nodes import ElementSum, LeastSquares, LogSumExp, lift
@@ -64,7 +64,7 @@ def identifiers(*code: str) -> set[str]:
 
 def bcd_context(spec: Spec, batch, printed) -> list[dict]:
     """Printed code of each layer's block-coordinate-descent step (deep linear networks)."""
-    if not is_deep_linear(spec):
+    if not bcd_applies(spec):
         return []
     out = []
     for block in bcd_blocks(spec, batch.names):
