@@ -39,11 +39,21 @@ class Numeric:
 
 
 @dataclass(frozen=True)
+class LayerNorm:
+    """||d f / d param||_F of one parameter (`param`, e.g. "W3") of layer `layer`."""
+
+    layer: int
+    param: str
+    norm: float
+
+
+@dataclass(frozen=True)
 class Report:
     checks: tuple[Check, ...]
     numeric: Numeric
     spec_widths: tuple = ()  # d_0..d_J as the spec gives them
     proof_widths: tuple = ()  # the widths the proof by expansion ran at
+    gradient_norms: tuple[LayerNorm, ...] = ()  # at the spec's initialisation (`gradient_norms`)
 
     @property
     def numeric_error(self) -> float | None:
@@ -84,12 +94,22 @@ def sample_problem(spec: Spec, module, samples: int = 5, seed: int = 0):
 GRADIENTS = "emitted gradients vs central differences"
 
 
-def numeric_check(spec: Spec, samples: int = 5, seed: int = 0) -> Numeric:
+def gradient_module(spec: Spec):
+    """The emitted module of `spec`, imported, when its `gradients` are the derived gradients;
+    None for symbolic widths (nothing is emitted) and for a step network (sigma' = 0 almost
+    everywhere: no gradient to speak of)."""
+    if not spec.is_concrete or frozen_layers(spec):
+        return None
+    return load_module(module_source(spec), spec.name)
+
+
+def numeric_check(spec: Spec, samples: int = 5, seed: int = 0, module=None) -> Numeric:
     """Compare the emitted module's gradients with central differences of its loss.
 
     A step network (sigma' = 0 almost everywhere): its derived gradient is 0, compared with
     central differences of the emitted loss; the emitted update, Rosenblatt's rule, is not a
     gradient and is not compared.  Deeper step networks and symbolic widths emit no module.
+    `module`: `gradient_module(spec)` when the caller has it already.
     """
     if not spec.is_concrete:
         return Numeric(GRADIENTS, None, "symbolic widths: no module is emitted")
@@ -101,7 +121,7 @@ def numeric_check(spec: Spec, samples: int = 5, seed: int = 0) -> Numeric:
             f"sigma' of layer {frozen} is 0 almost everywhere: generate emits a step only as a "
             "single-layer perceptron",
         )
-    module = load_module(module_source(spec), spec.name)
+    module = module or load_module(module_source(spec), spec.name)
     params, X, Y = sample_problem(spec, module, samples, seed)
     numeric = module.finite_differences(params, X, Y)
     if frozen:
@@ -115,15 +135,34 @@ def numeric_check(spec: Spec, samples: int = 5, seed: int = 0) -> Numeric:
     return Numeric(GRADIENTS, module.max_relative_error(module.gradients(params, X, Y), numeric))
 
 
+def gradient_norms(
+    spec: Spec, samples: int = 5, seed: int = 0, module=None
+) -> tuple[LayerNorm, ...]:
+    """||d f / d param||_F for every parameter at the spec's initialisation (the emitted
+    `init_params(seed)`, biases zero) on the check's data (`sample_problem`'s X and Y), by the
+    emitted `layer_gradient_norms`; in layer order.  Empty when `gradient_module` is None.
+    `module`: `gradient_module(spec)` when the caller has it already."""
+    module = module or gradient_module(spec)
+    if module is None:
+        return ()
+    _, X, Y = sample_problem(spec, module, samples, seed)
+    norms = module.layer_gradient_norms(module.init_params(seed=seed), X, Y)
+    rows = (LayerNorm(int(key[1:]), key, norm) for key, norm in norms.items())
+    return tuple(sorted(rows, key=lambda row: row.layer))
+
+
 def check(spec: Spec, max_width: int | None = None) -> Report:
-    """Prove the derivation by expansion (at `proof_spec` widths) and run `numeric_check`."""
+    """Prove the derivation by expansion (at `proof_spec` widths), run `numeric_check` and
+    take the `gradient_norms` at initialisation."""
     refuse_large_arrays(spec, "check")
     checks = tuple(prove_activations(spec) + prove(spec, max_width))
+    module = gradient_module(spec)
     return Report(
         checks,
-        numeric_check(spec),
+        numeric_check(spec, module=module),
         spec_widths=tuple(spec.widths),
         proof_widths=tuple(proof_spec(spec, max_width).widths),
+        gradient_norms=gradient_norms(spec, module=module),
     )
 
 
