@@ -224,6 +224,7 @@ def test_plot_history_without_matplotlib_raises_one_clear_error(monkeypatch, tmp
         "matplotlib.cm",
         "matplotlib.colors",
         "matplotlib.figure",
+        "matplotlib.ticker",
     ]:
         monkeypatch.setitem(sys.modules, name, None)  # `import` of it raises ImportError
     with pytest.raises(module.MatplotlibMissing) as raised:
