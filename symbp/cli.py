@@ -203,7 +203,7 @@ def _check(args) -> int:
         print("CHECK FAILED")
     else:
         print(
-            "checks passed, but not every proof ran (skip)"
+            "checks passed, but not everything was checked in full (skip)"
             if report.skipped
             else "all checks passed"
         )

@@ -16,9 +16,15 @@ from autograd import grad
 
 import symbp
 from symbp import cli
-from symbp.proof.check import sample_problem
+from symbp.proof.check import (
+    TOLERANCE,
+    numeric_check,
+    round_off,
+    sample_problem,
+    unresolved_gradients,
+)
 
-from .conftest import ROOT, check_report, module_for
+from .conftest import EXAMPLES, ROOT, check_report, module_for
 
 VANISHING = ROOT / "examples" / "vanishing"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -243,3 +249,39 @@ def test_emitted_module_does_not_import_matplotlib(tmp_path):
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0 and run.stdout.strip() == "False", run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_compares_every_gradient_to_the_tolerance(spec_path):
+    """The round-off allowance of `unresolved_gradients` leaves no param of the examples out."""
+    numeric = numeric_check(spec_at(spec_path))
+    assert numeric.unresolved == () and "too small" not in numeric.note
+
+
+def test_deep_sigmoid_check_leaves_out_only_gradients_below_round_off():
+    spec = deep("sigmoid")
+    numeric = numeric_check(spec)
+    assert numeric.ok and numeric.error is not None and numeric.error <= TOLERANCE
+    module = module_for(spec)
+    params, X, Y = sample_problem(spec, module)
+    grads, f = module.gradients(params, X, Y), module.loss(params, X, Y)
+    assert "W1" in numeric.unresolved and "W20" not in numeric.unresolved
+    for key in numeric.unresolved:
+        assert np.linalg.norm(grads[key]) < round_off(f, grads[key].size) / TOLERANCE
+    assert f"{len(numeric.unresolved)} of {len(grads)} params" in numeric.note
+
+
+def test_a_wrong_small_gradient_is_still_caught():
+    """Left out is only what agrees within round-off: a gradient off by more, however small,
+    stays in the comparison and fails it."""
+    rng = np.random.default_rng(0)
+    f, entries = 1.0, 16
+    limit = round_off(f, entries)
+    true = rng.standard_normal(entries)
+    numeric = {"W1": true * 1e-3 * limit, "W2": true}
+    right = {"W1": numeric["W1"] + 0.5 * limit / np.sqrt(entries), "W2": true}
+    assert unresolved_gradients(right, numeric, f) == ["W1"]
+    wrong = {"W1": numeric["W1"] + 3 * limit, "W2": true}  # off by more than round-off
+    assert unresolved_gradients(wrong, numeric, f) == []
+    big = {"W1": true, "W2": true}  # a large gradient where differences see ~0
+    assert unresolved_gradients(big, numeric, f) == []
