@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with open(out, "wb") as file:  # a file object: np.savez adds no second .npz suffix
         np.savez(file, X=X, Y=Y)
-    print(f"wrote {out}: X {X.shape} (pixels in [0, 1], samples as columns), Y {Y.shape} labels 0-9")
+    print(f"wrote {out}: X {X.shape}, pixels in [0, 1], samples as columns; Y {Y.shape}, labels")
     return 0
 
 

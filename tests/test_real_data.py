@@ -346,6 +346,17 @@ def test_a_diverging_run_stops_with_one_line_and_saves_nothing(main, tmp_path):
     assert not (tmp_path / "p.npz").exists()
 
 
+def test_a_validation_loss_that_is_not_finite_stops_with_one_line(mods, main, tmp_path):
+    rng = np.random.default_rng(11)
+    X, Y = rng.standard_normal((3, 10)), rng.standard_normal((2, 10))
+    _, held = mods["linear"].validation_split(10, 0.2, 0)
+    X[:, held] = 1e300  # W X overflows on the held-out samples only
+    np.savez(tmp_path / "d.npz", X=X, Y=Y)
+    run = main("linear", "--data", tmp_path / "d.npz", "--val", "0.2", "--epochs", "5")
+    line = one_error_line(run, status=1)
+    assert "the validation loss is inf before training" in line
+
+
 def test_ctrl_c_keeps_what_was_trained_in_the_save_file(tmp_path):
     path = tmp_path / "net.py"
     path.write_text(symbp.generate_module(SPECS["lecture"]))
