@@ -83,7 +83,7 @@ class Optimizer:
     """`steps`: (target, formula) in order, entry-wise; a target is θ, one of `state` or a named
     intermediate.  `hyper`: its hyper-parameters with their defaults; `lr`: the published
     default step size, or None for symbp's `default_step` (which scales with the reduction);
-    `source`: where the formulation comes from."""
+    `source`: the torch.optim call whose update it is (ASCII, hyper-parameters by code name)."""
 
     name: str
     title: str
@@ -106,6 +106,16 @@ class Optimizer:
     def increment(self) -> sp.Expr:
         """What the update adds to θ (SGD: −α g), in α and g."""
         return sp.expand(self.update - theta)
+
+    @property
+    def direction(self) -> sp.Expr:
+        """d with θ's new value θ − α d, in θ, g, the hyper-parameters and, by name, the state
+        and intermediates as the steps before compute them (Adam: m̂/(√v̂ + ε))."""
+        value = theta
+        for target, formula in self.steps:
+            if target == theta:
+                value = formula.xreplace({theta: value})
+        return sp.expand((theta - value) / alpha)
 
     @property
     def intermediates(self) -> tuple[sp.Symbol, ...]:
@@ -181,7 +191,7 @@ MOMENTUM = Optimizer(
     ((m, mu * m + g), (theta, theta - alpha * m)),
     state=(_M,),
     hyper=(_MOMENTUM,),
-    source="torch.optim.SGD(momentum=μ)",
+    source="torch.optim.SGD(momentum=momentum)",
     step_factor=1 - mu,  # a constant gradient moves θ by α/(1 − μ): SGD's step
 )
 NESTEROV = Optimizer(
@@ -190,7 +200,7 @@ NESTEROV = Optimizer(
     ((m, mu * m + g), (theta, theta - alpha * (g + mu * m))),
     state=(_M,),
     hyper=(_MOMENTUM,),
-    source="torch.optim.SGD(momentum=μ, nesterov=True)",
+    source="torch.optim.SGD(momentum=momentum, nesterov=True)",
     step_factor=1 - mu,
 )
 ADAGRAD = Optimizer(
@@ -209,7 +219,7 @@ RMSPROP = Optimizer(
     state=(Variable(v, "v", 0.0, "running average of g²"),),
     hyper=(Variable(rho, "rho", 0.99, "decay of the average of g² (torch: alpha)"), _EPS),
     lr=0.01,
-    source="torch.optim.RMSprop(alpha=ρ)",
+    source="torch.optim.RMSprop(alpha=rho)",
 )
 ADAM = Optimizer(
     "adam",
