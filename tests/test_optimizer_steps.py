@@ -9,9 +9,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symbp
 from symbp.catalog import optimizers
+from symbp.output import document
 
 from .conftest import module_for
 
@@ -282,3 +284,40 @@ def test_updates_allocate_no_array_and_keep_float32(name):
     assert peak < smallest, f"apply_update allocated {peak} bytes (half a weight: {smallest})"
     assert all(p.dtype == np.float32 for p in params.values())
     assert all(np.isfinite(p).all() for p in params.values())
+
+
+# ---------------------------------------------------------------- the documents' update rule
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_displayed_update_is_the_registrys_formula(name):
+    """The reading order the documents print in changes no formula, and each assignment is
+    printed exactly as update_rule lays it out."""
+    opt = optimizers.OPTIMIZERS[name]
+    coefficients = frozenset({optimizers.alpha, optimizers.k, *(h.symbol for h in opt.hyper)})
+    for target, formula in (*opt.steps, (None, opt.direction)):
+        shown = document._reading_order(formula, coefficients, target)
+        assert sp.simplify(shown.doit() - formula) == 0, (name, target)
+
+
+@pytest.mark.parametrize("beamer", [False, True], ids=["article", "beamer"])
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adamw"])
+def test_documents_show_the_chosen_optimizers_update_and_both_forms(name, beamer, monkeypatch):
+    monkeypatch.setattr(document, "chosen_optimizer", lambda spec: optimizers.OPTIMIZERS[name])
+    tex = symbp.latex_document(BIASED, beamer=beamer, command="pytest")
+    rule = document.update_rule(BIASED, symbp.derive(BIASED).batch, document.ARTICLE)
+    assert rf"\texttt{{{name}}}" in tex
+    for line in (line for frame in rule["steps"] for line in frame):
+        assert str(line).split("&")[-1].strip().rstrip(",") in tex
+    assert rule["hyper"] in tex and rule["direction"] in tex
+    assert tex.count(r"\text{(u.1)}") == 1 and tex.count(r"\text{(u.2)}") == 1
+    size = sum(int(np.prod(shape)) for shape in module_for(BIASED).PARAM_SHAPES.values())
+    assert rf"\mathbb{{R}}^{{{size}}}" in tex
+    assert "per-layer step sizes" in tex
+
+
+def test_documents_show_sgd_when_the_spec_names_no_optimizer():
+    tex = symbp.latex_document(BIASED, command="pytest")
+    section = tex[tex.index(r"\section{Update rule}") :]
+    assert r"\texttt{sgd}" in section
+    assert r"\theta &\leftarrow \theta - \alpha g" in section
