@@ -14,6 +14,7 @@ import sympy as sp
 import symbp
 from symbp.catalog import optimizers
 from symbp.output import document
+from symbp.printing import inplace
 
 from .conftest import module_for
 
@@ -321,3 +322,34 @@ def test_documents_show_sgd_when_the_spec_names_no_optimizer():
     section = tex[tex.index(r"\section{Update rule}") :]
     assert r"\texttt{sgd}" in section
     assert r"\theta &\leftarrow \theta - \alpha g" in section
+
+
+# ---------------------------------------------------------------- in-place code
+
+
+X_, Y_ = sp.symbols("x y", real=True)
+C_ = sp.Symbol("c", positive=True)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        X_ * Y_ + X_**2,  # the target read by two terms: evaluated in scratch, then copied
+        C_ / (X_ + Y_),
+        sp.sqrt(X_) * Y_ - 2 * X_,
+        Y_ - X_ / (1 + C_ * Y_**2) + C_,
+        (X_ + Y_) ** 3 / Y_,
+        -X_,
+    ],
+    ids=str,
+)
+def test_in_place_statements_compute_the_formula(formula):
+    lowered = inplace.statements([(X_, formula)], [X_, Y_])
+    rng = np.random.default_rng(9)
+    x, y = rng.uniform(0.5, 2.0, (2, 3, 4))
+    names = {"np": np, "x": x.copy(), "y": y.copy(), "c": 0.7}
+    names |= {f"scratch{i}": np.empty_like(x) for i in range(lowered.scratch)}
+    exec("\n".join(lowered.lines), names)  # code symbp printed, run on local arrays
+    expected = sp.lambdify((X_, Y_, C_), formula, "numpy")(x, y, 0.7)
+    np.testing.assert_allclose(names["x"], expected, rtol=1e-13)
+    np.testing.assert_array_equal(names["y"], y)

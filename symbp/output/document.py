@@ -132,7 +132,7 @@ def chosen_optimizer(spec: Spec) -> optimizers.Optimizer:
     `train`, where the spec has one), else SGD."""
     train = getattr(spec, "train", None)
     name = train.get("optimizer") if isinstance(train, dict) else getattr(train, "optimizer", None)
-    return optimizers.OPTIMIZERS.get(name or "sgd", optimizers.SGD)
+    return optimizers.OPTIMIZERS[name or "sgd"]
 
 
 #: the lecture's all weights as one vector, its direction, and a layer's direction

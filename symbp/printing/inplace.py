@@ -115,15 +115,27 @@ class _Emitter:
             self._via_scratch(expr, out)
             return
         first, *rest = ordered
-        self.evaluate(first, out, target)
+        if first in self.arrays and first.name != out and rest:  # out = first ± second
+            self._combine(first.name, *self._signed(rest.pop(0)), out)
+        else:
+            self.evaluate(first, out, target)
         for term in rest:
-            negative = term.could_extract_minus_sign()
-            name, scratch = self.operand(-term if negative else term)
-            self.call("subtract" if negative else "add", out, name, out=out)
-            if scratch:
-                self.give(name)
+            self._combine(out, *self._signed(term), out)
         if constant != 0:
             self.call("add", out, self.scalar(constant), out=out)
+
+    def _signed(self, term) -> tuple[str, sp.Expr]:
+        """("subtract", -term) for a negative term, else ("add", term)."""
+        if term.could_extract_minus_sign():
+            return "subtract", -term
+        return "add", term
+
+    def _combine(self, left: str, ufunc: str, right, out: str) -> None:
+        """out = `ufunc`(left, right), `right` an expression evaluated first if need be."""
+        name, scratch = self.operand(right)
+        self.call(ufunc, left, name, out=out)
+        if scratch:
+            self.give(name)
 
     def product(self, expr, out: str, target) -> None:
         factors = [a for a in expr.args if self.is_array(a)]
@@ -131,26 +143,31 @@ class _Emitter:
         below = [f for f in factors if f.is_Pow and f.exp.is_number and f.exp.is_negative]
         above = [f for f in factors if f not in below]
         below = [sp.Pow(f.base, -f.exp) for f in below]  # divisors
+        if not above:  # c / (...): the divisor first, then c over it
+            self.evaluate(sp.Mul(*below), out, target)
+            self.call("divide", self.scalar(coeff), out, out=out)
+            return
         ordered = self._first_reading(above, target)
         if ordered is None or any(target is not None and f.has(target) for f in below):
             self._via_scratch(expr, out)
             return
-        if not ordered:  # c / (...): the divisor first, then c over it
-            self.evaluate(sp.Mul(*below), out, target)
-            self.call("divide", self.scalar(coeff), out, out=out)
-            return
         first, *rest = ordered
-        if first in self.arrays and coeff != 1:  # one pass: out = first * c
+        pending = [("multiply", f) for f in rest] + [("divide", f) for f in below]
+        if first not in self.arrays:
+            self.evaluate(first, out, target)
+        elif coeff == -1:
+            self.call("negative", first.name, out=out)
+            coeff = sp.Integer(1)
+        elif coeff != 1:  # one pass: out = first * c
             self.call("multiply", first.name, self.scalar(coeff), out=out)
             coeff = sp.Integer(1)
+        elif pending:  # out = first * second (or / second)
+            ufunc, factor = pending.pop(0)
+            self._combine(first.name, ufunc, factor, out)
         else:
             self.evaluate(first, out, target)
-        for ufunc, group in (("multiply", rest), ("divide", below)):
-            for factor in group:
-                name, scratch = self.operand(factor)
-                self.call(ufunc, out, name, out=out)
-                if scratch:
-                    self.give(name)
+        for ufunc, factor in pending:
+            self._combine(out, ufunc, factor, out)
         if coeff == -1:
             self.call("negative", out, out=out)
         elif coeff != 1:
