@@ -353,3 +353,16 @@ def test_in_place_statements_compute_the_formula(formula):
     expected = sp.lambdify((X_, Y_, C_), formula, "numpy")(x, y, 0.7)
     np.testing.assert_allclose(names["x"], expected, rtol=1e-13)
     np.testing.assert_array_equal(names["y"], y)
+
+
+@pytest.mark.parametrize("beamer", [False, True], ids=["article", "beamer"])
+@pytest.mark.parametrize("name", ["rmsprop", "adamw"])
+def test_update_rule_of_the_longest_optimizers_fits_the_page(name, beamer, monkeypatch, tmp_path):
+    from .test_overfull import _compile
+
+    monkeypatch.setattr(document, "chosen_optimizer", lambda spec: optimizers.OPTIMIZERS[name])
+    tex = symbp.latex_document(BIASED, beamer=beamer, command="pytest")
+    run, log = _compile(tex, tmp_path)
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert run.returncode == 0 and not errors, errors or run.stdout[-1500:]
+    assert not [line for line in log.splitlines() if line.startswith("Overfull")]
