@@ -46,7 +46,7 @@ CHANGED = {
     "adagrad": {"eps": 1e-3},
     "rmsprop": {"rho": 0.9, "eps": 1e-4},
     "adam": {"beta1": 0.8, "beta2": 0.99, "eps": 1e-5},
-    "adamw": {"beta1": 0.85, "beta2": 0.95, "eps": 1e-6, "weight_decay": 0.1},
+    "adamw": {"beta1": 0.85, "beta2": 0.95, "eps": 1e-6, "decoupled_decay": 0.1},
 }
 LAYER_LR = {1: 0.5, 3: 2.0}  # layer 2 keeps the base step
 STEPS = 6
@@ -92,7 +92,7 @@ def published_step(name, hyper, theta, g, state, lr, k):
         state["sq"] = h["rho"] * state.get("sq", 0.0) + (1 - h["rho"]) * g * g
         return theta - lr * g / (np.sqrt(state["sq"]) + h["eps"])
     if name == "adamw":
-        theta = theta * (1 - lr * h["weight_decay"])
+        theta = theta * (1 - lr * h["decoupled_decay"])
     b1, b2 = h["beta1"], h["beta2"]
     state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
     state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * g * g
@@ -108,7 +108,7 @@ def _hyper(name, changed):
         "adagrad": {"eps": 1e-10},
         "rmsprop": {"rho": 0.99, "eps": 1e-8},
         "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-        "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01},
+        "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "decoupled_decay": 0.01},
     }[name]  # torch.optim's defaults, momentum's 0.9 excepted (see catalog/optimizers.py)
     return {**defaults, **(CHANGED.get(name, {}) if changed else {})}
 
@@ -153,7 +153,7 @@ def _torch_optimizer(torch, name, hyper, groups):
     if name == "adam":
         return o.Adam(groups, lr=1.0, betas=betas, eps=hyper["eps"])
     return o.AdamW(
-        groups, lr=1.0, betas=betas, eps=hyper["eps"], weight_decay=hyper["weight_decay"]
+        groups, lr=1.0, betas=betas, eps=hyper["eps"], weight_decay=hyper["decoupled_decay"]
     )
 
 
@@ -233,7 +233,8 @@ def test_layer_factors_scale_each_layers_step_alone(mod):
 
 def test_optimizers_constant_is_the_registry_with_its_defaults(mod):
     expected = {
-        o.name: {h.code: h.initial for h in o.hyper} for o in optimizers.OPTIMIZERS.values()
+        o.name: {h.code: h.initial for h in o.hyperparameters}
+        for o in optimizers.OPTIMIZERS.values()
     }
     assert mod.OPTIMIZERS == expected
     assert set(mod.OPTIMIZERS) == set(NAMES)
@@ -295,7 +296,9 @@ def test_the_displayed_update_is_the_registrys_formula(name):
     """The reading order the documents print in changes no formula, and each assignment is
     printed exactly as update_rule lays it out."""
     opt = optimizers.OPTIMIZERS[name]
-    coefficients = frozenset({optimizers.alpha, optimizers.k, *(h.symbol for h in opt.hyper)})
+    coefficients = frozenset(
+        {optimizers.alpha, optimizers.k, *(h.symbol for h in opt.hyperparameters)}
+    )
     for target, formula in (*opt.steps, (None, opt.direction)):
         shown = document._reading_order(formula, coefficients, target)
         assert sp.simplify(shown.doit() - formula) == 0, (name, target)

@@ -81,7 +81,8 @@ class Variable:
 @dataclass(frozen=True)
 class Optimizer:
     """`steps`: (target, formula) in order, entry-wise; a target is θ, one of `state` or a named
-    intermediate.  `hyper`: its hyper-parameters with their defaults; `lr`: the published
+    intermediate.  `hyperparameters`: its hyper-parameters with their defaults (`hyper`: code
+    name -> default, as init_state and the [train] table take them); `lr`: the published
     default step size, or None for symbp's `default_step` (which scales with the reduction);
     `source`: the torch.optim call whose update it is (ASCII, hyper-parameters by code name)."""
 
@@ -89,10 +90,15 @@ class Optimizer:
     title: str
     steps: tuple[tuple[sp.Symbol, sp.Expr], ...]
     state: tuple[Variable, ...] = ()
-    hyper: tuple[Variable, ...] = ()
+    hyperparameters: tuple[Variable, ...] = ()
     lr: float | None = None
     source: str = ""
     step_factor: sp.Expr = sp.S.One  #: scales `default_step` when `lr` is None
+
+    @property
+    def hyper(self) -> dict[str, float]:
+        """Each hyper-parameter's code name -> its default (what init_state and [train] take)."""
+        return {h.code: h.initial for h in self.hyperparameters}
 
     @property
     def update(self) -> sp.Expr:
@@ -190,7 +196,7 @@ MOMENTUM = Optimizer(
     "heavy-ball momentum (Polyak 1964)",
     ((m, mu * m + g), (theta, theta - alpha * m)),
     state=(_M,),
-    hyper=(_MOMENTUM,),
+    hyperparameters=(_MOMENTUM,),
     source="torch.optim.SGD(momentum=momentum)",
     step_factor=1 - mu,  # a constant gradient moves θ by α/(1 − μ): SGD's step
 )
@@ -199,7 +205,7 @@ NESTEROV = Optimizer(
     "Nesterov momentum (Sutskever et al. 2013)",
     ((m, mu * m + g), (theta, theta - alpha * (g + mu * m))),
     state=(_M,),
-    hyper=(_MOMENTUM,),
+    hyperparameters=(_MOMENTUM,),
     source="torch.optim.SGD(momentum=momentum, nesterov=True)",
     step_factor=1 - mu,
 )
@@ -208,7 +214,7 @@ ADAGRAD = Optimizer(
     "AdaGrad (Duchi, Hazan and Singer 2011)",
     ((s, s + g**2), (theta, theta - alpha * g / (sp.sqrt(s) + eps))),
     state=(Variable(s, "s", 0.0, "sum of g²"),),
-    hyper=(Variable(eps, "eps", 1e-10, "added to the root for stability"),),
+    hyperparameters=(Variable(eps, "eps", 1e-10, "added to the root for stability"),),
     lr=0.01,
     source="torch.optim.Adagrad",
 )
@@ -217,7 +223,7 @@ RMSPROP = Optimizer(
     "RMSProp (Tieleman and Hinton 2012)",
     ((v, rho * v + (1 - rho) * g**2), (theta, theta - alpha * g / (sp.sqrt(v) + eps))),
     state=(Variable(v, "v", 0.0, "running average of g²"),),
-    hyper=(Variable(rho, "rho", 0.99, "decay of the average of g² (torch: alpha)"), _EPS),
+    hyperparameters=(Variable(rho, "rho", 0.99, "decay of the average of g² (torch: alpha)"), _EPS),
     lr=0.01,
     source="torch.optim.RMSprop(alpha=rho)",
 )
@@ -226,7 +232,7 @@ ADAM = Optimizer(
     "Adam (Kingma and Ba 2015)",
     _ADAM_STEPS,
     state=_ADAM_STATE,
-    hyper=_ADAM_HYPER,
+    hyperparameters=_ADAM_HYPER,
     lr=0.001,
     source="torch.optim.Adam",
 )
@@ -235,9 +241,12 @@ ADAMW = Optimizer(
     "AdamW, Adam with decoupled weight decay (Loshchilov and Hutter 2019)",
     ((theta, theta * (1 - alpha * lam)), *_ADAM_STEPS),
     state=_ADAM_STATE,
-    hyper=(*_ADAM_HYPER, Variable(lam, "weight_decay", 0.01, "decoupled weight decay")),
+    hyperparameters=(
+        *_ADAM_HYPER,
+        Variable(lam, "decoupled_decay", 0.01, "decoupled weight decay (torch: weight_decay)"),
+    ),
     lr=0.001,
-    source="torch.optim.AdamW",
+    source="torch.optim.AdamW(weight_decay=decoupled_decay)",
 )
 OPTIMIZERS = {o.name: o for o in (SGD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM, ADAMW)}
 SCHEDULES = {
@@ -261,7 +270,7 @@ def optimizer_step(optimizer: Optimizer, scale: sp.Expr) -> sp.Expr:
     at its default hyper-parameters: the published one, or `default_step` times `step_factor`."""
     if optimizer.lr is not None:
         return sp.Rational(repr(optimizer.lr))
-    defaults = {h.symbol: sp.Rational(repr(h.initial)) for h in optimizer.hyper}
+    defaults = {h.symbol: sp.Rational(repr(h.initial)) for h in optimizer.hyperparameters}
     return default_step(scale) * optimizer.step_factor.xreplace(defaults)
 
 
@@ -270,7 +279,7 @@ def in_code_names(expr: sp.Expr, optimizer: Optimizer | None = None) -> sp.Expr:
     k, n), and `optimizer`'s state and hyper-parameters by their code names."""
     names = dict(CODE_NAMES)
     if optimizer is not None:
-        names |= {x.symbol: x.code_symbol for x in (*optimizer.state, *optimizer.hyper)}
+        names |= {x.symbol: x.code_symbol for x in (*optimizer.state, *optimizer.hyperparameters)}
     return expr.xreplace(names)
 
 

@@ -198,7 +198,9 @@ def update_rule(spec: Spec, p, page: Page, optimizer: optimizers.Optimizer | Non
     the prose around them uses (the vector w in R^d, W_j, alpha_j, D_j, d)."""
     o = optimizer or chosen_optimizer(spec)
     theta, named = latex(optimizers.theta), set(o.intermediates)
-    coefficients = frozenset({optimizers.alpha, optimizers.k, *(h.symbol for h in o.hyper)})
+    coefficients = frozenset(
+        {optimizers.alpha, optimizers.k, *(h.symbol for h in o.hyperparameters)}
+    )
     printer = SymbpLatexPrinter({"order": "none"})  # the order `_reading_order` chose
 
     def shown(expr, target=None) -> str:
@@ -219,7 +221,7 @@ def update_rule(spec: Spec, p, page: Page, optimizer: optimizers.Optimizer | Non
         "k": rf"{latex(optimizers.k)} = 1, 2, \dots",
         "steps": page.frames(page.lines(steps), first=_PROSE["update"], last=_PROSE["defaults"]),
         "state": ", ".join(latex(sp.Eq(x.symbol, sp.Rational(repr(x.initial)))) for x in o.state),
-        "hyper": ", ".join(latex(sp.Eq(h.symbol, sp.Float(h.initial))) for h in o.hyper),
+        "hyper": ", ".join(latex(sp.Eq(h.symbol, sp.Float(h.initial))) for h in o.hyperparameters),
         "direction": rf"{theta} \leftarrow {theta} - {latex(optimizers.alpha)} d, \quad d = {direction}",
         "forms": page.lines(_update_forms()),
         "vector": rf"{FLAT} \in \mathbb{{R}}^{{{latex(size)}}}",

@@ -120,13 +120,11 @@ def optimizer_context(printer, optimizer: optimizers.Optimizer) -> dict:
         "title": python_string(optimizer.title),
         "source": python_string(optimizer.source),
         "steps": [python_string(line) for line in shown],
-        "arguments": ", ".join(
-            ["theta", "grad", *state, *scratch, "lr", "k", *(h.code for h in optimizer.hyper)]
-        ),
+        "arguments": ", ".join(["theta", "grad", *state, *scratch, "lr", "k", *optimizer.hyper]),
         "lines": list(lowered.lines),
         "initial": [repr(float(x.initial)) for x in optimizer.state],
         "scratch": lowered.scratch,
-        "hyper": json.dumps({h.code: float(h.initial) for h in optimizer.hyper}),
+        "hyper": json.dumps(optimizer.hyper),
     }
 
 
