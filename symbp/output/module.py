@@ -97,6 +97,30 @@ def target_domain_context(loss: losses.Loss) -> dict:
     }
 
 
+def training_context(printer, batch, perceptron: bool) -> dict:
+    """The optimizers (`optimizer_context`), the SGD update, the step-size schedules and the
+    default step sizes as code printed by `printer`, the SGD update as Unicode for docstrings,
+    each parameter's layer, and (perceptron) each parameter's rule in the forward values."""
+    sgd, printed = optimizers.SGD, printer({}).doprint
+    rules = optimizers.update_rules(sgd, batch) if perceptron else []
+    return {
+        "update": printed(optimizers.in_code_names(sgd.increment)),
+        "update_text": python_string(f"{text(optimizers.theta)} ← {text(sgd.update)}"),
+        "optimizers": [optimizer_context(printer, o) for o in optimizers.OPTIMIZERS.values()],
+        "optimizer_steps": [
+            (name, printed(optimizers.in_code_names(optimizers.optimizer_step(o, batch.scale))))
+            for name, o in optimizers.OPTIMIZERS.items()
+        ],
+        "param_layers": param_layers(batch),
+        "schedules": [
+            (name, printed(optimizers.in_code_names(s.factor)))
+            for name, s in optimizers.SCHEDULES.items()
+        ],
+        "default_lr": printed(optimizers.in_code_names(optimizers.default_step(batch.scale))),
+        "perceptron_rules": [python_string(f"{text(p)} ← {text(value)}") for p, value in rules],
+    }
+
+
 def optimizer_context(printer, optimizer: optimizers.Optimizer) -> dict:
     """One optimizer for the module: its update as in-place statements printed by `printer`
     (`inplace.statements`), the names of its update function's arguments, its state's initial
@@ -131,30 +155,6 @@ def optimizer_context(printer, optimizer: optimizers.Optimizer) -> dict:
 def param_layers(batch) -> dict[str, int]:
     """Each parameter's key -> its layer j (the lecture's alpha_j applies to W_j and b_j)."""
     return {p.key: int(naming.split(p.symbol.name)[1]) for p in batch.graph.params}
-
-
-def training_context(printer, batch, perceptron: bool) -> dict:
-    """The optimizers (`optimizer_context`), the SGD update, the step-size schedules and the
-    default step sizes as code printed by `printer`, the SGD update as Unicode for docstrings,
-    each parameter's layer, and (perceptron) each parameter's rule in the forward values."""
-    sgd, printed = optimizers.SGD, printer({}).doprint
-    rules = optimizers.update_rules(sgd, batch) if perceptron else []
-    return {
-        "update": printed(optimizers.in_code_names(sgd.increment)),
-        "update_text": python_string(f"{text(optimizers.theta)} ← {text(sgd.update)}"),
-        "optimizers": [optimizer_context(printer, o) for o in optimizers.OPTIMIZERS.values()],
-        "optimizer_steps": [
-            (name, printed(optimizers.in_code_names(optimizers.optimizer_step(o, batch.scale))))
-            for name, o in optimizers.OPTIMIZERS.items()
-        ],
-        "param_layers": param_layers(batch),
-        "schedules": [
-            (name, printed(optimizers.in_code_names(s.factor)))
-            for name, s in optimizers.SCHEDULES.items()
-        ],
-        "default_lr": printed(optimizers.in_code_names(optimizers.default_step(batch.scale))),
-        "perceptron_rules": [python_string(f"{text(p)} ← {text(value)}") for p, value in rules],
-    }
 
 
 def module_source(spec: Spec, command: str | None = None, backend: str = backends.DEFAULT) -> str:
