@@ -6,6 +6,7 @@ per-layer step factors alpha_j."""
 from __future__ import annotations
 
 import tracemalloc
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -369,3 +370,13 @@ def test_update_rule_of_the_longest_optimizers_fits_the_page(name, beamer, monke
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert run.returncode == 0 and not errors, errors or run.stdout[-1500:]
     assert not [line for line in log.splitlines() if line.startswith("Overfull")]
+
+
+def test_documents_take_the_optimizer_and_values_the_train_table_sets():
+    """A spec's `train` (the [train] table: optimizer and hyper-parameter pairs) chooses what the
+    update rule shows; a stand-in here, so that the test does not depend on the table's parser."""
+    spec = SimpleNamespace(train=SimpleNamespace(optimizer="adam", hyper=(("beta1", 0.8),)))
+    assert document.chosen_optimizer(spec) is optimizers.ADAM
+    assert document.chosen_hyper(spec, optimizers.ADAM) == {**optimizers.ADAM.hyper, "beta1": 0.8}
+    assert document.chosen_hyper(BIASED, optimizers.ADAM) == optimizers.ADAM.hyper
+    assert document.chosen_optimizer(BIASED) is optimizers.SGD

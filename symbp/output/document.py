@@ -139,6 +139,14 @@ def chosen_optimizer(spec: Spec) -> optimizers.Optimizer:
 FLAT, DIRECTION, LAYER_DIRECTION = r"\mathbf{w}", r"\mathbf{d}", r"\mathbf{D}_{j}"
 
 
+def chosen_hyper(spec: Spec, optimizer: optimizers.Optimizer) -> dict:
+    """`optimizer`'s hyper-parameters, code name -> value: the spec's [train] table's where it
+    sets them (its `train.hyper` pairs, where the spec has them), else the defaults."""
+    train = getattr(spec, "train", None)
+    given = dict(getattr(train, "hyper", None) or ()) if train is not None else {}
+    return {**optimizer.hyper, **{k: v for k, v in given.items() if k in optimizer.hyper}}
+
+
 def _iterate(tex: str, shift: int = 0) -> str:
     """`tex` at update k (+ shift), as the lecture writes it: w^{(k+1)}."""
     return f"{tex}^{{({latex(optimizers.k + shift)})}}"
@@ -193,10 +201,11 @@ def _reading_order(expr, coefficients: frozenset, target=None) -> sp.Expr:
 def update_rule(spec: Spec, p, page: Page, optimizer: optimizers.Optimizer | None = None) -> dict:
     """The optimizer's update (the spec's, `chosen_optimizer`, unless given) for the section
     "Update rule", every formula printed from the registry: its assignments, entry-wise, laid
-    out for `page`; its state's initial values and its hyper-parameters' defaults; its
+    out for `page`; its state's initial values and its hyper-parameters (`chosen_hyper`); its
     direction d (theta <- theta - alpha d); the lecture's forms (u.1) and (u.2) and the names
     the prose around them uses (the vector w in R^d, W_j, alpha_j, D_j, d)."""
     o = optimizer or chosen_optimizer(spec)
+    hyper = chosen_hyper(spec, o)
     theta, named = latex(optimizers.theta), set(o.intermediates)
     coefficients = frozenset(
         {optimizers.alpha, optimizers.k, *(h.symbol for h in o.hyperparameters)}
@@ -221,7 +230,9 @@ def update_rule(spec: Spec, p, page: Page, optimizer: optimizers.Optimizer | Non
         "k": rf"{latex(optimizers.k)} = 1, 2, \dots",
         "steps": page.frames(page.lines(steps), first=_PROSE["update"], last=_PROSE["defaults"]),
         "state": ", ".join(latex(sp.Eq(x.symbol, sp.Rational(repr(x.initial)))) for x in o.state),
-        "hyper": ", ".join(latex(sp.Eq(h.symbol, sp.Float(h.initial))) for h in o.hyperparameters),
+        "hyper": ", ".join(
+            latex(sp.Eq(h.symbol, sp.Float(hyper[h.code]))) for h in o.hyperparameters
+        ),
         "direction": rf"{theta} \leftarrow {theta} - {latex(optimizers.alpha)} d, \quad d = {direction}",
         "forms": page.lines(_update_forms()),
         "vector": rf"{FLAT} \in \mathbb{{R}}^{{{latex(size)}}}",
