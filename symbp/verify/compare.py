@@ -1324,31 +1324,37 @@ def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM
 
 _ENVIRONMENT_MARK = re.compile(
     r"\\(begin|end)\{(align\*?|equation\*?|aligned|gather\*?|multline\*?|eqnarray\*?|alignat\*?)\}"
+    r"|(?<!\\)(\\\[|\\\]|\$\$)"  # the displays \[ … \] and $$ … $$ (not an escaped \\[ or \$)
 )
 _VERBATIM = re.compile(r"\\begin\{(verbatim\*?|lstlisting|minted)\}.*?\\end\{\1\}", re.S)
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(
     r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&"
     r"|\\(?:begin|end)\{(?:split|aligned|gathered|alignedat)\}(?:\{\d+\})?"
+    r"|\A\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|bp|in)\s*\]"  # a row break's space, \\[2pt]
 )
 _CLAIM_LHS = re.compile(r"\\delta|\\zeta|\\Delta|\\mathcal\{Z\}|\\partial f|delta|zeta")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
 def _math_bodies(source: str) -> list[tuple[int, int]]:
-    """(start, end) of the body of each align/equation environment: from a \\begin to the first
-    \\end of the same name, the scan resuming after it (an unclosed \\begin is skipped).
-    One pass over the marks, each \\end found by bisection: O(n log n) in the source's size."""
+    """(start, end) of the body of each display: an align/equation (gather, multline...)
+    environment, from its \\begin to the first \\end of the same name, and the displays \\[ … \\]
+    and $$ … $$, each to its first closing mark; the scan resumes after it (an unclosed opening is
+    skipped).  One pass over the marks, each closing found by bisection: O(n log n) in the
+    source's size."""
     marks = list(_ENVIRONMENT_MARK.finditer(source))
-    ends: dict[str, list[int]] = {}
+    closings: dict[str, list[int]] = {}  # what closes an opening -> the indices of its marks
     for i, m in enumerate(marks):
         if m.group(1) == "end":
-            ends.setdefault(m.group(2), []).append(i)
+            closings.setdefault(m.group(2), []).append(i)
+        elif m.group(3) in ("\\]", "$$"):
+            closings.setdefault(m.group(3), []).append(i)
     bodies, resume = [], 0
     for i, m in enumerate(marks):
-        if m.group(1) != "begin" or m.start() < resume:
+        if m.start() < resume or m.group(1) == "end" or m.group(3) == "\\]":
             continue
-        closing = ends.get(m.group(2), [])
+        closing = closings.get(m.group(2) or {"\\[": "\\]"}.get(m.group(3), m.group(3)), [])
         k = bisect.bisect_right(closing, i)
         if k < len(closing):
             end = marks[closing[k]]
