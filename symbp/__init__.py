@@ -8,7 +8,7 @@ r"""symbp: derive, explain and emit backpropagation.
 >>> symbp.check(spec).ok                   # proof by expansion + finite differences
 True
 >>> symbp.verify_claim(spec, r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2").message
-'W₃ δ₃ multiplies a 2×3 by a 2×1: did you mean W₃ᵀ?'
+'W₃ δ₃ multiplies a 2×3 by a 2×1; did you mean δ₂ = (W₃ᵀ δ₃) ∘ σ′₂?'
 """
 
 from .derivation.derive import derive

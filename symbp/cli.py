@@ -236,13 +236,6 @@ def _verify(args) -> int:
         "correct": ("correct", 0),
     }
     spec = _conventions(_spec(args), args)
-    if args.tex and not args.spec:  # a student's derivation is rarely about the lecture's network
-        print(
-            "symbp: note: no SPEC given, so the derivation is checked against the lecture's "
-            f"network (widths {'-'.join(map(str, spec.widths))}); give its network's spec "
-            "first: symbp verify SPEC --tex FILE",
-            file=sys.stderr,
-        )
     claims = [(None, c) for c in args.claim or []]
     if args.claims:
         lines = _read(args.claims).splitlines()
@@ -259,6 +252,13 @@ def _verify(args) -> int:
         )
     if not claims and not steps:
         raise SymbpError("nothing to verify: give --claim 'lhs = rhs', --claims FILE or --tex FILE")
+    if steps and not args.spec:  # a student's derivation is rarely about the lecture's network
+        print(
+            "symbp: note: no SPEC given, so the derivation is checked against the lecture's "
+            f"network (widths {'-'.join(map(str, spec.widths))}); give its network's spec "
+            "first: symbp verify SPEC --tex FILE",
+            file=sys.stderr,
+        )
     statuses = set()
     for line, claim in claims:
         verdict = verify(spec, claim)

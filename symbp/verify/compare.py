@@ -349,10 +349,9 @@ class Resolver:
     def hadamard(self, a, b):
         if not (_is_matrix(a) and _is_matrix(b)):
             return a * b
-        if a.shape != b.shape:
-            hint = "; did you mean a matrix product?" if a.shape[1] == b.shape[0] else ""
+        if a.shape != b.shape:  # a repair is offered only once validated (`_one_edit_repair`)
             raise Wrong(
-                f"{text(a)} ∘ {text(b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry{hint}"
+                f"{text(a)} ∘ {text(b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry"
             )
         return HadamardProduct(a, b)
 
@@ -563,16 +562,9 @@ class Resolver:
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
-        message = f"{text(a)} {text(b)} multiplies a {_dims(a)} by a {_dims(b)}"
-        if a.shape[0] == b.shape[0] and isinstance(a, MatrixSymbol):
-            return f"{message}: did you mean {text(a)}ᵀ?"
-        if isinstance(a, Transpose) and a.arg.shape[1] == b.shape[0]:
-            return f"{message}: did you mean {text(a.arg)} without the transpose?"
-        if a.shape == b.shape:
-            return f"{message}: did you mean the element-wise product {text(a)} ∘ {text(b)}?"
-        if a.shape[1] == b.shape[1]:
-            return f"{message}: did you mean {text(b)}ᵀ?"
-        return message
+        """What is wrong with the product a b; a repair is offered only once validated
+        (`_one_edit_repair`)."""
+        return f"{text(a)} {text(b)} multiplies a {_dims(a)} by a {_dims(b)}"
 
 
 def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
@@ -1076,13 +1068,13 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     except Wrong as exc:
         if "did you mean" in str(exc):
             raise
-        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
+        repair = within(seconds, lambda: _one_edit_repair(spec, lhs_tree, rhs_tree), lambda: "")
         raise Wrong(f"{exc}{repair}") from None
     batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
     derived = _target(spec, lhs, batch)
     if not _is_matrix(rhs) or rhs.shape != derived.shape:
         rows = spec.layout == "rows"  # the shapes as the claim writes them
-        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
+        repair = within(seconds, lambda: _one_edit_repair(spec, lhs_tree, rhs_tree), lambda: "")
         raise Wrong(
             f"the right side is {_dims(rhs, rows) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived, rows)}{repair}"
         )
@@ -1163,7 +1155,7 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     for at, (a, b) in zip(points, pairs, strict=True):
         if _differ(a, b):
             reason, point = _counterexample(small, at, a, b, _factor(pairs))
-            repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
+            repair = _one_edit_repair(spec, lhs_tree, rhs_tree)
             return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}", point)
     _check_size(claim_small)  # equal numbers: proving it means expanding it
     widths = "-".join(map(str, small.widths))
@@ -1236,57 +1228,31 @@ def _repairs(tree, layers: int, top: bool = True):
             yield Op(tree.kind, (*tree.args[:i], repaired, *tree.args[i + 1 :]), tree.column)
 
 
-def _shape_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
-    """For a right side whose shapes do not fit: "; did you mean …?" naming a one-edit repair
-    (`_repairs`) that fits at the spec's widths and equals the derivation at every random point
-    at the proof's widths; "" if none does (and always under layout "rows": repairs are tried in
-    the lecture's layout)."""
-    if spec.layout == "rows":
-        return ""
-    resolve = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
+def _one_edit_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
+    """ "; did you mean …?" naming a one-edit repair of the right side (`_repairs`) that is
+    validated: its shapes fit at the spec's widths and it equals the derivation at every random
+    point of `_compare` (the proof's widths, the spec's activations); "" if none is.  Shown in
+    the claim's own layout and names."""
     small = _small_spec(spec)
-    resolve_small = Resolver(small, Names(small.widths, batch=False), lhs_tree)
+    shown = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
     for tried, tree in enumerate(_repairs(rhs_tree, spec.depth)):
         if tried >= MAX_REPAIRS:
             break
         try:
-            value = resolve._value(resolve(tree))
+            lhs, value = _resolve_claim(spec, lhs_tree, tree)
+            if not _is_matrix(value) or _has(value, (Gradient, Through)):
+                continue
             batch = bool(_has(value, SampleSum) or _batch_symbols(value))
-            derived = _target(spec, resolve(lhs_tree), batch)
-            if not _is_matrix(value) or value.shape != derived.shape:
+            if value.shape != _target(spec, lhs, batch).shape:
                 continue
-            if _has(value, (Gradient, Through)):
-                continue
-            value_small = resolve_small._value(resolve_small(tree))
-            derived_small = _target(small, resolve_small(lhs_tree), batch)
+            lhs_small, value_small = _resolve_claim(small, lhs_tree, tree)
+            if not batch:  # as `_compare` reads one sample's claim: N is the batch's, 2
+                value_small = value_small.xreplace({N: sp.Integer(2)})
+            derived_small = _target(small, lhs_small, batch)
         except (Wrong, Unsupported):
             continue
         if _agree(_points(small, batch), value_small, derived_small):
-            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
-    return ""
-
-
-def _repair(small: Spec, lhs_tree, rhs_tree, derived, points) -> str:
-    """ "; did you mean …?" naming a one-edit repair of the right side (`_repairs`) that equals
-    the derivation at every random point; "" if none does (always under layout "rows")."""
-    if small.layout == "rows":
-        return ""
-    resolve = Resolver(small, Names(small.widths, batch=False), lhs_tree)
-    for tried, tree in enumerate(_repairs(rhs_tree, small.depth)):
-        if tried >= MAX_REPAIRS:
-            break
-        try:
-            value = resolve._value(resolve(tree))
-        except (Wrong, Unsupported):
-            continue
-        if (
-            not _is_matrix(value)
-            or value.shape != derived.shape
-            or _has(value, (Gradient, Through))
-        ):
-            continue
-        if _agree(points, value, derived):
-            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
+            return f"; did you mean {text(shown(lhs_tree))} = {text(shown._value(shown(tree)))}?"
     return ""
 
 
