@@ -121,6 +121,7 @@ class _Tree(lark.Transformer):
         self.stems = stems  #: how superscripted names read (`SUPERSCRIPT_STEMS` or `LECTURE_STEMS`)
         self.indices: set[str] = set()  #: the letters of the sample markers, (i)
         self.variables: set[str] = set()  #: the variables of the sums over samples
+        self.limits: set[str] = set()  #: the upper limits of the sums (N, or m, n: the batch size)
 
     def start(self, meta, items):
         return tuple(items)
@@ -178,6 +179,8 @@ class _Tree(lark.Transformer):
         wrt, of = items
         if isinstance(wrt, lark.Token):
             wrt = self.name(meta, [wrt])
+        if wrt == Sym("a", None, 0, wrt.column) if isinstance(wrt, Sym) else False:
+            wrt = Sym("act", "L", 0, wrt.column)  # Nielsen's \nabla_a C: by the output activations
         return self.slash_frac(meta, [of, wrt])
 
     def calligraphic(self, meta, items):
@@ -232,6 +235,32 @@ class _Tree(lark.Transformer):
 
     def index(self, meta, items):
         return str(items[0])
+
+    def layer_offset(self, meta, items):
+        """_{l+1}, _{j-1}: a layer counted from a layer variable (`LAYER_VARIABLES`)."""
+        return f"{items[0]}{items[1]}"
+
+    def component(self, meta, items):
+        """_{3,i}: entry i of layer 3's vector (a claim about one entry, `components`)."""
+        return f"{items[0]},{items[1]}"
+
+    def layer_offset_sup(self, meta, items):
+        """^{l+1}, ^{(l-1)}: a layer counted from a layer variable, as a superscript."""
+        return ("layer", f"{items[0]}{items[1]}")
+
+    def comparison(self, meta, items):
+        a, relation, b = items
+        shown = {"\\geq": ">=", "\\ge": ">=", "≥": ">=", "\\leq": "<=", "\\le": "<=", "≤": "<="}
+        return Op("compare", (a, shown.get(str(relation), str(relation)), b), _col(meta))
+
+    def indicator(self, meta, items):
+        """\\mathbb{1}[u > 0] (also \\mathbb{1}\\{u > 0\\}, 1_{u > 0}): 1 where the condition
+        holds, else 0, entry by entry."""
+        return Op("indicator", (items[-1],), _col(meta))
+
+    def absolute(self, meta, items):
+        """|x|: the absolute value, entry by entry."""
+        return Op("abs", (items[0],), _col(meta))
 
     def transposed(self, meta, items):
         """Wᵀ: a transpose written as a Unicode superscript."""
@@ -329,6 +358,8 @@ class _Tree(lark.Transformer):
             )
         if tokens:
             self.variables.add(tokens[0])
+        limits = [i for i in items[:-1] if isinstance(i, str) and not isinstance(i, lark.Token)]
+        self.limits.update(limits)
         if _has_sum(items[-1]):
             raise ClaimSyntaxError(
                 "a sum over samples inside another: write each sum in its own brackets, or the "
@@ -399,12 +430,43 @@ def _check_depth(tree: lark.Tree, text: str) -> None:
         stack += [(child, depth + 1) for child in node.children if isinstance(child, lark.Tree)]
 
 
+_MATH_DELIMITERS = re.compile(r"\A\s*(\$\$|\$|\\\[|\\\()(.*?)(\$\$|\$|\\\]|\\\))\s*\Z", re.S)
+_CLOSING = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
+_ROW_END = re.compile(
+    r"(?:\s*\\\\(?:\[[^\]]*\])?)+\s*\Z"
+)  #: an align row's \\ (or \\[2pt]) at the end
+_ALIGNMENT = re.compile(r"(?<!\\)&")
+
+
+def _unwrapped(text: str) -> str:
+    """`text` without what surrounds a formula copied from LaTeX: $…$, $$…$$, \\[…\\] or \\(…\\),
+    a final row break \\\\, and the alignment marks & of an align row."""
+    match = _MATH_DELIMITERS.match(text)
+    if match and _CLOSING[match.group(1)] == match.group(3):
+        text = match.group(2)
+    return _ALIGNMENT.sub(" ", _ROW_END.sub("", text))
+
+
+def _renamed(tree, names: dict):
+    """`tree` with each bare name (no index, no prime) in `names` replaced by its value there."""
+    if isinstance(tree, Sym):
+        if tree.index is None and not tree.primes and tree.stem in names:
+            return Sym(names[tree.stem], None, 0, tree.column)
+        return tree
+    if isinstance(tree, Op):
+        return Op(tree.kind, tuple(_renamed(a, names) for a in tree.args), tree.column)
+    if isinstance(tree, tuple):
+        return tuple(_renamed(a, names) for a in tree)
+    return tree
+
+
 def parse(text: str) -> tuple:
     """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
     if isinstance(text, str) and len(text) <= MAX_LENGTH:
         text = _COMMENT.sub("", text)  # a LaTeX comment, % to the end
         while (stripped := _ANNOTATION.sub("", text)) != text:  # what is said of the formula
             text = stripped
+        text = _unwrapped(text)
     _check_text(text)
     try:
         tree = _parser().parse(text)
@@ -420,7 +482,8 @@ def parse(text: str) -> tuple:
         transformer = _Tree(_superscript_stems(text))
         result = transformer.transform(tree)
         _check_indices(transformer)
-        return result
+        batch_sizes = {limit: "N" for limit in transformer.limits if limit != "N"}
+        return _renamed(result, batch_sizes) if batch_sizes else result  # \sum_{i=1}^m … 1/m
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, ClaimSyntaxError):
             raise exc.orig_exc from None

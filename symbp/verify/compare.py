@@ -138,10 +138,12 @@ def _is_matrix(x) -> bool:
 class Resolver:
     """Gives a parsed claim meaning in `spec`'s per-sample symbols (widths from `names`)."""
 
-    def __init__(self, spec: Spec, names: Names, lhs_tree=None):
+    def __init__(self, spec: Spec, names: Names, lhs_tree=None, components: bool = False):
         self.spec, self.names, self.J = spec, names, spec.depth
         self.batch = Names(spec.widths, batch=True)
         self.context = _context_layer(lhs_tree, self.J)  #: the layer of σ' written without one
+        #: a claim about entry i (δ_{3,i} = 2(z_{3,i} − y_i) σ′(u_{3,i})): products are entry-wise
+        self.components = components
 
     def __call__(self, node):
         if isinstance(node, Sym):
@@ -192,6 +194,11 @@ class Resolver:
     def symbol(self, node: Sym):
         stem, index = _stem_and_index(node)
         stem = "W" if stem == "w" else stem
+        if node.index and "," in node.index and stem in ("W", "Z", "U", "Delta", "A", "Zeta"):
+            raise Unsupported(
+                f"{stem}_{{{node.index}}}: verify reads entries of vectors (δ_{{3,i}}), not of "
+                "matrices; write the claim with whole matrices"
+            )
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
         if stem in COST_NAMES and index is None and not node.primes:
@@ -243,7 +250,7 @@ class Resolver:
             return n.y()
         if stem == "x" and index in (None, "0", "i"):
             return n.z(0)
-        if stem == "N" and index is None:
+        if stem in ("N", "m") and index is None:  # m: the number of samples (Ng's notation)
             return N
         shown = f"{stem}_{index}" if index else stem
         hint = ""
@@ -304,6 +311,27 @@ class Resolver:
     def op_ones(self, node: Op):
         return ("ones",)
 
+    def op_indicator(self, node: Op):
+        """𝟙[a > b] (≥, <, ≤): 1 where the comparison holds, else 0, entry by entry (relu′ is
+        𝟙[u > 0])."""
+        a, relation, b = node.args[0].args
+        a, b = self._entrywise_operands(Op("sub", (a, b), node.column))
+        difference = self._sum_of(a, b, -1)
+        x = sp.Dummy("x", real=True)
+        condition = {">": x > 0, ">=": x >= 0, "<": x < 0, "<=": x <= 0}[relation]
+        step = sp.Piecewise((1, condition), (0, True))
+        if not _is_matrix(difference):
+            return step.subs(x, difference)
+        return Elementwise(sp.Lambda(x, step), difference)
+
+    def op_abs(self, node: Op):
+        """|x|, entry by entry."""
+        value = self._value(self(node.args[0]))
+        if not _is_matrix(value):
+            return sp.Abs(value)
+        x = sp.Dummy("x", real=True)
+        return Elementwise(sp.Lambda(x, sp.Abs(x)), value)
+
     def op_number(self, node: Op):
         return sp.Rational(Fraction(node.args[0]))
 
@@ -325,7 +353,10 @@ class Resolver:
         return self._value(a), self._value(b)
 
     def _sum(self, node: Op, sign: int):
-        a, b = self._entrywise_operands(node)
+        return self._sum_of(*self._entrywise_operands(node), sign)
+
+    def _sum_of(self, a, b, sign: int):
+        """a + b (sign 1) or a − b (sign −1): a number beside a matrix is added to each entry."""
         if _is_matrix(a) != _is_matrix(b):  # 1 - z: a number broadcast over the entries
             m = a if _is_matrix(a) else b
             a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
@@ -542,6 +573,8 @@ class Resolver:
             return Through(a, b)
         if not (_is_matrix(a) and _is_matrix(b)):
             return a * b if not _is_matrix(b) else MatMul(a, b)
+        if self.components and a.shape == b.shape and a.shape[1] == 1:  # entries: a_i b_i
+            return self.hadamard(a, b)
         if a.shape[1] != b.shape[0]:
             raise Wrong(self._product_hint(a, b))
         return MatMul(a, b)
@@ -570,12 +603,25 @@ class Resolver:
 def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
     """(lhs, rhs) of a parsed claim in the derivation's symbols (samples as columns): under
     layout "rows" the claim reads transposed symbols, so its right side is transposed back."""
-    resolve = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
+    resolve = _resolver(spec, lhs_tree, rhs_tree)
     lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
     if spec.layout != "rows":
         return lhs, rhs
     rhs = Transpose(_columns_meaning(rhs)) if _is_matrix(rhs) else rhs
     return _columns_left_side(lhs), rhs
+
+
+def _resolver(spec: Spec, lhs_tree, rhs_tree) -> Resolver:
+    """The resolver of a claim for `spec`'s per-sample symbols."""
+    components = _has_components(lhs_tree) or _has_components(rhs_tree)
+    return Resolver(spec, Names(spec.widths, batch=False), lhs_tree, components)
+
+
+def _has_components(tree) -> bool:
+    """Whether `tree` names an entry of a vector, as δ_{3,i}."""
+    if isinstance(tree, Sym):
+        return bool(tree.index) and "," in tree.index
+    return isinstance(tree, Op) and any(_has_components(a) for a in tree.args)
 
 
 def _flipped(x: MatrixSymbol) -> MatrixSymbol:
@@ -620,6 +666,8 @@ _CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
 def _stem_and_index(node: Sym) -> tuple[str, str | None]:
     """A name's stem and layer, the layer also read from SymPy-style names (W3, delta2)."""
     stem, index = node.stem, node.index
+    if index and "," in index:  # δ_{3,i}: entry i of δ_3
+        index = index.split(",")[0]
     match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
     if index is None and match:
         stem, index = match.groups()
@@ -1045,6 +1093,91 @@ def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
     if trees is None:
         message = f"parsing needs more than {seconds:g} s of CPU time (verify.CLAIM_SECONDS)"
         return Verdict(claim, "unparsable", message)
+    variables = _layer_variables(trees)
+    if len(variables) > 1:
+        shown = ", ".join(sorted(variables))
+        message = f"the layer variables {shown} differ: write one layer as l, l+1, l-1"
+        return Verdict(claim, "unsupported", message)
+    if variables:
+        return _every_layer(spec, claim, trees, variables.pop(), seconds)
+    return _judged(spec, claim, trees, seconds)
+
+
+LAYER_VARIABLES = ("l", "j", "k")  #: letters that name any layer in an index (δ^l, W_{j+1})
+_VARIABLE_INDEX = re.compile(r"([ljk])([+-]\d+)?")
+_FROM_LAYER_0 = {"z", "Z", "act", "Act", "x", "X"}  #: stems with a layer 0 (the input)
+
+
+def _variable_syms(tree):
+    """The names of `tree` whose layer is a variable (l, j+1, k-1), with (letter, offset)."""
+    if isinstance(tree, Sym):
+        match = _VARIABLE_INDEX.fullmatch((tree.index or "").split(",")[0])
+        stem = _stem_and_index(Sym(tree.stem, None, 0, 0))[0]
+        if match and stem in _LAYERED | {"sigma", "dsigma", "phi", "w"}:
+            yield tree, match.group(1), int(match.group(2) or 0)
+    elif isinstance(tree, (Op, tuple)):
+        for a in tree.args if isinstance(tree, Op) else tree:
+            yield from _variable_syms(a)
+
+
+def _layer_variables(trees) -> set[str]:
+    return {letter for _, letter, _ in _variable_syms(trees)}
+
+
+def _at_layer(tree, letter: str, k: int):
+    """`tree` with the layer variable `letter` set to k (l+1 becomes k+1)."""
+    if isinstance(tree, Sym):
+        index = tree.index or ""
+        layer, comma, entry = index.partition(",")
+        match = _VARIABLE_INDEX.fullmatch(layer)
+        if match and match.group(1) == letter:
+            layer = str(k + int(match.group(2) or 0))
+            return Sym(tree.stem, layer + comma + entry, tree.primes, tree.column)
+        return tree
+    if isinstance(tree, Op):
+        return Op(tree.kind, tuple(_at_layer(a, letter, k) for a in tree.args), tree.column)
+    if isinstance(tree, tuple):
+        return tuple(_at_layer(a, letter, k) for a in tree)
+    return tree
+
+
+def _every_layer(spec: Spec, claim: str, trees, letter: str, seconds: float) -> Verdict:
+    """A claim about any layer `letter` (δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ′(z^l)): judged at every
+    layer where each of its names exists; correct when correct at all of them, else the verdict
+    at the first layer where it is not."""
+    syms = list(_variable_syms(trees))
+    layers = [
+        k
+        for k in range(spec.depth + 1)
+        if all(
+            (0 if s.stem in _FROM_LAYER_0 else 1) <= k + offset <= spec.depth
+            for s, _, offset in syms
+        )
+    ]
+    if not layers:
+        return Verdict(
+            claim,
+            "wrong",
+            f"no layer {letter} of this network (layers 0..{spec.depth}) has "
+            "every quantity the claim names",
+        )
+    verdicts = []
+    for k in layers:
+        verdict = _judged(spec, claim, _at_layer(trees, letter, k), seconds / len(layers))
+        if verdict.status != "correct":
+            return replace(verdict, message=f"for {letter} = {k}: {verdict.message}")
+        verdicts.append(verdict)
+    shown = (
+        f"{letter} = {layers[0]}" if len(layers) == 1 else f"{letter} = {layers[0]}..{layers[-1]}"
+    )
+    return replace(
+        verdicts[0],
+        message=f"at every layer {shown}; for {letter} = {layers[0]}: {verdicts[0].message}",
+    )
+
+
+def _judged(spec: Spec, claim: str, trees, seconds: float) -> Verdict:
+    """The verdict on a parsed claim under `spec`'s own conventions."""
     lhs_tree, rhs_tree = trees
     try:
         return _judge(spec, claim, lhs_tree, rhs_tree, seconds)
@@ -1234,7 +1367,7 @@ def _one_edit_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
     point of `_compare` (the proof's widths, the spec's activations); "" if none is.  Shown in
     the claim's own layout and names."""
     small = _small_spec(spec)
-    shown = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
+    shown = _resolver(spec, lhs_tree, rhs_tree)
     for tried, tree in enumerate(_repairs(rhs_tree, spec.depth)):
         if tried >= MAX_REPAIRS:
             break
