@@ -103,13 +103,20 @@ _ANNOTATION = re.compile(
 )
 
 
+def _applies_function(call: Op) -> bool:
+    """Whether a "call" applies a function (σ_2(u), diag(v), σ'(u)) rather than juxtaposes a
+    factor with a bracketed one (δ_4 (a_3 + z_1))."""
+    head = call.args[0]
+    return isinstance(head, Sym) and bool(head.primes or _FUNCTION.fullmatch(head.stem))
+
+
 def _on_argument(base, apply):
     """`apply` (a transpose or sample marker) on `base`; when `base` is a bracketed factor read as
     an argument of something that is not a function, as in δ_4 (a_3 + z_1)^T, on that factor
     only: the superscript binds to the brackets it follows, the rest is a product."""
     if isinstance(base, Op) and base.kind == "call" and len(base.args) == 2:
         head, argument = base.args
-        if not (isinstance(head, Sym) and (head.primes or _FUNCTION.fullmatch(head.stem))):
+        if not _applies_function(base):
             return Op("mul", (head, apply(argument)), base.column)
     return apply(base)
 
@@ -125,6 +132,15 @@ class _Tree(lark.Transformer):
 
     def start(self, meta, items):
         return tuple(items)
+
+    def group(self, meta, items):
+        """A bracketed expression; a juxtaposition inside it, as in (z_0^T (W_1 + W_2))^T, is a
+        product whole, so that a transpose after the brackets applies to all of it."""
+        (inner,) = items
+        if isinstance(inner, Op) and inner.kind == "call" and len(inner.args) == 2:
+            if not _applies_function(inner):
+                return Op("mul", inner.args, inner.column)
+        return inner
 
     def number(self, meta, items):
         return Op("number", (str(items[0]),), _col(meta))
@@ -218,6 +234,11 @@ class _Tree(lark.Transformer):
     hadamard = _binary("hadamard")
     mul = _binary("mul")
     juxt = _binary("mul")
+
+    def hadamard_negated(self, meta, items):
+        """a ∘ −b, as symbp prints a Hadamard product with a negated factor."""
+        a, b = (i for i in items if not isinstance(i, lark.Token))
+        return Op("hadamard", (a, Op("neg", (b,), _col(meta))), _col(meta))
 
     def neg(self, meta, items):
         return Op("neg", (items[0],), _col(meta))

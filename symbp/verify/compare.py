@@ -38,7 +38,7 @@ from ..derivation import rules
 from ..derivation.derive import derive
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from ..naming import PER_SAMPLE, N, Names, subscript
-from ..printing.text import text
+from ..printing.text import TextPrinter, text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
 from .claims import SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
@@ -124,6 +124,36 @@ class Verdict:
     status: str  # "correct" | "wrong" | "unparsable" | "unsupported" (cannot check)
     message: str
     point: str = ""  #: a counterexample's point (W1 = [[...]], ..., z0, y), kept out of `message`
+
+
+def operation_text(a, operator: str, b) -> str:
+    """a `operator` b as verify's messages print an operation whose shapes do not fit: "∘",
+    "product" (juxtaposition), "+", "−" or "/", each operand grouped as the Unicode printer
+    groups it (`printing.text`), a product's factors too, so that the text reads back as
+    a `operator` b ((W₃ᵀ δ₃) ∘ (1 − σ₂(u₂)), not W₃ᵀ δ₃ ∘ 1 − σ₂(u₂))."""
+    printer = TextPrinter()
+
+    def grouped(x, kinds=(MatAdd, MatMul, HadamardProduct)):
+        if not _is_matrix(x):
+            return _scalar_text(x)
+        if operator == "∘":
+            return printer._factor(x)
+        if operator == "product" and not (isinstance(x, MatMul) and len(x.args) > 1):
+            return printer._operand(x)
+        return printer._wrap(x, kinds)
+
+    if operator in ("+", "−"):
+        negative = _is_matrix(b) and b.could_extract_minus_sign()
+        right = f"({printer.doprint(b)})" if negative else grouped(b, (MatAdd,))
+        return f"{grouped(a, ())} {operator} {right}"
+    return f"{grouped(a)}{' ' if operator == 'product' else f' {operator} '}{grouped(b)}"
+
+
+def _scalar_text(x) -> str:
+    """A scalar operand of a matrix operation, parenthesised unless it is a single number or
+    symbol."""
+    shown = text(x)
+    return shown if getattr(x, "is_Atom", False) and not shown.startswith("−") else f"({shown})"
 
 
 def _dims(x, transposed: bool = False) -> str:
@@ -361,8 +391,9 @@ class Resolver:
             m = a if _is_matrix(a) else b
             a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
         if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
+            shown = operation_text(a, "+" if sign > 0 else "−", b)
             raise Wrong(
-                f"{text(a)} {'+' if sign > 0 else '−'} {text(b)} adds a {_dims(a) if _is_matrix(a) else 'scalar'} and a {_dims(b) if _is_matrix(b) else 'scalar'}"
+                f"{shown} adds a {_dims(a) if _is_matrix(a) else 'scalar'} and a {_dims(b) if _is_matrix(b) else 'scalar'}"
             )
         if not _is_matrix(a):
             return a + sign * b
@@ -382,7 +413,7 @@ class Resolver:
             return a * b
         if a.shape != b.shape:  # a repair is offered only once validated (`_one_edit_repair`)
             raise Wrong(
-                f"{text(a)} ∘ {text(b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry"
+                f"{operation_text(a, '∘', b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry"
             )
         return HadamardProduct(a, b)
 
@@ -421,7 +452,7 @@ class Resolver:
         if _is_matrix(top) and _is_matrix(bottom):  # a / b entry by entry
             if top.shape != bottom.shape:
                 raise Wrong(
-                    f"{text(top)} / {text(bottom)} divides a {_dims(top)} by a {_dims(bottom)} "
+                    f"{operation_text(top, '/', bottom)} divides a {_dims(top)} by a {_dims(bottom)} "
                     "entry by entry: they must have one shape"
                 )
             return HadamardProduct(top, sp.HadamardPower(bottom, -1))
@@ -597,7 +628,7 @@ class Resolver:
     def _product_hint(self, a, b) -> str:
         """What is wrong with the product a b; a repair is offered only once validated
         (`_one_edit_repair`)."""
-        return f"{text(a)} {text(b)} multiplies a {_dims(a)} by a {_dims(b)}"
+        return f"{operation_text(a, 'product', b)} multiplies a {_dims(a)} by a {_dims(b)}"
 
 
 def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
