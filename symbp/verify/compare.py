@@ -631,11 +631,19 @@ class Resolver:
         return f"{operation_text(a, 'product', b)} multiplies a {_dims(a)} by a {_dims(b)}"
 
 
+def _constant(c, shape):
+    """The matrix of `shape` with c in every entry."""
+    return sp.ZeroMatrix(*shape) if c == 0 else MatMul(c, sp.OneMatrix(*shape))
+
+
 def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
     """(lhs, rhs) of a parsed claim in the derivation's symbols (samples as columns): under
     layout "rows" the claim reads transposed symbols, so its right side is transposed back."""
     resolve = _resolver(spec, lhs_tree, rhs_tree)
     lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    if getattr(rhs, "is_number", False) and _is_matrix(rhs) is False:
+        shape = lhs.args[1].shape if isinstance(lhs, Partial) else getattr(lhs, "shape", None)
+        rhs = _constant(rhs, shape) if shape else rhs  # δ_1 = 0 (\mathbf{0}): in every entry
     if spec.layout != "rows":
         return lhs, rhs
     rhs = Transpose(_columns_meaning(rhs)) if _is_matrix(rhs) else rhs
@@ -1037,7 +1045,7 @@ def _factor(pairs: list) -> str:
     if evaluated < 2 or len(ratios) != 1:
         return ""
     (c,) = ratios
-    if c == 1:
+    if c in (0, 1):  # equal, or a claim that is 0 where the derivation is not
         return ""
     if c == -1:
         return " (a sign error: it is the negative of the derivation)"
@@ -1063,8 +1071,11 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> tuple[
     row, col = divmod(worst, a.shape[1])
     shown_a, shown_b = _distinct(a[worst], b[worst])
     ex, values = at_point.ev.ex, at_point.values
+    rows = spec.layout == "rows"  # entries and matrices as the claim lays them out
+    if rows:
+        row, col = col, row
     shown = ", ".join(
-        f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
+        f"{k.name} = {(sp.Matrix(v).T if rows else sp.Matrix(v)).xreplace(values).tolist()}"
         for k, v in ex.env.items()
         if isinstance(k, MatrixSymbol) and (k in ex.params or k.name in ("z0", "Z0", "y", "Y"))
     )
@@ -1247,7 +1258,7 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     shown = f"{text(lhs)} = {text(derived)}"
     if isinstance(derived, Gradient):
         shown = f"{text(lhs)} as SymPy differentiates f"
-    if spec.layout == "rows":  # what follows (values, entries) is laid out as the lecture's
+    if spec.layout == "rows":  # the derivation's formula is the lecture's (entries: the claim's)
         shown += " with samples as columns"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
