@@ -481,8 +481,22 @@ def _renamed(tree, names: dict):
     return tree
 
 
+#: Rosenblatt's rule written before a left side, as symbp's perceptron documents write it
+RULE_MARK = re.compile(r"\A\s*\\Delta_\{\\text\{rule\}\}\s*")
+
+
 def parse(text: str) -> tuple:
-    """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
+    """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one.  A left
+    side after \\Delta_{\\text{rule}} (Rosenblatt's rule, as symbp's perceptron documents write
+    it) is wrapped in Op("rule", (lhs,)): the claim is about the rule, σ′ of the step 1."""
+    rule = isinstance(text, str) and bool(RULE_MARK.match(text))
+    if rule:
+        text = RULE_MARK.sub("", text)
+    lhs, rhs = _parse(text)
+    return (Op("rule", (lhs,), 1), rhs) if rule else (lhs, rhs)
+
+
+def _parse(text: str) -> tuple:
     if isinstance(text, str) and len(text) <= MAX_LENGTH:
         text = _COMMENT.sub("", text)  # a LaTeX comment, % to the end
         while (stripped := _ANNOTATION.sub("", text)) != text:  # what is said of the formula

@@ -33,15 +33,17 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
+from ..catalog import activations
 from ..catalog.losses import LOSSES, SCALES
 from ..derivation import rules
 from ..derivation.derive import derive
+from ..derivation.lecture import perceptron_pass
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from ..naming import PER_SAMPLE, N, Names, subscript
 from ..printing.text import TextPrinter, text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
-from .claims import SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
+from .claims import RULE_MARK, SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
 SCALAR_FUNCTIONS = {  #: functions a claim may apply entry by entry, by name
@@ -340,6 +342,10 @@ class Resolver:
 
     def op_ones(self, node: Op):
         return ("ones",)
+
+    def op_rule(self, node: Op):
+        """Δ_rule X: X itself here (`_judge_rule` compares it with Rosenblatt's rule)."""
+        return self(node.args[0])
 
     def op_indicator(self, node: Op):
         """𝟙[a > b] (≥, <, ≤): 1 where the comparison holds, else 0, entry by entry (relu′ is
@@ -729,17 +735,18 @@ def _context_layer(lhs_tree, last: int) -> int | None:
     return last if index in ("J", "L") else int(index) if index.isdigit() else None
 
 
-def _target(spec: Spec, lhs, batch: bool):
+def _target(spec: Spec, lhs, batch: bool, rule: bool = False):
     """The derived expression a claim's left side names: a named adjoint (δ_j, or ζ_j of a
     layer with a skip connection; Δ_j, 𝒵_j for the batch), a gradient ∂f/∂W_j, ∂f/∂b_j,
     ∂f/∂u_j or ∂f/∂z_j where named (as the named adjoint), or, for one sample, ∂f/∂ of any other
     value of the forward pass (z_j, a_j, x, y: a `Gradient` that SymPy computes)."""
     if isinstance(lhs, Transpose):  # δ_1ᵀ = …: the transpose of the derived δ_1
-        return Transpose(_target(spec, lhs.arg, batch))
+        return Transpose(_target(spec, lhs.arg, batch, rule))
     if isinstance(lhs, Gradient):  # (∂f/∂W_j)ᵀ: the gradient, read as a value
         lhs = lhs.args[0]
     d = derive(spec)
     p = d.batch if batch else d.sample
+    p = perceptron_pass(p) if rule else p  # Rosenblatt's rule: the step's σ′ replaced by 1
     batch_form = dict(zip(d.sample.graph.named.values(), d.batch.graph.named.values(), strict=True))
     if isinstance(lhs, MatrixSymbol) and lhs in batch_form:
         if batch:
@@ -747,14 +754,14 @@ def _target(spec: Spec, lhs, batch: bool):
                 f"{text(lhs)} is one sample's: a right side with a sum over samples or batch "
                 f"matrices belongs in ∂f/∂W_j or in {text(batch_form[lhs])}"
             )
-        return _adjoint(d.sample, lhs)
+        return _adjoint(p, lhs)
     if isinstance(lhs, MatrixSymbol) and lhs in batch_form.values():
         if not batch:
             raise Wrong(
                 f"{text(lhs)} holds every sample: write its right side with batch matrices "
                 "(Z_j, Δ_j, Σ'_j, Y)"
             )
-        return _adjoint(d.batch, lhs)
+        return _adjoint(p, lhs)
     if isinstance(lhs, Partial) and lhs.args[0] == F:
         value = lhs.args[1]
         if value.name in p.gradients:
@@ -826,13 +833,22 @@ def _has(expr, cls) -> bool:
 class _Evaluator:
     """Evaluates claims and derived expressions on explicit matrices (`proof.explicit`)."""
 
-    def __init__(self, spec: Spec, batch: bool, concrete: bool = False, output_rule: bool = False):
+    def __init__(
+        self,
+        spec: Spec,
+        batch: bool,
+        concrete: bool = False,
+        output_rule: bool = False,
+        rule: bool = False,
+    ):
         self.spec, self.batch = spec, batch
         self.ex = explicit(spec, batch, concrete, output_rule)
         self.sample_names = Names(spec.widths, batch=False)
         self.forward = derive(spec).sample.forward
         self.objective = derive(spec).sample.objective
         self.pass_ = derive(spec).batch if batch else derive(spec).sample
+        if rule:  # Rosenblatt's rule: its adjoints, the step's σ′ replaced by 1
+            self.pass_ = perceptron_pass(self.pass_)
 
     def leaves(self) -> list:
         """The symbols whose values the pass starts from: parameters, input and target."""
@@ -1238,6 +1254,8 @@ def _judged(spec: Spec, claim: str, trees, seconds: float) -> Verdict:
 def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
     """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
     `Unsupported` with the reason."""
+    if isinstance(lhs_tree, Op) and lhs_tree.kind == "rule":
+        return _judge_rule(spec, claim, lhs_tree.args[0], rhs_tree)
     try:
         lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
     except Wrong as exc:
@@ -1274,10 +1292,10 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
 
 
 @lru_cache(maxsize=16)
-def _points(small: Spec, batch: bool) -> tuple[_AtPoint, ...]:
+def _points(small: Spec, batch: bool, rule: bool = False) -> tuple[_AtPoint, ...]:
     """Evaluators of `small` at random points (`DRAWS`) with the spec's own activations
     (built once per spec: most of a claim's cost otherwise)."""
-    concrete = _Evaluator(small, batch, concrete=True)
+    concrete = _Evaluator(small, batch, concrete=True, rule=rule)
     points = []
     for scale in DRAWS:  # a point where some u_j has a zero entry sits on relu's kink: redrawn
         tries = (
@@ -1311,6 +1329,44 @@ def _small_spec(spec: Spec) -> Spec:
     if spec.loss_scale == "1/d_J":
         small = small.with_widths((*small.widths[:-1], spec.widths[-1]))
     return small
+
+
+RULE_WORDS = "Rosenblatt's rule (σ′ of the step replaced by 1)"
+
+
+def _judge_rule(spec: Spec, claim: str, lhs_tree, rhs_tree) -> Verdict:
+    """A claim about Rosenblatt's rule (\\Delta_{\\text{rule}} on its left side, or in an
+    environment of such claims): compared with the rule's pass (`perceptron_pass`: the step's
+    σ′ replaced by 1), where the claim's δ_j are the rule's too; identical, or equal at every
+    random point (no proof by expansion)."""
+    if not any(_zero_derivative(layer) for layer in spec.layers):
+        raise Wrong(f"{RULE_WORDS} applies to a network with a step activation; this has none")
+    lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
+    batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
+    derived = _target(spec, lhs, batch, rule=True)
+    if not _is_matrix(rhs) or rhs.shape != derived.shape:
+        shown = _dims(rhs) if _is_matrix(rhs) else "a scalar"
+        raise Wrong(f"the right side is {shown} but {text(lhs)} is {_dims(derived)}")
+    shown = f"{RULE_WORDS}: {text(lhs)} = {text(derived)}"
+    if rhs == derived:
+        return Verdict(claim, "correct", f"identical to {shown}")
+    small = _small_spec(spec)
+    lhs_small, rhs_small = _resolve_claim(small, lhs_tree, rhs_tree)
+    derived_small = _target(small, lhs_small, batch, rule=True)
+    points = _points(small, batch, rule=True)
+    pairs = [(at(rhs_small), at(derived_small)) for at in points]
+    for at, (a, b) in zip(points, pairs, strict=True):
+        if _differ(a, b):
+            reason, point = _counterexample(small, at, a, b, _factor(pairs))
+            return Verdict(claim, "wrong", f"it differs from {shown}: {reason}", point)
+    if not any(a is not None and b is not None for a, b in pairs):
+        raise Unsupported(f"the claim could not be evaluated at random points; {shown}")
+    return Verdict(claim, "correct", f"equal at {len(points)} random points to {shown}")
+
+
+def _zero_derivative(layer) -> bool:
+    """Whether `layer`'s activation has σ′ = 0 wherever it is defined (the step)."""
+    return layer.sigma.elementwise and activations.derivative(layer.sigma).is_zero
 
 
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
@@ -1537,6 +1593,7 @@ def tex_steps(source: str) -> list[TexStep]:
     out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far
     for start, end in _math_bodies(source):
         lhs, continued = carried, False
+        rule = _RULE_ROW.search(source, start, end) is not None  # Rosenblatt's rule's rows
         for first, raw in _equations(source, start, end):
             line = bisect.bisect_left(newlines, first) + 1
             cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", raw)).strip().rstrip(",.;")
@@ -1562,8 +1619,9 @@ def tex_steps(source: str) -> list[TexStep]:
                 continue
             lhs = parts[0]
             equals = _equals_lines(raw, first, newlines, len(parts) - 1)
+            mark = "\\Delta_{\\text{rule}} " if rule and not RULE_MARK.match(lhs) else ""
             claims = [
-                TexStep(at, f"{lhs} = {rhs}", chain, done + k)
+                TexStep(at, f"{mark}{lhs} = {rhs}", chain, done + k)
                 for k, (at, rhs) in enumerate(
                     ((at, r) for at, r in zip(equals, parts[1:], strict=True) if r), start=1
                 )
@@ -1576,6 +1634,7 @@ def tex_steps(source: str) -> list[TexStep]:
 
 
 _SPACING = re.compile(r"\\q?quad\b")
+_RULE_ROW = re.compile(r"\\Delta_\{\\text\{rule\}\}")  #: an environment of Rosenblatt's rule
 
 
 def _equations(source: str, start: int, end: int):
