@@ -180,3 +180,39 @@ def test_rows_counterexample_is_laid_out_as_the_claim():
     assert entry(verdict) == ", ".join(reversed(entry(columns).split(", ")))
     w3 = verdict.point.split("W3 = ")[1].split("]], ")[0]
     assert w3.count("[") == 4  # [[a, b], [c, d], [e, f]]: three rows of two
+
+
+# 5. symbp verifies its own perceptron documents -------------------------------------------------
+PERCEPTRON = symbp.load_spec(
+    symbp.__file__.replace("symbp/__init__.py", "examples/perceptron.toml")
+)
+
+
+@pytest.mark.parametrize("beamer", [False, True])
+def test_symbps_own_perceptron_document_verifies(beamer):
+    steps = tex_steps(symbp.latex_document(PERCEPTRON, beamer=beamer))
+    reports = judge_steps(PERCEPTRON, steps)
+    assert any(r"\text{rule}" in s.claim for s in steps)  # the rule's rows are checked too
+    assert [r for r in reports if r.verdict.status != "correct"] == []
+
+
+@pytest.mark.parametrize(
+    "claim, expected",
+    [
+        (r"\Delta_{\text{rule}} \delta_1 = 2(z_1 - y)", "correct"),
+        (r"\Delta_{\text{rule}} \frac{\partial f}{\partial W_1} = 2(z_1 - y) z_0^T", "correct"),
+        (r"\Delta_{\text{rule}} \frac{\partial f}{\partial b_1} = \delta_1", "correct"),
+        (r"\Delta_{\text{rule}} \delta_1 = 3(z_1 - y)", "wrong"),
+        (r"\Delta_{\text{rule}} \delta_1 = 2(z_1 - y) \circ \sigma'_1", "wrong"),  # that is 0
+        (r"\delta_1 = 2(z_1 - y)", "wrong"),  # the gradient's δ_1 is 0 (σ′ of the step)
+        (r"\delta_1 = \mathbf{0}", "correct"),
+        (r"\frac{\partial f}{\partial W_1} = 0", "correct"),
+    ],
+)
+def test_rosenblatts_rule_and_the_vanishing_gradient(claim, expected):
+    assert verify(PERCEPTRON, claim).status == expected
+
+
+def test_the_rule_needs_a_step_activation():
+    verdict = verify(LECTURE, r"\Delta_{\text{rule}} \delta_3 = 2(z_3 - y)")
+    assert verdict.status == "wrong" and "step" in verdict.message
