@@ -61,8 +61,15 @@ def _slow_judge(spec, claim) -> Verdict:
     return Verdict(claim, "correct", "")
 
 
+def test_a_claim_written_twice_is_judged_once():
+    calls = []
+    judge = lambda spec, claim: calls.append(claim) or Verdict(claim, "correct", "")  # noqa: E731
+    steps = tex_steps(f"\\[ {BP1} \\]\n\\[ {BP2} \\]\n\\[ {BP1} \\]\n")
+    assert len(judge_steps(LECTURE, steps, judge)) == 3 and calls == [BP1, BP2]
+
+
 def test_the_run_stops_when_its_budget_is_spent():
-    steps = tex_steps("".join(f"\\[ {BP1} \\]\n" for _ in range(100)))
+    steps = tex_steps("".join(f"\\[ \\delta_3 = {k} z_3 \\]\n" for k in range(100)))
     reports = judge_steps(LECTURE, steps, _slow_judge, seconds=0.5)
     assert 0 < len(reports) < len(steps)
     assert [r.step for r in reports] == steps[: len(reports)]  # a prefix, in order
@@ -71,7 +78,8 @@ def test_the_run_stops_when_its_budget_is_spent():
 
 def test_cli_names_the_steps_left_unchecked(tmp_path, symbp_main):
     tex = tmp_path / "long.tex"
-    tex.write_text("".join(f"\\[ {BP2} \\]\n$${BP1}$$\n" for _ in range(150)))
+    rows = (f"\\[ \\delta_3 = {k} (z_3 - y) \\]\n$$\\delta_2 = {k} z_2$$\n" for k in range(150))
+    tex.write_text("".join(rows))
     run = symbp_main("verify", "--tex", tex, "--seconds", "0.5")
     assert run.returncode == 4, run.stdout[-500:]
     last = run.stdout.strip().splitlines()[-1]

@@ -46,6 +46,7 @@ def judge_steps(
     first_wrong: dict[int, int] = {}  # chain (counted from 1) -> line of its first wrong step
     chain = 0
     deadline = None if seconds is None else time.process_time() + seconds
+    verdicts: dict[str, Verdict] = {}  # a claim written twice (a summary repeats) is judged once
     for step in steps:
         before = reports[-1] if reports else None
         first = step.step == 1 or before is None or before.step.chain != step.chain
@@ -53,7 +54,7 @@ def judge_steps(
             chain, before = chain + 1, None
 
         def work(step=step, before=before, chain=chain):
-            verdict = judge(spec, step.claim)
+            verdict = verdicts.get(step.claim) or judge(spec, step.claim)
             return verdict, _note(spec, step, verdict, before, chain, first_wrong)
 
         if deadline is None:
@@ -64,6 +65,7 @@ def judge_steps(
             if done is None or time.process_time() >= deadline:
                 break  # out of time: this step's verdict may be a budget's fallback
             verdict, note = done
+        verdicts[step.claim] = verdict
         if verdict.status == "wrong":
             first_wrong.setdefault(chain, step.line)
         reports.append(StepReport(step, verdict, note))
