@@ -1561,8 +1561,8 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
 
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
-    """(line, claim) for every equality in the align/equation environments of a LaTeX source
-    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
+    """(line, claim) for every equality in the displays (align/equation environments, \\[ … \\],
+    $$ … $$) of a LaTeX source whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
     return [(step.line, step.claim) for step in tex_steps(source)]
 
 
@@ -1579,8 +1579,10 @@ class TexStep:
 
 
 def tex_steps(source: str) -> list[TexStep]:
-    """Every '=' of the align/equation environments of a LaTeX source whose chain's left side
-    is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f, as a claim about that left side: a
+    """Every '=' of the displays (align/equation environments, \\[ … \\], $$ … $$, `_math_bodies`)
+    of a LaTeX source whose chain's left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of
+    f, as a claim about that left side (about Rosenblatt's rule, \\Delta_{\\text{rule}}, in an
+    environment where a row says so, as symbp's perceptron documents write it): a
     chain a = b = c gives the steps a = b and a = c, so that each right side is compared with
     the derivation (and so with the step before it).  A row starting with '=' continues the
     previous row's chain (whose left side may stand alone on its row); a row without '=' after
