@@ -1075,7 +1075,7 @@ def _distinct(x, y) -> tuple[str, str]:
         if str(shown[0]) != str(shown[1]) or digits == 30:
             break
     if digits == 6:
-        return f"{float(x):.6g}", f"{float(y):.6g}"
+        return f"{float(x) + 0.0:.6g}", f"{float(y) + 0.0:.6g}"  # never -0
     return str(shown[0]), str(shown[1])
 
 
