@@ -24,7 +24,7 @@ from ..errors import SpecError
 from ..escape import python_string
 from ..graph.nodes import ElementSum, LeastSquares, LogSumExp, lift
 from ..printing.float64 import float64_trouble
-from ..printing.numpy import code
+from ..printing.numpy import code, inplace_code
 from ..printing.text import text
 from ..spec.model import Spec
 from . import backends
@@ -110,6 +110,79 @@ def training_context(printer, batch, perceptron: bool) -> dict:
         ],
         "default_lr": printed(optimizers.in_code_names(optimizers.default_step(batch.scale))),
         "perceptron_rules": [python_string(f"{text(p)} ← {text(value)}") for p, value in rules],
+    }
+
+
+def _linear(expr, inputs: set) -> bool:
+    """Whether `expr` is linear and homogeneous in the matrices `inputs` (structurally: every
+    term carries exactly one of them, through products and Hadamard products by others)."""
+    if expr in inputs:
+        return True
+    if isinstance(expr, sp.Transpose):
+        return _linear(expr.arg, inputs)
+    if isinstance(expr, sp.MatAdd):
+        return all(_linear(a, inputs) for a in expr.args)
+    if isinstance(expr, (sp.MatMul, sp.HadamardProduct)):
+        carrying = [a for a in expr.args if a.free_symbols & inputs or a in inputs]
+        return len(carrying) == 1 and _linear(carrying[0], inputs)
+    return False
+
+
+def descent_context(spec: Spec, batch, acts: dict, printer) -> dict | None:
+    """The fused SGD step `_descend`: forward, deltas and increments written in place into
+    preallocated arrays (`inplace_code`), SGD's step size folded into the output delta.
+
+    SGD's increment is c·g with c free of θ (c = −α); every delta and every gradient is linear
+    in the output delta δ_J (checked here), so δ_J·c·scale carries the step size and the
+    sample average to every increment, which is then the gradient's formula without `scale`.
+    None when the update or the recursion is not of that form (training then takes the
+    general path: value_and_gradients and apply_update)."""
+    sgd = optimizers.SGD
+    c = sp.diff(sgd.increment, optimizers.g)
+    if sp.expand(sgd.increment - c * optimizers.g) != 0 or c.has(optimizers.theta):
+        return None
+    lr = optimizers.CODE_NAMES[optimizers.alpha]
+    source = batch.names.delta(spec.depth)
+    carriers, lines, buffers = {source}, [], []
+
+    def emit(name, rhs):
+        statements = inplace_code(name, rhs, acts, printer)
+        if statements is None:
+            lines.append(f"{name} = {code(rhs, acts, printer)}")
+        else:
+            buffers.append((name, (int(rhs.shape[0]), "n")))
+            lines.extend(statements)
+
+    for lhs, rhs in batch.forward:
+        emit(lhs.name, rhs)
+    backward = []
+    for lhs, rhs in batch.backward:
+        if lhs == source:
+            if rhs.free_symbols & carriers:
+                return None
+            rhs = sp.MatMul(c.subs(optimizers.alpha, lr) * batch.scale, rhs)
+        elif rhs.free_symbols & carriers:
+            if not _linear(rhs, carriers):
+                return None
+            carriers.add(lhs)
+        backward.append((lhs, rhs))
+    for lhs, rhs in backward:
+        emit(lhs.name, rhs)
+    increments = []
+    for key, g in batch.gradients.items():
+        if not _linear(g, carriers):
+            return None
+        statements = inplace_code(f"d{key}", (g / batch.scale).doit(), acts, printer)
+        if statements is None:
+            return None
+        increments.extend(statements)
+    return {
+        "descent_lines": lines,
+        "descent_buffers": buffers,
+        "descent_increments": increments,
+        "gradient_factor": code(c.subs(optimizers.alpha, lr), acts, printer),
+        "fused_optimizer": sgd.name,
+        "uses_n": "N" in identifiers(*lines, *increments),
     }
 
 
@@ -203,6 +276,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         bcd=bcd_context(spec, batch, printed),
         **target_domain_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
+        descent=descent_context(spec, batch, acts, chosen.printer),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)
