@@ -37,9 +37,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from symbp.output.module import module_source  # noqa: E402
-from symbp.proof.check import load_module  # noqa: E402
-from symbp.spec.model import Layer, Spec  # noqa: E402
+from symbp.output.module import module_source
+from symbp.proof.check import load_module
+from symbp.spec.model import Layer, Spec
 
 LR = 1e-3  #: the step size of every contender (small: thousands of steps stay finite)
 
@@ -182,13 +182,11 @@ def jax_contender(params, X, Y, activations):
     jax.block_until_ready(update(state["P"], jX, jY))  # compile outside the timing
 
     def step():
-        f, state["P"] = update(state["P"], jX, jY)
+        _, state["P"] = update(state["P"], jX, jY)
         jax.block_until_ready(state["P"])
 
     def gradients():
-        g = jax.jit(jax.grad(objective))(
-            {k: jnp.asarray(v) for k, v in params.items()}, jX, jY
-        )
+        g = jax.jit(jax.grad(objective))({k: jnp.asarray(v) for k, v in params.items()}, jX, jY)
         return {k: np.asarray(v) for k, v in g.items()}
 
     return step, gradients

@@ -10,6 +10,7 @@ the printer, sets `module` and overrides the few methods whose spelling differs.
 
 from __future__ import annotations
 
+import math
 import re
 
 import sympy as sp
@@ -296,28 +297,29 @@ def _chain(body, var) -> list[tuple[str, object]]:
     if isinstance(body, (sp.Add, sp.Mul)):
         const, rest = body.as_independent(var, as_Add=body.is_Add)
         name, unit = ("add", 0) if body.is_Add else ("multiply", 1)
-        if rest.func is body.func:  # two or more terms with var: only var * chain(var) works
-            factors = list(rest.args)
-            if body.is_Add or var not in factors:
-                raise Unhandled(body)
-            factors.remove(var)
-            return _chain(sp.Mul(*factors), var) + [("multiply", _INPUT)] + _const(name, const)
-        return _chain(rest, var) + ([] if const == unit else [(name, const)])
+        tail = [] if const == unit else [(name, const)]
+        if rest.func is not body.func:
+            return [*_chain(rest, var), *tail]
+        factors = list(rest.args)  # two or more terms in var: only var * chain(var) works
+        if body.is_Add or var not in factors:
+            raise Unhandled(body)
+        factors.remove(var)
+        return [*_chain(sp.Mul(*factors), var), ("multiply", _INPUT), *tail]
     if isinstance(body, sp.Pow) and body.exp.is_number:
         unary = {2: "square", sp.S.Half: "sqrt", -1: "reciprocal"}.get(body.exp)
         if unary is None:
             raise Unhandled(body)
-        return _chain(body.base, var) + [(unary, None)]
+        return [*_chain(body.base, var), (unary, None)]
     if isinstance(body, sp.Piecewise) and _indicator(body) is not None:
         name, relation = _indicator(body)
         if relation.rhs.has(var):
             raise Unhandled(body)
-        return _chain(relation.lhs, var) + [(name, relation.rhs)]
+        return [*_chain(relation.lhs, var), (name, relation.rhs)]
     if isinstance(body, (sp.Max, sp.Min)) and len(body.args) == 2:
         const, rest = _split_pair(body, var)
-        return _chain(rest, var) + [("maximum" if isinstance(body, sp.Max) else "minimum", const)]
+        return [*_chain(rest, var), ("maximum" if isinstance(body, sp.Max) else "minimum", const)]
     if type(body) in _UFUNCS and len(body.args) == 1:
-        return _chain(body.args[0], var) + [(_UFUNCS[type(body)], None)]
+        return [*_chain(body.args[0], var), (_UFUNCS[type(body)], None)]
     raise Unhandled(body)
 
 
@@ -336,11 +338,6 @@ def _indicator(body):
     relation = body.args[0][1]
     name = _COMPARISONS.get(type(relation))
     return None if name is None else (name, relation)
-
-
-def _const(name, const):
-    unit = 0 if name == "add" else 1
-    return [] if const == unit else [(name, const)]
 
 
 def _split_pair(body, var):
@@ -476,3 +473,91 @@ def inplace_code(
         return _Inplace(printer(activations)).into(out, expr)
     except Unhandled:
         return None
+
+
+class ScalarPrinter(SymbpNumPyPrinter):
+    """Python code for one scalar: the `math` module's functions, builtins max and min,
+    conditional expressions; raises Unhandled for anything else a float cannot do."""
+
+    module = "math"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Piecewise(self, expr):
+        *branches, (last, cond) = expr.args
+        if cond != sp.true:
+            raise Unhandled(expr)
+        out = self._print(last)
+        for value, cond in reversed(branches):
+            out = f"({self._print(value)} if {self._print(cond)} else {out})"
+        return out
+
+    def _print_Heaviside(self, expr):
+        raise Unhandled(expr)
+
+    def _print_Relational(self, expr):
+        lhs, rhs = (self.parenthesize(a, PRECEDENCE["Relational"] + 1) for a in expr.args)
+        return f"{lhs} {expr.rel_op} {rhs}"
+
+    def _print_erf(self, expr):
+        return f"math.erf({self._print(expr.args[0])})"
+
+    def _print_log1p(self, expr):
+        return f"math.log1p({self._print(expr.args[0])})"
+
+    def emptyPrinter(self, expr):
+        raise Unhandled(expr)
+
+
+def scalar_code(expr) -> str:
+    """`expr`, a formula in scalar symbols, as Python on floats (`ScalarPrinter`); raises
+    Unhandled when it needs more than `math` and the builtins."""
+    text = ScalarPrinter({}).doprint(expr)
+    for name in re.findall(r"\bmath\.(\w+)", text):
+        if not hasattr(math, name):
+            raise Unhandled(expr)
+    if re.search(r"\bnp\.|not supported|#", text):
+        raise Unhandled(expr)
+    return text
+
+
+def scalar_lines(name: str, expr, width: int) -> list[str]:
+    """Statements binding `name` to the scalar `expr`, each at most `width` characters: a sum
+    too long for one line is accumulated over several (``name += ...``)."""
+    text = scalar_code(expr)
+    if isinstance(expr, sp.Piecewise):  # its parentheses are redundant at the top
+        text = text[1:-1]
+    whole = f"{name} = {text}"
+    if len(whole) <= width:
+        return [whole]
+    if isinstance(expr, sp.Mul):  # c * (long sum): the sum first, then the factor in place
+        sums = [f for f in expr.args if isinstance(f, sp.Add)]
+        if len(sums) != 1:
+            raise Unhandled(expr)
+        others = sp.Mul(*(f for f in expr.args if f is not sums[0]))
+        return [*scalar_lines(name, sums[0], width), f"{name} *= {scalar_code(others)}"]
+    if not isinstance(expr, sp.Add):
+        raise Unhandled(expr)
+    lines, current = [], ""
+    for term in expr.as_ordered_terms():
+        text = scalar_code(term)
+        joined = (
+            text
+            if not current
+            else f"{current} - {text[1:]}"
+            if text.startswith("-")
+            else f"{current} + {text}"
+        )
+        head = f"{name} = " if not lines else f"{name} += "
+        if current and len(head + joined) > width:
+            lines.append(head + current)
+            head, joined = f"{name} += ", text
+        current = joined
+    lines.append((f"{name} = " if not lines else f"{name} += ") + current)
+    if any(len(line) > width for line in lines):
+        raise Unhandled(expr)
+    return lines
