@@ -13,7 +13,8 @@ checked against symbp's at the initial weights.  Contenders:
   its record per `next`), the loop a user runs;
 - symbp `sgd_step`: the emitted module's single step;
 - NumPy by hand: textbook backprop allocating as it goes;
-- PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores;
+- PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores (or
+  `--threads N`, which also sets the BLAS and XLA thread pools of the others);
 - JAX: `jax.jit` of value-and-grad plus the update (compiled before timing);
 - GEMMs: only the step's matrix products (forward, deltas, weight gradients) into preallocated
   arrays: what any implementation on NumPy's BLAS pays at least.
@@ -32,6 +33,24 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def _threads(argv) -> int | None:
+    """The value of --threads N in `argv`, if given."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return None
+
+
+THREADS = _threads(sys.argv[1:]) or os.cpu_count() or 1
+if _threads(sys.argv[1:]) is not None:  # before NumPy, PyTorch and JAX load their pools
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(THREADS)
+    if THREADS == 1:
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
 
 import numpy as np
 
@@ -125,7 +144,7 @@ def torch_contender(params, X, Y, activations):
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(THREADS)
     acts = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
     acts["identity"] = lambda u: u
     P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
@@ -274,13 +293,20 @@ def table(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds)")
+    parser.add_argument(
+        "--threads", type=int, help="threads of every contender (default: the machine's cores)"
+    )
+    parser.add_argument("--only", help="run only the configurations whose label contains this")
     args = parser.parse_args(argv)
     rounds, budget = (3, 0.01) if args.quick else (15, 0.1)
     results = {}
     for config in CONFIGS:
-        results[config.label] = median_us(contenders(config), rounds, budget)
-    cores = os.cpu_count()
-    print(f"Median time per training step, {rounds} interleaved rounds, {cores} cores.\n")
+        if args.only is None or args.only in config.label:
+            results[config.label] = median_us(contenders(config), rounds, budget)
+    print(
+        f"Median time per training step, {rounds} interleaved rounds, {THREADS} thread(s) "
+        f"per contender on {os.cpu_count()} cores.\n"
+    )
     print(table(results))
     return 0
 

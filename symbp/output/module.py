@@ -187,7 +187,7 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
             lines.extend(statements)
     increments = []
     for key, rhs in plan.increments.items():
-        statements = inplace_code(f"d{key}", rhs, acts, printer)
+        statements = inplace_code(f"d{key}", rhs, acts, printer, ones="ones")
         if statements is None:
             return None
         increments.extend(statements)
@@ -198,6 +198,7 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
         "gradient_factor": code(plan.factor, acts, printer),
         "fused_optimizer": optimizers.SGD.name,
         "uses_n": "N" in identifiers(*lines, *increments),
+        "uses_ones": "ones" in identifiers(*increments),
     }
 
 

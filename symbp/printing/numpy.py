@@ -97,7 +97,9 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return "1"
 
     def _print_ElementSum(self, expr):
-        return f"{self._fn('sum')}({self._print(expr.arg)})"
+        """The array's ``.sum()`` method (the function `sum` of the array module costs a
+        Python-level wrapper per call)."""
+        return f"{_postfix_operand(self._print(expr.arg))}.sum()"
 
     def _print_Stack(self, expr):
         top, bottom = expr.args
@@ -351,8 +353,8 @@ def _split_pair(body, var):
 class _Inplace:
     """Statements writing a matrix expression into an existing array (see `inplace_code`)."""
 
-    def __init__(self, printer: SymbpNumPyPrinter):
-        self.p = printer
+    def __init__(self, printer: SymbpNumPyPrinter, ones: str | None = None):
+        self.p, self.ones = printer, ones
 
     def text(self, expr) -> str:
         return self.p.doprint(fuse_elementwise(expr))
@@ -390,7 +392,10 @@ class _Inplace:
             if not self.simple(mats[0]):
                 raise Unhandled(expr)  # A 1: row sums of A
             a = self.text(mats[0])
-            lines = [f"{self.p._fn('sum')}({a}, axis=1, keepdims=True, out={out})"]
+            if self.ones is None:
+                lines = [f"{self.p._fn('add.reduce')}({a}, axis=1, keepdims=True, out={out})"]
+            else:  # A 1 as written: a matrix-vector product (BLAS), cheaper than a reduction
+                lines = [self.call("matmul", a, self.ones, out=out)]
         elif len(mats) == 2 and not any(isinstance(m, OneMatrix) for m in mats):
             if not all(self.simple(m) for m in mats):
                 raise Unhandled(expr)
@@ -462,15 +467,21 @@ class _Inplace:
 
 
 def inplace_code(
-    out: str, expr, activations: dict, printer: type[SymbpNumPyPrinter] = SymbpNumPyPrinter
+    out: str,
+    expr,
+    activations: dict,
+    printer: type[SymbpNumPyPrinter] = SymbpNumPyPrinter,
+    ones: str | None = None,
 ) -> list[str] | None:
     """Statements that write `expr` into the existing array named `out` (its shape and dtype)
     through ``out=`` arguments and in-place ufuncs, allocating nothing for the forms handled:
     matrix products (and row sums A 1), sums, Hadamard products, scalar multiples, and
     entry-wise functions that are chains of ufuncs.  None for any other form (the caller binds
-    the printed expression instead).  The formulas are `expr`'s; only the spelling differs."""
+    the printed expression instead).  The formulas are `expr`'s; only the spelling differs.
+    `ones`, when given, names an array of ones of shape (N, 1): the row sums A 1 multiply by
+    it rather than reduce."""
     try:
-        return _Inplace(printer(activations)).into(out, expr)
+        return _Inplace(printer(activations), ones).into(out, expr)
     except Unhandled:
         return None
 
