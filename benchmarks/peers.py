@@ -52,13 +52,13 @@ if _threads(sys.argv[1:]) is not None:  # before NumPy, PyTorch and JAX load the
     if THREADS == 1:
         os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from symbp.output.module import module_source
-from symbp.proof.check import load_module
-from symbp.spec.model import Layer, Spec
+from symbp.output.module import module_source  # noqa: E402
+from symbp.proof.check import load_module  # noqa: E402
+from symbp.spec.model import Layer, Spec  # noqa: E402
 
 LR = 1e-3  #: the step size of every contender (small: thousands of steps stay finite)
 
