@@ -11,6 +11,8 @@ checked against symbp's at the initial weights.  Contenders:
 
 - symbp `train`: one epoch of the emitted `training` generator with full-batch GD (one step and
   its record per `next`), the loop a user runs;
+- symbp `train` SGD: an epoch of `EPOCH_BATCHES` shuffled batches of the configuration's size
+  (mini-batch SGD, its records once per epoch), per step;
 - symbp `sgd_step`: the emitted module's single step;
 - NumPy by hand: textbook backprop allocating as it goes;
 - PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores (or
@@ -61,6 +63,7 @@ from symbp.proof.check import load_module  # noqa: E402
 from symbp.spec.model import Layer, Spec  # noqa: E402
 
 LR = 1e-3  #: the step size of every contender (small: thousands of steps stay finite)
+EPOCH_BATCHES = 16  #: batches per epoch of the "symbp train SGD" contender
 
 
 @dataclass(frozen=True)
@@ -226,10 +229,14 @@ def contenders(config: Config):
     acts = config.activations
 
     found = {"NumPy by hand": handwritten_step(fresh(), X, Y, 0.0, acts)}
-    p_train, p_step, p_hand = fresh(), fresh(), fresh()
+    p_train, p_step, p_hand, p_sgd = fresh(), fresh(), fresh(), fresh()
     run = mod.training(p_train, X, Y, lr=LR)
+    XE = np.tile(X, EPOCH_BATCHES)  # the same samples, EPOCH_BATCHES times over
+    YE = np.tile(Y, EPOCH_BATCHES)
+    epochs = mod.training(p_sgd, XE, YE, lr=LR, batch_size=config.batch)
     steps = {
         "symbp train": lambda: next(run),
+        "symbp train SGD": lambda: next(epochs),
         "symbp sgd_step": lambda: mod.sgd_step(p_step, X, Y, LR),
         "NumPy by hand": lambda: handwritten_step(p_hand, X, Y, LR, acts),
     }
@@ -268,23 +275,34 @@ def median_us(steps: dict, rounds: int, budget: float) -> dict:
             for _ in range(number):
                 step()
             samples[name].append((time.perf_counter() - t0) / number * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    out = {name: statistics.median(values) for name, values in samples.items()}
+    out["symbp train SGD"] /= EPOCH_BATCHES  # per step
+    return out
 
 
-COLUMNS = ("symbp train", "symbp sgd_step", "NumPy by hand", "PyTorch", "JAX", "GEMMs alone")
+COLUMNS = (
+    "symbp train",
+    "symbp train SGD",
+    "symbp sgd_step",
+    "NumPy by hand",
+    "PyTorch",
+    "JAX",
+    "GEMMs alone",
+)
 
 
 def table(results: dict) -> str:
     """A markdown table: µs per step for every contender, then the ratios."""
     present = [c for c in COLUMNS if any(c in r for r in results.values())]
     head = ["configuration", *(f"{c} (µs)" for c in present)]
-    head += ["fastest peer / symbp train", "GEMMs / symbp train"]
+    head += ["fastest peer / symbp train", "… / symbp train SGD", "GEMMs / symbp train"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, r in results.items():
         peers = [r[p] for p in ("PyTorch", "JAX") if p in r]
         ours = r["symbp train"]
         cells = [label, *(f"{r[c]:.1f}" if c in r else "–" for c in present)]
         cells.append(f"{min(peers) / ours:.2f}×" if peers else "–")
+        cells.append(f"{min(peers) / r['symbp train SGD']:.2f}×" if peers else "–")
         cells.append(f"{r['GEMMs alone'] / ours:.0%}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
