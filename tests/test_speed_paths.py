@@ -2,8 +2,8 @@
 
 Three ways to make one SGD step live in an emitted module: the general path (value_and_gradients,
 then apply_update), `_descend` (in place into preallocated arrays, the step size folded into the
-output delta, BLAS for the products) and, for narrow layers, `_descend_one` / `_epoch_one` (one
-sample, entry by entry in Python floats).  Each is checked against the others and against an
+output delta, BLAS for the products) and, for narrow layers, `_epoch_one` (one sample per
+step, entry by entry in Python floats).  Each is checked against the others and against an
 independent oracle (central differences of `loss`); the per-epoch records of `training` are
 checked against a replay written here with `loss` and `gradients`.
 """
@@ -62,13 +62,15 @@ def test_fused_step_equals_the_general_step(spec_path, n):
 def test_scalar_step_equals_the_general_step(spec_path):
     spec = symbp.load_spec(spec_path)
     mod = module_for(spec)
-    if not hasattr(mod, "_descend_one"):
+    if not hasattr(mod, "_epoch_one"):
         assert spec.layers[-1].activation_name == "softmax"  # the one form it leaves out
         return
     params, X, Y = problem(spec, mod, 1)
     expected = general_step(mod, params, X, Y, 0.05)
     scalar = copy(params)
-    f, increments = mod._descend_one(mod._views(scalar), X[:, 0].tolist(), Y[:, 0].tolist(), 0.05)
+    f, _, increments = mod._epoch_one(
+        mod._views(scalar), X.T.tolist(), Y.T.tolist(), range(1), 0.05, lambda k: 1.0, 0
+    )
     assert f == pytest.approx(mod.loss(params, X, Y), rel=1e-12)
     flat = np.concatenate([(expected[k] - params[k]).ravel() for k in mod.PARAM_SHAPES])
     np.testing.assert_allclose(increments, flat, rtol=1e-10, atol=1e-14)
@@ -94,8 +96,9 @@ def test_fast_paths_follow_central_differences():
         numeric[key] = grad
     work = mod._workspace(1, X.dtype)
     mod._descend(copy(params), X, Y, lr, work)
-    _, increments = mod._descend_one(
-        mod._views(copy(params)), X[:, 0].tolist(), Y[:, 0].tolist(), lr
+    views = mod._views(copy(params))
+    _, _, increments = mod._epoch_one(
+        views, X.T.tolist(), Y.T.tolist(), range(1), lr, lambda k: 1.0, 0
     )
     flat = np.concatenate([numeric[k].ravel() for k in mod.PARAM_SHAPES])
     np.testing.assert_allclose(np.array(increments) / -lr, flat, rtol=1e-6, atol=1e-9)
@@ -105,9 +108,9 @@ def test_fast_paths_follow_central_differences():
 
 def test_the_strategy_follows_the_shapes():
     """Narrow layers get the entry-by-entry step; wide ones only the BLAS step."""
-    assert hasattr(module_for(symbp.lecture_spec()), "_descend_one")
+    assert hasattr(module_for(symbp.lecture_spec()), "_epoch_one")
     wide = module_for(WIDE)
-    assert hasattr(wide, "_descend") and not hasattr(wide, "_descend_one")
+    assert hasattr(wide, "_descend") and not hasattr(wide, "_epoch_one")
 
 
 def replay(mod, params, X, Y, lr, batch_size, seed, epochs):

@@ -203,6 +203,7 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
 
 
 SCALAR_MAX_WIDTH = 8  #: widest layer for which the one-sample step is emitted entry by entry
+SCALAR_MAX_ENTRIES = 256  #: most parameter entries it is emitted for (its code grows with them)
 _LINE = 92  #: longest statement of the scalar step (indented 4, ruff's limit is 100)
 
 
@@ -214,12 +215,16 @@ def _entries(prefix: str, rows: int, cols: int) -> sp.Matrix:
 
 
 def scalar_context(spec: Spec, batch, plan: Descent | None, objective) -> dict | None:
-    """The SGD step on one sample written entry by entry (`_descend_one`): the plan's lines
+    """SGD steps on one sample each written entry by entry (`_epoch_one`): the plan's lines
     evaluated on explicit matrices of scalars at N = 1 (`proof.expansion.evaluate`), one
     statement per entry in the `math` module's functions.  Emitted for layers at most
-    `SCALAR_MAX_WIDTH` wide (where interpreting the entries beats calling BLAS); None when
-    wider, without a plan, or for a formula with no scalar form (softmax, log-sum-exp)."""
+    `SCALAR_MAX_WIDTH` wide (where interpreting the entries beats calling BLAS) and at most
+    `SCALAR_MAX_ENTRIES` parameter entries; None otherwise, without a plan, or for a formula
+    with no scalar form (softmax, log-sum-exp)."""
     if plan is None or max(spec.widths) > SCALAR_MAX_WIDTH or objective.has(LogSumExp):
+        return None
+    entries = sum(math.prod(int(k) for k in p.symbol.shape) for p in batch.graph.params)
+    if entries > SCALAR_MAX_ENTRIES:
         return None
     if any(layer.sigma.kind == "softmax" for layer in spec.layers):
         return None
