@@ -23,7 +23,7 @@ from ..derivation.lecture import frozen_layers, perceptron_pass
 from ..derivation.linear import bcd_blocks, is_deep_linear
 from ..errors import SpecError
 from ..escape import python_string
-from ..graph.nodes import ElementSum, LeastSquares, LogSumExp, lift
+from ..graph.nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, lift
 from ..printing.float64 import float64_trouble, stable_form
 from ..printing.numpy import SymbpNumPyPrinter, Unhandled, code, inplace_code, scalar_lines
 from ..printing.text import text
@@ -235,11 +235,19 @@ def scalar_context(spec: Spec, batch, plan: Descent | None, objective) -> dict |
     params = []
     for p in batch.graph.params:
         rows, cols = (int(k) for k in p.symbol.shape)
-        env[p.symbol] = _entries(p.key, rows, cols) if cols > 1 else _entries(p.key, rows, 1)
+        env[p.symbol] = _entries(p.key, rows, cols)
         params.append({"key": p.key, "entries": [e.name for e in env[p.symbol]]})
     env[batch.names.z(0)] = _entries("x", spec.widths[0], 1)
     env[batch.names.y()] = _entries("y", spec.widths[-1], 1)
     lines: list[str] = []
+
+    def stable_elementwise(e, go):  # as `_print_Elementwise` prints it: the stable form
+        var = e.function.variables[0]
+        body = stable_form(e.function.expr, var, SymbpNumPyPrinter)
+        return go(e.arg).applyfunc(lambda v: body.subs(var, v))
+
+    def value_of(expr) -> sp.Matrix:
+        return evaluate(expr, env, 1, extra={Elementwise: stable_elementwise})
 
     def bind(name: str, value: sp.Matrix, cols: int) -> sp.Matrix:
         out = _entries(name, value.rows, cols)
@@ -252,12 +260,12 @@ def scalar_context(spec: Spec, batch, plan: Descent | None, objective) -> dict |
 
     try:
         for lhs, rhs in plan.forward + plan.backward:
-            env[lhs] = bind(lhs.name, evaluate(rhs, env, 1), 1)
-        lines.extend(scalar_lines("f", evaluate(objective, env, 1), _LINE))
+            env[lhs] = bind(lhs.name, value_of(rhs), 1)
+        lines.extend(scalar_lines("f", value_of(objective), _LINE))
         increments = []
         for p, entries in zip(batch.graph.params, params, strict=True):
             rows, cols = (int(k) for k in p.symbol.shape)
-            value = bind(f"d{p.key}", evaluate(plan.increments[p.key], env, 1), cols)
+            value = bind(f"d{p.key}", value_of(plan.increments[p.key]), cols)
             entries["updates"] = list(zip(entries["entries"], (e.name for e in value), strict=True))
             increments.extend(e.name for e in value)
     except (Unhandled, NotImplementedError):
