@@ -51,8 +51,10 @@ THREADS = _threads(sys.argv[1:]) or os.cpu_count() or 1
 if _threads(sys.argv[1:]) is not None:  # before NumPy, PyTorch and JAX load their pools
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(THREADS)
-    if THREADS == 1:
-        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
+    if THREADS == 1:  # XLA's CPU client otherwise keeps its own pool of threads
+        os.environ["XLA_FLAGS"] = (
+            "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
 
 import numpy as np  # noqa: E402
 
