@@ -62,7 +62,7 @@ def test_emitted_module_imports_only_numpy_and_the_standard_library():
         imports = [
             ln for ln in path.read_text().splitlines() if ln.startswith(("import ", "from "))
         ]
-        stdlib = ["import argparse", "import math", "import os", "import sys"]
+        stdlib = ["import argparse", "import math", "import os", "import sys", "import time"]
         assert imports == [*stdlib, "import numpy as np"]  # os: quiet exit on a closed pipe
 
 
@@ -91,8 +91,9 @@ def test_generated_module_interface_and_training(spec_path):
     lr = 0.05 if spec.reduction == "mean" else 0.05 / 40
     for kwargs in ({}, {"batch_size": 1}, {"batch_size": 8, "schedule": "1/sqrt(k)"}):
         p = {k: v.copy() for k, v in params.items()}
-        losses = mod.train(p, X, Y, epochs=30, lr=lr, **kwargs)
-        assert len(losses) == 30 and losses[-1] < before
+        records = mod.train(p, X, Y, epochs=30, lr=lr, **kwargs)
+        assert [r["epoch"] for r in records] == list(range(1, 31))
+        assert records[-1]["loss"] < before and mod.loss(p, X, Y) < before
     assert mod.check_gradients(params, X[:, :5], Y[:, :5]) <= 1e-6
 
 

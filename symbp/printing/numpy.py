@@ -10,6 +10,7 @@ the printer, sets `module` and overrides the few methods whose spelling differs.
 
 from __future__ import annotations
 
+import math
 import re
 
 import sympy as sp
@@ -96,7 +97,9 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return "1"
 
     def _print_ElementSum(self, expr):
-        return f"{self._fn('sum')}({self._print(expr.arg)})"
+        """The array's ``.sum()`` method (the function `sum` of the array module costs a
+        Python-level wrapper per call)."""
+        return f"{_postfix_operand(self._print(expr.arg))}.sum()"
 
     def _print_Stack(self, expr):
         top, bottom = expr.args
@@ -266,3 +269,306 @@ def code(expr, activations: dict, printer: type[SymbpNumPyPrinter] = SymbpNumPyP
     """Code for `expr` (`activations`: layer j -> its Activation, for `Sigma` nodes), printed by
     `printer` (a backend's printer class; NumPy by default)."""
     return printer(activations).doprint(fuse_elementwise(expr))
+
+
+class Unhandled(Exception):
+    """`inplace_code` has no in-place form for an expression (the caller prints it instead)."""
+
+
+#: SymPy functions whose NumPy ufunc of the same effect writes through ``out=``.
+_UFUNCS = {
+    sp.tanh: "tanh",
+    sp.exp: "exp",
+    sp.log: "log",
+    sp.sin: "sin",
+    sp.cos: "cos",
+    sp.sinh: "sinh",
+    sp.cosh: "cosh",
+    sp.atan: "arctan",
+    sp.Abs: "absolute",
+}
+_INPUT = object()  #: an operand of `_chain`: the array the chain reads
+
+
+def _chain(body, var) -> list[tuple[str, object]]:
+    """`body`, a scalar formula in `var`, as ufuncs applied one after the other to one array:
+    [(name, operand)] with operand None (unary), a SymPy constant, or `_INPUT` (the array the
+    chain started from).  Raises Unhandled for a formula that needs two arrays at once."""
+    if body == var:
+        return []
+    if isinstance(body, (sp.Add, sp.Mul)):
+        const, rest = body.as_independent(var, as_Add=body.is_Add)
+        name, unit = ("add", 0) if body.is_Add else ("multiply", 1)
+        tail = [] if const == unit else [(name, const)]
+        if rest.func is not body.func:
+            return [*_chain(rest, var), *tail]
+        factors = list(rest.args)  # two or more terms in var: only var * chain(var) works
+        if body.is_Add or var not in factors:
+            raise Unhandled(body)
+        factors.remove(var)
+        return [*_chain(sp.Mul(*factors), var), ("multiply", _INPUT), *tail]
+    if isinstance(body, sp.Pow) and body.exp.is_number:
+        unary = {2: "square", sp.S.Half: "sqrt", -1: "reciprocal"}.get(body.exp)
+        if unary is None:
+            raise Unhandled(body)
+        return [*_chain(body.base, var), (unary, None)]
+    if isinstance(body, sp.Piecewise) and _indicator(body) is not None:
+        name, relation = _indicator(body)
+        if relation.rhs.has(var):
+            raise Unhandled(body)
+        return [*_chain(relation.lhs, var), (name, relation.rhs)]
+    if isinstance(body, (sp.Max, sp.Min)) and len(body.args) == 2:
+        const, rest = _split_pair(body, var)
+        return [*_chain(rest, var), ("maximum" if isinstance(body, sp.Max) else "minimum", const)]
+    if type(body) in _UFUNCS and len(body.args) == 1:
+        return [*_chain(body.args[0], var), (_UFUNCS[type(body)], None)]
+    raise Unhandled(body)
+
+
+_COMPARISONS = {
+    sp.StrictGreaterThan: "greater",
+    sp.GreaterThan: "greater_equal",
+    sp.StrictLessThan: "less",
+    sp.LessThan: "less_equal",
+}
+
+
+def _indicator(body):
+    """(comparison ufunc, relation) of an indicator Piecewise((1, relation), (0, True))."""
+    if len(body.args) != 2 or body.args[1] != (0, sp.true) or body.args[0][0] != 1:
+        return None
+    relation = body.args[0][1]
+    name = _COMPARISONS.get(type(relation))
+    return None if name is None else (name, relation)
+
+
+def _split_pair(body, var):
+    """(constant, formula) of a two-argument Max or Min with exactly one constant argument."""
+    a, b = body.args
+    if a.has(var) == b.has(var):
+        raise Unhandled(body)
+    return (b, a) if a.has(var) else (a, b)
+
+
+class _Inplace:
+    """Statements writing a matrix expression into an existing array (see `inplace_code`)."""
+
+    def __init__(self, printer: SymbpNumPyPrinter, ones: str | None = None):
+        self.p, self.ones = printer, ones
+
+    def text(self, expr) -> str:
+        return self.p.doprint(fuse_elementwise(expr))
+
+    def simple(self, expr) -> bool:
+        plain = (sp.MatrixSymbol, OneMatrix)
+        return isinstance(expr, plain) or (
+            isinstance(expr, sp.Transpose) and isinstance(expr.arg, sp.MatrixSymbol)
+        )
+
+    def call(self, name: str, *operands: str, out: str) -> str:
+        return f"{self.p._fn(name)}({', '.join(operands)}, out={out})"
+
+    def into(self, out: str, expr) -> list[str]:
+        if isinstance(expr, sp.MatrixSymbol):
+            return [f"{self.p._fn('copyto')}({out}, {self.text(expr)})"]
+        if isinstance(expr, sp.HadamardPower) and expr.exp == 2 and self.simple(expr.base):
+            return [self.call("square", self.text(expr.base), out=out)]
+        if isinstance(expr, sp.MatMul):
+            return self.matmul(out, expr)
+        if isinstance(expr, sp.MatAdd):
+            return self.matadd(out, expr)
+        if isinstance(expr, sp.HadamardProduct):
+            return self.hadamard(out, expr)
+        if type(expr).__name__ in ("Sigma", "Elementwise"):
+            return self.elementwise(out, expr)
+        raise Unhandled(expr)
+
+    def scaled(self, out: str, coeff) -> list[str]:
+        return [] if coeff == 1 else [self.call("multiply", out, self.text(coeff), out=out)]
+
+    def matmul(self, out: str, expr) -> list[str]:
+        coeff, mats = expr.as_coeff_matrices()
+        if len(mats) == 2 and isinstance(mats[1], OneMatrix) and mats[1].shape[1] == 1:
+            if not self.simple(mats[0]):
+                raise Unhandled(expr)  # A 1: row sums of A
+            a = self.text(mats[0])
+            if self.ones is None:
+                lines = [f"{self.p._fn('add.reduce')}({a}, axis=1, keepdims=True, out={out})"]
+            else:  # A 1 as written: a matrix-vector product (BLAS), cheaper than a reduction
+                lines = [self.call("matmul", a, self.ones, out=out)]
+        elif len(mats) == 2 and not any(isinstance(m, OneMatrix) for m in mats):
+            if not all(self.simple(m) for m in mats):
+                raise Unhandled(expr)
+            lines = [self.call("matmul", *(self.text(m) for m in mats), out=out)]
+        elif len(mats) == 1:
+            lines = self.into(out, mats[0])
+        else:
+            raise Unhandled(expr)
+        return lines + self.scaled(out, coeff)
+
+    def matadd(self, out: str, expr) -> list[str]:
+        terms = sorted(expr.args, key=lambda e: (e.could_extract_minus_sign(), self.simple(e)))
+        first, *rest = terms
+        if self.simple(first) and not first.could_extract_minus_sign() and rest:
+            second, *rest = rest
+            if second.could_extract_minus_sign() and not self.simple(-second):
+                lines = self.into(out, -second)  # a - B: B first, then a - out in place
+                lines.append(self.call("subtract", self.text(first), out, out=out))
+            elif second.could_extract_minus_sign():
+                lines = [self.call("subtract", self.text(first), self.text(-second), out=out)]
+            else:
+                lines = [self.call("add", self.text(first), self.text(second), out=out)]
+        else:
+            lines = self.into(out, first)
+        for term in rest:
+            if term.could_extract_minus_sign():
+                lines.append(self.call("subtract", out, self.text(-term), out=out))
+            else:
+                lines.append(self.call("add", out, self.text(term), out=out))
+        return lines
+
+    def hadamard(self, out: str, expr) -> list[str]:
+        args = sorted(expr.args, key=self.simple)
+        first, *rest = args
+        if self.simple(first):
+            second, *rest = rest
+            lines = [self.call("multiply", self.text(first), self.text(second), out=out)]
+        else:
+            lines = self.into(out, first)
+        return lines + [self.call("multiply", out, self.text(a), out=out) for a in rest]
+
+    def elementwise(self, out: str, expr) -> list[str]:
+        if type(expr).__name__ == "Sigma":
+            activation = self.p.activations[expr.layer]
+            if activation.kind == "softmax":
+                raise Unhandled(expr)
+            var, body = t, stable_form(activation.expr, t, type(self.p))
+        else:
+            var = expr.function.variables[0]
+            body = stable_form(expr.function.expr, var, type(self.p))
+        indicator = isinstance(body, sp.Piecewise) and _indicator(body) is not None
+        if (body.has(sp.Piecewise) and not indicator) or body.has(sp.erf, sp.Heaviside):
+            raise Unhandled(expr)
+        if not body.has(var):
+            raise Unhandled(expr)
+        if not self.simple(expr.arg):
+            raise Unhandled(expr)
+        ops, source, lines = _chain(body, var), self.text(expr.arg), []
+        if not ops:
+            raise Unhandled(expr)  # the identity: the caller binds the name
+        for name, operand in ops:
+            first = source if not lines else out
+            if operand is None:
+                lines.append(self.call(name, first, out=out))
+            else:
+                arg = source if operand is _INPUT else self.text(operand)
+                lines.append(self.call(name, first, arg, out=out))
+        return lines
+
+
+def inplace_code(
+    out: str,
+    expr,
+    activations: dict,
+    printer: type[SymbpNumPyPrinter] = SymbpNumPyPrinter,
+    ones: str | None = None,
+) -> list[str] | None:
+    """Statements that write `expr` into the existing array named `out` (its shape and dtype)
+    through ``out=`` arguments and in-place ufuncs, allocating nothing for the forms handled:
+    matrix products (and row sums A 1), sums, Hadamard products, scalar multiples, and
+    entry-wise functions that are chains of ufuncs.  None for any other form (the caller binds
+    the printed expression instead).  The formulas are `expr`'s; only the spelling differs.
+    `ones`, when given, names an array of ones of shape (N, 1): the row sums A 1 multiply by
+    it rather than reduce."""
+    try:
+        return _Inplace(printer(activations), ones).into(out, expr)
+    except Unhandled:
+        return None
+
+
+class ScalarPrinter(SymbpNumPyPrinter):
+    """Python code for one scalar: the `math` module's functions, builtins max and min,
+    conditional expressions; raises Unhandled for anything else a float cannot do."""
+
+    module = "math"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Piecewise(self, expr):
+        *branches, (last, cond) = expr.args
+        if cond != sp.true:
+            raise Unhandled(expr)
+        out = self._print(last)
+        for value, cond in reversed(branches):
+            out = f"({self._print(value)} if {self._print(cond)} else {out})"
+        return out
+
+    def _print_Heaviside(self, expr):
+        raise Unhandled(expr)
+
+    def _print_Relational(self, expr):
+        lhs, rhs = (self.parenthesize(a, PRECEDENCE["Relational"] + 1) for a in expr.args)
+        return f"{lhs} {expr.rel_op} {rhs}"
+
+    def _print_erf(self, expr):
+        return f"math.erf({self._print(expr.args[0])})"
+
+    def _print_log1p(self, expr):
+        return f"math.log1p({self._print(expr.args[0])})"
+
+    def emptyPrinter(self, expr):
+        raise Unhandled(expr)
+
+
+def scalar_code(expr) -> str:
+    """`expr`, a formula in scalar symbols, as Python on floats (`ScalarPrinter`); raises
+    Unhandled when it needs more than `math` and the builtins."""
+    text = ScalarPrinter({}).doprint(expr)
+    for name in re.findall(r"\bmath\.(\w+)", text):
+        if not hasattr(math, name):
+            raise Unhandled(expr)
+    if re.search(r"\bnp\.|not supported|#", text):
+        raise Unhandled(expr)
+    return text
+
+
+def scalar_lines(name: str, expr, width: int) -> list[str]:
+    """Statements binding `name` to the scalar `expr`, each at most `width` characters: a sum
+    too long for one line is accumulated over several (``name += ...``)."""
+    text = scalar_code(expr)
+    if isinstance(expr, sp.Piecewise):  # its parentheses are redundant at the top
+        text = text[1:-1]
+    whole = f"{name} = {text}"
+    if len(whole) <= width:
+        return [whole]
+    if isinstance(expr, sp.Mul):  # c * (long sum): the sum first, then the factor in place
+        sums = [f for f in expr.args if isinstance(f, sp.Add)]
+        if len(sums) != 1:
+            raise Unhandled(expr)
+        others = sp.Mul(*(f for f in expr.args if f is not sums[0]))
+        return [*scalar_lines(name, sums[0], width), f"{name} *= {scalar_code(others)}"]
+    if not isinstance(expr, sp.Add):
+        raise Unhandled(expr)
+    lines, current = [], ""
+    for term in expr.as_ordered_terms():
+        text = scalar_code(term)
+        joined = (
+            text
+            if not current
+            else f"{current} - {text[1:]}"
+            if text.startswith("-")
+            else f"{current} + {text}"
+        )
+        head = f"{name} = " if not lines else f"{name} += "
+        if current and len(head + joined) > width:
+            lines.append(head + current)
+            head, joined = f"{name} += ", text
+        current = joined
+    lines.append((f"{name} = " if not lines else f"{name} += ") + current)
+    if any(len(line) > width for line in lines):
+        raise Unhandled(expr)
+    return lines

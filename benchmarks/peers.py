@@ -1,0 +1,335 @@
+"""One training step (forward, loss, backward, SGD update) of symbp's emitted trainer against
+PyTorch, JAX and a hand-written NumPy backprop, with the step's matrix products alone as the
+practical ceiling.
+
+    python3 benchmarks/peers.py            # the full run; prints a markdown table
+    python3 benchmarks/peers.py --quick    # a short run (a few seconds): the same table, noisier
+
+Every configuration is an l2 network with biases, objective (1/N)‖Y − Z_J‖²_F, the same data and
+initial weights for every contender.  Before timing, the gradients of every contender are
+checked against symbp's at the initial weights.  Contenders:
+
+- symbp `train`: one epoch of the emitted `training` generator with full-batch GD (one step and
+  its record per `next`), the loop a user runs;
+- symbp `train` SGD: an epoch of `EPOCH_BATCHES` shuffled batches of the configuration's size
+  (mini-batch SGD, its records once per epoch), per step;
+- symbp `sgd_step`: the emitted module's single step;
+- NumPy by hand: textbook backprop allocating as it goes;
+- PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores (or
+  `--threads N`, which also sets the BLAS and XLA thread pools of the others);
+- JAX: `jax.jit` of value-and-grad plus the update (compiled before timing);
+- GEMMs: only the step's matrix products (forward, deltas, weight gradients) into preallocated
+  arrays: what any implementation on NumPy's BLAS pays at least.
+
+Runs are interleaved (one batch of calls of each contender in turn, repeated) and the median
+time per step is reported, with ratios against symbp's `train` step.  PyTorch and JAX are the
+`bench` extra; a contender that is not installed is left out of the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _threads(argv) -> int | None:
+    """The value of --threads N in `argv`, if given."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return None
+
+
+THREADS = _threads(sys.argv[1:]) or os.cpu_count() or 1
+if _threads(sys.argv[1:]) is not None:  # before NumPy, PyTorch and JAX load their pools
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(THREADS)
+    if THREADS == 1:  # XLA's CPU client otherwise keeps its own pool of threads
+        os.environ["XLA_FLAGS"] = (
+            "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from symbp.output.module import module_source  # noqa: E402
+from symbp.proof.check import load_module  # noqa: E402
+from symbp.spec.model import Layer, Spec  # noqa: E402
+
+LR = 1e-3  #: the step size of every contender (small: thousands of steps stay finite)
+EPOCH_BATCHES = 16  #: batches per epoch of the "symbp train SGD" contender
+
+
+@dataclass(frozen=True)
+class Config:
+    label: str
+    widths: tuple[int, ...]
+    activations: tuple[str, ...]  #: one per layer
+    batch: int
+    dtype: type
+
+    def spec(self) -> Spec:
+        layers = tuple(
+            Layer(units, act, True)
+            for units, act in zip(self.widths[1:], self.activations, strict=True)
+        )
+        return Spec("bench", self.widths[0], layers)
+
+
+CONFIGS = (
+    Config("lecture 4-3-3-2 sigmoid, batch 1, float64", (4, 3, 3, 2), ("sigmoid",) * 3, 1, np.float64),
+    Config("64-32-32-10 tanh, batch 32, float64", (64, 32, 32, 10), ("tanh", "tanh", "identity"), 32, np.float64),
+    Config("64-32-32-10 tanh, batch 32, float32", (64, 32, 32, 10), ("tanh", "tanh", "identity"), 32, np.float32),
+    Config("784-256-256-10 relu, batch 128, float32", (784, 256, 256, 10), ("relu", "relu", "identity"), 128, np.float32),
+    Config("20 layers of 64 tanh, batch 64, float32", (64,) * 21, ("tanh",) * 20, 64, np.float32),
+)  # fmt: skip
+
+_NUMPY_ACT = {
+    "sigmoid": (lambda u: 1 / (1 + np.exp(-u)), lambda z: z * (1 - z)),
+    "tanh": (np.tanh, lambda z: 1 - z * z),
+    "relu": (lambda u: np.maximum(u, 0), lambda z: (z > 0).astype(z.dtype)),
+    "identity": (lambda u: u, None),
+}
+
+
+def handwritten_step(params, X, Y, lr, activations):
+    """Textbook backprop written by hand, allocating as it goes; returns the gradients."""
+    J, N = len(activations), X.shape[1]
+    zs = [X]
+    for j in range(1, J + 1):
+        zs.append(_NUMPY_ACT[activations[j - 1]][0](params[f"W{j}"] @ zs[-1] + params[f"b{j}"]))
+    delta, grads = 2 * (zs[-1] - Y) / N, {}
+    for j in range(J, 0, -1):
+        derivative = _NUMPY_ACT[activations[j - 1]][1]
+        if derivative is not None:
+            delta = delta * derivative(zs[j])
+        grads[f"W{j}"], grads[f"b{j}"] = delta @ zs[j - 1].T, delta.sum(axis=1, keepdims=True)
+        if j > 1:
+            delta = params[f"W{j}"].T @ delta
+    for key, g in grads.items():
+        params[key] -= lr * g
+    return grads
+
+
+def gemm_step(params, X, activations, work):
+    """Only the step's matrix products, into the preallocated arrays of `work`."""
+    J = len(activations)
+    zs = [X]
+    for j in range(1, J + 1):
+        zs.append(np.matmul(params[f"W{j}"], zs[-1], out=work[f"U{j}"]))
+    delta = zs[-1]
+    for j in range(J, 0, -1):
+        np.matmul(delta, zs[j - 1].T, out=work[f"G{j}"])
+        if j > 1:
+            delta = np.matmul(params[f"W{j}"].T, delta, out=work[f"D{j - 1}"])
+
+
+def gemm_work(params, X, J):
+    n, dtype = X.shape[1], X.dtype
+    work = {}
+    for j in range(1, J + 1):
+        rows = params[f"W{j}"].shape[0]
+        work[f"U{j}"] = np.empty((rows, n), dtype)
+        work[f"D{j}"] = np.empty((rows, n), dtype)
+        work[f"G{j}"] = np.empty(params[f"W{j}"].shape, dtype)
+    return work
+
+
+def torch_contender(params, X, Y, activations):
+    """(step, gradients) in eager PyTorch; None when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    acts = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+    acts["identity"] = lambda u: u
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def objective():
+        z = tX
+        for j, act in enumerate(activations, start=1):
+            z = acts[act](P[f"W{j}"] @ z + P[f"b{j}"])
+        return ((z - tY) ** 2).sum() / tX.shape[1]
+
+    def step():
+        objective().backward()
+        with torch.no_grad():
+            for p in P.values():
+                p -= LR * p.grad
+                p.grad = None
+
+    def gradients():
+        for p in P.values():
+            p.grad = None
+        objective().backward()
+        return {k: p.grad.numpy().copy() for k, p in P.items()}
+
+    return step, gradients
+
+
+def jax_contender(params, X, Y, activations):
+    """(step, gradients) with jax.jit of value-and-grad plus the update; None without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    acts = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
+    acts["identity"] = lambda u: u
+
+    def objective(P, X, Y):
+        z = X
+        for j, act in enumerate(activations, start=1):
+            z = acts[act](P[f"W{j}"] @ z + P[f"b{j}"])
+        return jnp.sum((z - Y) ** 2) / X.shape[1]
+
+    value_and_grad = jax.value_and_grad(objective)
+
+    @jax.jit
+    def update(P, X, Y):
+        f, g = value_and_grad(P, X, Y)
+        return f, jax.tree_util.tree_map(lambda p, d: p - LR * d, P, g)
+
+    state = {"P": {k: jnp.asarray(v) for k, v in params.items()}}
+    jX, jY = jnp.asarray(X), jnp.asarray(Y)
+    jax.block_until_ready(update(state["P"], jX, jY))  # compile outside the timing
+
+    def step():
+        _, state["P"] = update(state["P"], jX, jY)
+        jax.block_until_ready(state["P"])
+
+    def gradients():
+        g = jax.jit(jax.grad(objective))({k: jnp.asarray(v) for k, v in params.items()}, jX, jY)
+        return {k: np.asarray(v) for k, v in g.items()}
+
+    return step, gradients
+
+
+def contenders(config: Config):
+    """name -> a no-argument callable making one step, after checking every contender's
+    gradients against symbp's at the same initial weights."""
+    spec = config.spec()
+    mod = load_module(module_source(spec), "bench")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((config.widths[0], config.batch)).astype(config.dtype)
+    Y = rng.standard_normal((config.widths[-1], config.batch)).astype(config.dtype)
+    init = mod.init_params(seed=0, dtype=config.dtype)
+    init = {k: v + 0.1 * rng.standard_normal(v.shape).astype(v.dtype) for k, v in init.items()}
+    expected = mod.gradients(init, X, Y)
+    fresh = lambda: {k: v.copy() for k, v in init.items()}  # noqa: E731
+    acts = config.activations
+
+    found = {"NumPy by hand": handwritten_step(fresh(), X, Y, 0.0, acts)}
+    p_train, p_step, p_hand, p_sgd = fresh(), fresh(), fresh(), fresh()
+    run = mod.training(p_train, X, Y, lr=LR)
+    XE = np.tile(X, EPOCH_BATCHES)  # the same samples, EPOCH_BATCHES times over
+    YE = np.tile(Y, EPOCH_BATCHES)
+    epochs = mod.training(p_sgd, XE, YE, lr=LR, batch_size=config.batch)
+    steps = {
+        "symbp train": lambda: next(run),
+        "symbp train SGD": lambda: next(epochs),
+        "symbp sgd_step": lambda: mod.sgd_step(p_step, X, Y, LR),
+        "NumPy by hand": lambda: handwritten_step(p_hand, X, Y, LR, acts),
+    }
+    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender)):
+        made = make(fresh(), X, Y, acts)
+        if made is not None:
+            steps[name], gradients = made
+            found[name] = gradients()
+    work, p_gemm = gemm_work(init, X, spec.depth), fresh()
+    steps["GEMMs alone"] = lambda: gemm_step(p_gemm, X, acts, work)
+    tol = 1e-9 if config.dtype == np.float64 else 2e-3
+    for name, grads in found.items():
+        for key, g in expected.items():
+            scale = max(1.0, float(np.abs(g).max()))
+            if not np.allclose(grads[key], g, rtol=tol, atol=tol * scale):
+                raise AssertionError(f"{config.label}: {name}'s gradient of {key} differs")
+    return steps
+
+
+def median_us(steps: dict, rounds: int, budget: float) -> dict:
+    """name -> median time per call in microseconds, the contenders timed in turn (interleaved)
+    `rounds` times, each round about `budget` seconds per contender."""
+    numbers = {}
+    for name, step in steps.items():
+        step()  # warm up
+        t0, calls = time.perf_counter(), 0
+        while time.perf_counter() - t0 < budget / 4:
+            step()
+            calls += 1
+        numbers[name] = max(1, int(calls * 4))
+    samples = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            number = numbers[name]
+            t0 = time.perf_counter()
+            for _ in range(number):
+                step()
+            samples[name].append((time.perf_counter() - t0) / number * 1e6)
+    out = {name: statistics.median(values) for name, values in samples.items()}
+    out["symbp train SGD"] /= EPOCH_BATCHES  # per step
+    return out
+
+
+COLUMNS = (
+    "symbp train",
+    "symbp train SGD",
+    "symbp sgd_step",
+    "NumPy by hand",
+    "PyTorch",
+    "JAX",
+    "GEMMs alone",
+)
+
+
+def table(results: dict) -> str:
+    """A markdown table: µs per step for every contender, then the ratios."""
+    present = [c for c in COLUMNS if any(c in r for r in results.values())]
+    head = ["configuration", *(f"{c} (µs)" for c in present)]
+    head += ["fastest peer / symbp train", "… / symbp train SGD", "GEMMs / symbp train"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, r in results.items():
+        peers = [r[p] for p in ("PyTorch", "JAX") if p in r]
+        ours = r["symbp train"]
+        cells = [label, *(f"{r[c]:.1f}" if c in r else "–" for c in present)]
+        cells.append(f"{min(peers) / ours:.2f}×" if peers else "–")
+        cells.append(f"{min(peers) / r['symbp train SGD']:.2f}×" if peers else "–")
+        cells.append(f"{r['GEMMs alone'] / ours:.0%}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (a few seconds)")
+    parser.add_argument(
+        "--threads", type=int, help="threads of every contender (default: the machine's cores)"
+    )
+    parser.add_argument("--only", help="run only the configurations whose label contains this")
+    args = parser.parse_args(argv)
+    rounds, budget = (3, 0.01) if args.quick else (15, 0.1)
+    results = {}
+    for config in CONFIGS:
+        if args.only is None or args.only in config.label:
+            results[config.label] = median_us(contenders(config), rounds, budget)
+    print(
+        f"Median time per training step, {rounds} interleaved rounds, {THREADS} thread(s) "
+        f"per contender on {os.cpu_count()} cores.\n"
+    )
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
