@@ -85,7 +85,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     first_sum = _first_sum(d.chains)
     chains = [_chain(chain, p, page, chain is first_sum) for chain in d.chains]
     grads = [
-        (latex(Partial(f, names.param(key))), p.gradients[key], b.gradients[key])
+        (latex(Partial(f, p.param(key))), p.gradients[key], b.gradients[key])
         for key in p.gradients
     ]
     scale = latex(b.scale) + " " if b.scale != 1 else ""
@@ -199,7 +199,7 @@ def _frozen(p, b, page: Page, single_layer: bool) -> dict:
     zeros = _zero_adjoints(p)
     named = set(p.graph.named.values())
     frozen = [
-        p.names.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())
+        p.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())
     ]
     zero_sigma = [lhs for lhs, rhs in p.sigma_primes if lhs in zeros]
     return {
@@ -220,7 +220,7 @@ def perceptron_updates(batch) -> list[tuple]:
     adjoints = dict(rule.adjoints)
     out = []
     for key, gradient in rule.gradients.items():
-        param = rule.names.param(key)
+        param = rule.param(key)
         step = (param - naming.ALPHA * gradient).xreplace(adjoints).doit()
         out.append((param, step, step.expand().doit()))
     return out
@@ -329,7 +329,7 @@ def _perceptron(p, b, page: Page) -> dict:
     rule = perceptron_pass(p)
     delta_lhs, delta_rhs = rule.adjoints[0]
     directions = [Equation(latex(delta_lhs), "=", latex(delta_rhs))] + [
-        Equation(rf"\Delta_{{\text{{rule}}}} {latex(Partial(f, p.names.param(k)))}", "=", latex(g))
+        Equation(rf"\Delta_{{\text{{rule}}}} {latex(Partial(f, p.param(k)))}", "=", latex(g))
         for k, g in rule.gradients.items()
     ]
     updates = [
