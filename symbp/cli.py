@@ -197,15 +197,35 @@ def _check(args) -> int:
         )
         if numeric.note:
             print(f"       note: {numeric.note}")
+    if report.gradient_norms:
+        print(gradient_norms_table(report.gradient_norms))
     if not report.ok:
         print("CHECK FAILED")
     else:
         print(
-            "checks passed, but not every proof ran (skip)"
+            "checks passed, but not everything was checked in full (skip)"
             if report.skipped
             else "all checks passed"
         )
     return 0 if report.ok else 1
+
+
+def gradient_norms_table(rows) -> str:
+    """`proof.check.gradient_norms` as a table: one line per layer, one column per parameter
+    (W, b), "-" where a layer has no such parameter."""
+    stems = list(dict.fromkeys(row.param[0] for row in rows))
+    norms = {(row.layer, row.param[0]): row.norm for row in rows}
+    lines = [
+        "gradient norms ||df/dparam||_F at initialisation (init_params(seed=0)), on the check's "
+        "data:",
+        "  layer" + "".join(f"{stem:>10}" for stem in stems),
+    ]
+    for layer in dict.fromkeys(row.layer for row in rows):
+        cells = (norms.get((layer, stem)) for stem in stems)
+        lines.append(
+            f"  {layer:5d}" + "".join(f"{'-' if n is None else f'{n:.2e}':>10}" for n in cells)
+        )
+    return "\n".join(lines)
 
 
 MAX_INPUT_BYTES = 4 * 2**20  #: the largest --claims or --tex file verify reads

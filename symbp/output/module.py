@@ -126,6 +126,20 @@ def target_domain_context(loss: losses.Loss) -> dict:
     }
 
 
+def class_labels_context(loss: losses.Loss) -> dict:
+    """How the module turns outputs into class labels, from the loss's target domain:
+    "argmax" for probability columns (softmax with cross-entropy), "threshold" for targets in
+    [0, 1] (sigmoid with binary cross-entropy), None for a loss that is not a classifier's."""
+    domain = loss.domain
+    if domain.column_sum is not None:
+        rule = "argmax"
+    elif (domain.low, domain.high) == (0.0, 1.0):
+        rule = "threshold"
+    else:
+        rule = None
+    return {"class_labels": rule, "class_labels_code": "None" if rule is None else json.dumps(rule)}
+
+
 def training_context(printer, batch, perceptron: bool) -> dict:
     """The SGD update, the step-size schedules and the default step size as code printed by
     `printer`, the update as Unicode for docstrings, and (perceptron) each parameter's rule in
@@ -238,6 +252,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         bcd=bcd_context(spec, batch, printed),
         train_defaults=train_defaults(spec),
         **target_domain_context(losses.LOSSES[spec.loss]),
+        **class_labels_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
