@@ -158,6 +158,11 @@ class Geometry:
         )
 
 
+def _encoded(geometry) -> sp.Tuple:
+    """A node's geometry argument: encoded once (SymPy rebuilds nodes from their args)."""
+    return geometry if isinstance(geometry, sp.Tuple) else geometry.encode()
+
+
 def _prod(values) -> int:
     out = 1
     for v in values:
@@ -190,7 +195,7 @@ class Conv(_GeometryNode):
     """K * Z: the cross-correlation of the feature maps in the columns of Z with the kernel K."""
 
     def __new__(cls, K, Z, geometry: Geometry):
-        return super().__new__(cls, K, Z, geometry.encode())
+        return super().__new__(cls, K, Z, _encoded(geometry))
 
     @property
     def shape(self):
@@ -218,7 +223,7 @@ class ConvTranspose(_GeometryNode):
     """T(K)^T G: the adjoint of `Conv` (a transposed convolution) on the input grid."""
 
     def __new__(cls, K, G, geometry: Geometry):
-        return super().__new__(cls, K, G, geometry.encode())
+        return super().__new__(cls, K, G, _encoded(geometry))
 
     @property
     def shape(self):
@@ -247,7 +252,7 @@ class ConvKernelGrad(_GeometryNode):
     G[(c_out, o)] Z[(c_in, o s + w)] -- every position's share of the one shared kernel."""
 
     def __new__(cls, G, Z, geometry: Geometry):
-        return super().__new__(cls, G, Z, geometry.encode())
+        return super().__new__(cls, G, Z, _encoded(geometry))
 
     @property
     def shape(self):
@@ -285,7 +290,7 @@ class ChannelBias(_GeometryNode):
     (times 1^T for a batch, as a dense layer's b 1^T)."""
 
     def __new__(cls, b, geometry: Geometry):
-        return super().__new__(cls, b, geometry.encode())
+        return super().__new__(cls, b, _encoded(geometry))
 
     @property
     def shape(self):
@@ -310,7 +315,7 @@ class ChannelSum(_GeometryNode):
     """The sum of G over every position and sample of each output channel: C_out x 1."""
 
     def __new__(cls, G, geometry: Geometry):
-        return super().__new__(cls, G, geometry.encode())
+        return super().__new__(cls, G, _encoded(geometry))
 
     @property
     def shape(self):
@@ -341,7 +346,7 @@ class MaxPool(_GeometryNode):
     """The maximum of each window of each channel (windows of `kernel`, every `stride`)."""
 
     def __new__(cls, A, geometry: Geometry):
-        return super().__new__(cls, A, geometry.encode())
+        return super().__new__(cls, A, _encoded(geometry))
 
     @property
     def shape(self):
@@ -369,7 +374,7 @@ class MaxPoolGrad(_GeometryNode):
     """The adjoint of `MaxPool` at A: each entry of G goes to its window's arg-max in A."""
 
     def __new__(cls, G, A, geometry: Geometry):
-        return super().__new__(cls, G, A, geometry.encode())
+        return super().__new__(cls, G, A, _encoded(geometry))
 
     @property
     def shape(self):
@@ -409,7 +414,7 @@ class AvgPool(_GeometryNode):
     """The mean of each window of each channel."""
 
     def __new__(cls, A, geometry: Geometry):
-        return super().__new__(cls, A, geometry.encode())
+        return super().__new__(cls, A, _encoded(geometry))
 
     @property
     def shape(self):
@@ -434,7 +439,7 @@ class AvgPoolTranspose(_GeometryNode):
     """The adjoint of `AvgPool`: each entry of G spread evenly over its window."""
 
     def __new__(cls, G, geometry: Geometry):
-        return super().__new__(cls, G, geometry.encode())
+        return super().__new__(cls, G, _encoded(geometry))
 
     @property
     def shape(self):
