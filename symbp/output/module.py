@@ -285,6 +285,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
         geometries=geometries(batch.graph),
+        input_shape=tuple(spec.shapes[0]),
         train_defaults=train_defaults(spec),
         **target_domain_context(losses.LOSSES[spec.loss]),
         **class_labels_context(losses.LOSSES[spec.loss]),
