@@ -100,7 +100,9 @@ class Geometry:
     def decode(cls, t: sp.Tuple) -> Geometry:
         layer, c_in, c_out, circular, dims, *rest = (int(x) for x in t)
         parts = [tuple(rest[i * dims : (i + 1) * dims]) for i in range(5)]
-        return cls(layer, c_in, parts[0], c_out, parts[1], parts[2], parts[3], parts[4], bool(circular))
+        return cls(
+            layer, c_in, parts[0], c_out, parts[1], parts[2], parts[3], parts[4], bool(circular)
+        )
 
     def code(self) -> str:
         """The geometry as the emitted module's literal (see templates/numpy/_conv.py.j2)."""
@@ -390,9 +392,7 @@ class MaxPoolGrad(_GeometryNode):
 
     def _latex(self, printer):
         G, A = self.args[:2]
-        return (
-            rf"\operatorname{{maxpool}}'_{{{printer._print(A)}}}\left({printer._print(G)}\right)"
-        )
+        return rf"\operatorname{{maxpool}}'_{{{printer._print(A)}}}\left({printer._print(G)}\right)"
 
     def _sympystr(self, printer):
         G, A = self.args[:2]

@@ -85,8 +85,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     first_sum = _first_sum(d.chains)
     chains = [_chain(chain, p, page, chain is first_sum) for chain in d.chains]
     grads = [
-        (latex(Partial(f, p.param(key))), p.gradients[key], b.gradients[key])
-        for key in p.gradients
+        (latex(Partial(f, p.param(key))), p.gradients[key], b.gradients[key]) for key in p.gradients
     ]
     scale = latex(b.scale) + " " if b.scale != 1 else ""
     recursion = page.lines(
@@ -198,9 +197,7 @@ def _frozen(p, b, page: Page, single_layer: bool) -> dict:
     whose gradients vanish, and, for one layer, Rosenblatt's rule (`_perceptron`)."""
     zeros = _zero_adjoints(p)
     named = set(p.graph.named.values())
-    frozen = [
-        p.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())
-    ]
+    frozen = [p.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())]
     zero_sigma = [lhs for lhs, rhs in p.sigma_primes if lhs in zeros]
     return {
         "zeros": page.lines(

@@ -115,7 +115,9 @@ def _per_axis(value, where: str, dims: int, source, minimum: int = 1) -> tuple[i
     """An integer for every axis, or a list of `dims` integers, each >= `minimum`."""
     values = value if isinstance(value, list) else [value] * dims
     if len(values) != dims:
-        raise SpecError(where, f"expected an integer or a list of {dims}, got {shown(value)}", source)
+        raise SpecError(
+            where, f"expected an integer or a list of {dims}, got {shown(value)}", source
+        )
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
             at = where if not isinstance(value, list) else f"{where}[{i}]"
@@ -285,7 +287,7 @@ def _check_windows(kernel, stride, padding, size, where: str, src) -> None:
             raise SpecError(
                 f"{where}.kernel",
                 f"the kernel ({k}) is larger than axis {axis + 1} of the input ({n}) without "
-                "padding; use a smaller kernel or padding = \"same\"",
+                'padding; use a smaller kernel or padding = "same"',
                 src,
             )
         if s > k:
@@ -299,7 +301,7 @@ def _check_windows(kernel, stride, padding, size, where: str, src) -> None:
                 f"{where}.stride",
                 f"a stride of {s} skips the last {(n - k) % s} input position(s) of axis "
                 f"{axis + 1} ({n} positions, kernel {k}); choose a stride dividing {n - k} or "
-                "padding = \"same\"",
+                'padding = "same"',
                 src,
             )
         if padding == "circular" and k > n:
