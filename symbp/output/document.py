@@ -17,6 +17,7 @@ from sympy import MatAdd, MatMul, OneMatrix, ZeroMatrix
 
 from .. import naming
 from ..catalog import activations as activations_module
+from ..catalog import optimizers
 from ..catalog.activations import s as sigma_output
 from ..catalog.activations import t
 from ..derivation import rules
@@ -67,6 +68,7 @@ ARTICLE = Page(width=0.92 * 360 / 10.95, height=math.inf)
 SLIDES = Page(width=0.92 * 307 / 10, height=21.0)
 # Em of prose and display skips the templates put in a frame around its displays.
 _PROSE = {"network": 4.5, "activations": 6.5, "where": 3.0, "note": 2.5, "batch": 11.0, "sum": 5.0}
+_PROSE |= {"update": 4.5, "defaults": 3.0}
 #: sigma(t) and sigma'(t), as the activation displays and the prose write them
 SIGMA_T = latex(naming.SIGMA(t))
 SIGMA_PRIME = latex(naming.SIGMA) + "'"
@@ -122,6 +124,123 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "batch_gradients": page.frames(batch_gradients, first=_PROSE["batch"]),
         "batch_recursion": page.frames(batch_recursion),
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
+        "update": update_rule(spec, b, page),
+    }
+
+
+def chosen_optimizer(spec: Spec) -> optimizers.Optimizer:
+    """The optimizer the spec's [train] table names (attribute or key "optimizer" of its
+    `train`, where the spec has one), else SGD."""
+    train = getattr(spec, "train", None)
+    name = train.get("optimizer") if isinstance(train, dict) else getattr(train, "optimizer", None)
+    return optimizers.OPTIMIZERS[name or "sgd"]
+
+
+#: the lecture's all weights as one vector, its direction, and a layer's direction
+FLAT, DIRECTION, LAYER_DIRECTION = r"\mathbf{w}", r"\mathbf{d}", r"\mathbf{D}_{j}"
+
+
+def chosen_hyper(spec: Spec, optimizer: optimizers.Optimizer) -> dict:
+    """`optimizer`'s hyper-parameters, code name -> value: the spec's [train] table's where it
+    sets them (its `train.hyper` pairs, where the spec has them), else the defaults."""
+    train = getattr(spec, "train", None)
+    given = dict(getattr(train, "hyper", None) or ()) if train is not None else {}
+    return {**optimizer.hyper, **{k: v for k, v in given.items() if k in optimizer.hyper}}
+
+
+def _iterate(tex: str, shift: int = 0) -> str:
+    """`tex` at update k (+ shift), as the lecture writes it: w^{(k+1)}."""
+    return f"{tex}^{{({latex(optimizers.k + shift)})}}"
+
+
+def _update_forms() -> list[Equation]:
+    """The lecture's (u.1), all weights as one vector, and (u.2), layer by layer."""
+    step = latex(naming.ALPHA)
+    forms = (
+        (FLAT, step, DIRECTION, "u.1"),
+        (naming.generic_latex("W"), f"{step}_{{j}}", LAYER_DIRECTION, "u.2"),
+    )
+    return [
+        Equation(_iterate(x, 1), "=", f"{_iterate(x)} - {_iterate(a)} {_iterate(d)}", tag)
+        for x, a, d, tag in ((x, a, d, rf"\text{{({tag})}}") for x, a, d, tag in forms)
+    ]
+
+
+def _reading_order(expr, coefficients: frozenset, target=None) -> sp.Expr:
+    """`expr` rebuilt unevaluated in reading order, for display (beta_1 m + (1 - beta_1) g, not
+    g (1 - beta_1) + m beta_1): in a product numbers, then factors in `coefficients` (step size,
+    hyper-parameters, k) alone, then symbols, then the rest; in a sum the subtracted terms last,
+    before them the terms in coefficients alone (sqrt(s) + epsilon), and first those that read
+    `target` (the value being assigned: s <- s + g^2)."""
+
+    def scalar(a) -> bool:
+        return a.free_symbols <= coefficients
+
+    def rank(a) -> int:
+        return 0 if a.is_Number else 1 if scalar(a) else 2 if a.is_Symbol else 3
+
+    args = [_reading_order(a, coefficients) for a in expr.args]
+    if expr.is_Add:
+        if scalar(expr):  # 1 - beta_1
+            args.sort(key=lambda a: (bool(a.could_extract_minus_sign()), not a.is_Number))
+        else:
+            args.sort(
+                key=lambda a: (
+                    bool(a.could_extract_minus_sign()),
+                    scalar(a),
+                    target is None or not a.has(target),
+                )
+            )
+        return sp.Add(*args, evaluate=False)
+    if expr.is_Mul:
+        return sp.Mul(*sorted(args, key=rank), evaluate=False)
+    if expr.is_Pow:
+        return sp.Pow(*args, evaluate=False)
+    return expr
+
+
+def update_rule(spec: Spec, p, page: Page, optimizer: optimizers.Optimizer | None = None) -> dict:
+    """The optimizer's update (the spec's, `chosen_optimizer`, unless given) for the section
+    "Update rule", every formula printed from the registry: its assignments, entry-wise, laid
+    out for `page`; its state's initial values and its hyper-parameters (`chosen_hyper`); its
+    direction d (theta <- theta - alpha d); the lecture's forms (u.1) and (u.2) and the names
+    the prose around them uses (the vector w in R^d, W_j, alpha_j, D_j, d)."""
+    o = optimizer or chosen_optimizer(spec)
+    hyper = chosen_hyper(spec, o)
+    theta, named = latex(optimizers.theta), set(o.intermediates)
+    coefficients = frozenset(
+        {optimizers.alpha, optimizers.k, *(h.symbol for h in o.hyperparameters)}
+    )
+    printer = SymbpLatexPrinter({"order": "none"})  # the order `_reading_order` chose
+
+    def shown(expr, target=None) -> str:
+        return printer.doprint(_reading_order(expr, coefficients, target))
+
+    steps = [
+        Equation(latex(t), "=" if t in named else r"\leftarrow", shown(f, t)) for t, f in o.steps
+    ]
+    size = sp.Add(*(sp.Mul(*prm.symbol.shape) for prm in p.graph.params))
+    direction = shown(o.direction)
+    return {
+        "name": tex_escape(o.name),
+        "title": tex_escape(o.title),
+        "source": _breakable(tex_escape(o.source)),
+        "theta": theta,
+        "gradient": rf"{latex(optimizers.g)} = \frac{{\partial {latex(f)}}}{{\partial {theta}}}",
+        "step": latex(optimizers.alpha),
+        "k": rf"{latex(optimizers.k)} = 1, 2, \dots",
+        "steps": page.frames(page.lines(steps), first=_PROSE["update"], last=_PROSE["defaults"]),
+        "state": ", ".join(latex(sp.Eq(x.symbol, sp.Rational(repr(x.initial)))) for x in o.state),
+        "hyper": ", ".join(
+            latex(sp.Eq(h.symbol, sp.Float(hyper[h.code]))) for h in o.hyperparameters
+        ),
+        "direction": rf"{theta} \leftarrow {theta} - {latex(optimizers.alpha)} d, \quad d = {direction}",
+        "forms": page.lines(_update_forms()),
+        "vector": rf"{FLAT} \in \mathbb{{R}}^{{{latex(size)}}}",
+        "layer": naming.generic_latex("W"),
+        "layer_step": rf"{latex(naming.ALPHA)}_{{j}}",
+        "directions": f"{DIRECTION}, {LAYER_DIRECTION}",
+        "w": FLAT,
     }
 
 

@@ -24,6 +24,7 @@ from ..derivation.linear import bcd_applies, bcd_blocks
 from ..errors import SpecError
 from ..escape import python_string
 from ..graph.nodes import ElementSum, LeastSquares, LogSumExp, lift
+from ..printing import inplace
 from ..printing.float64 import float64_trouble
 from ..printing.numpy import code
 from ..printing.text import text
@@ -164,14 +165,20 @@ def class_labels_context(loss: losses.Loss) -> dict:
 
 
 def training_context(printer, batch, perceptron: bool) -> dict:
-    """The SGD update, the step-size schedules and the default step size as code printed by
-    `printer`, the update as Unicode for docstrings, and (perceptron) each parameter's rule in
-    the forward values."""
+    """The optimizers (`optimizer_context`), the SGD update, the step-size schedules and the
+    default step sizes as code printed by `printer`, the SGD update as Unicode for docstrings,
+    each parameter's layer, and (perceptron) each parameter's rule in the forward values."""
     sgd, printed = optimizers.SGD, printer({}).doprint
     rules = optimizers.update_rules(sgd, batch) if perceptron else []
     return {
         "update": printed(optimizers.in_code_names(sgd.increment)),
         "update_text": python_string(f"{text(optimizers.theta)} ← {text(sgd.update)}"),
+        "optimizers": [optimizer_context(printer, o) for o in optimizers.OPTIMIZERS.values()],
+        "optimizer_steps": [
+            (name, printed(optimizers.in_code_names(optimizers.optimizer_step(o, batch.scale))))
+            for name, o in optimizers.OPTIMIZERS.items()
+        ],
+        "param_layers": param_layers(batch),
         "schedules": [
             (name, printed(optimizers.in_code_names(s.factor)))
             for name, s in optimizers.SCHEDULES.items()
@@ -179,6 +186,42 @@ def training_context(printer, batch, perceptron: bool) -> dict:
         "default_lr": printed(optimizers.in_code_names(optimizers.default_step(batch.scale))),
         "perceptron_rules": [python_string(f"{text(p)} ← {text(value)}") for p, value in rules],
     }
+
+
+def optimizer_context(printer, optimizer: optimizers.Optimizer) -> dict:
+    """One optimizer for the module: its update as in-place statements printed by `printer`
+    (`inplace.statements`), the names of its update function's arguments, its state's initial
+    values and its hyper-parameters' defaults as Python literals, its formulas in Unicode."""
+    stored = optimizer.stored_steps()
+    code = [
+        (optimizers.in_code_names(t, optimizer), optimizers.in_code_names(f, optimizer))
+        for t, f in stored
+    ]
+    state = [x.code for x in optimizer.state]
+    arrays = [sp.Symbol(n) for n in ("theta", "grad", *state)]
+    lowered = inplace.statements(code, arrays, printer)
+    short, named = optimizers.SHORT_NAMES, set(optimizer.intermediates)
+    shown = [
+        f"{text(t)} {'=' if t in named else '←'} {text(f.xreplace(short))}"
+        for t, f in optimizer.steps
+    ]
+    scratch = [f"{inplace.SCRATCH}{i}" for i in range(lowered.scratch)]
+    return {
+        "name": optimizer.name,
+        "title": python_string(optimizer.title),
+        "source": python_string(optimizer.source),
+        "steps": [python_string(line) for line in shown],
+        "arguments": ", ".join(["theta", "grad", *state, *scratch, "lr", "k", *optimizer.hyper]),
+        "lines": list(lowered.lines),
+        "initial": [repr(float(x.initial)) for x in optimizer.state],
+        "scratch": lowered.scratch,
+        "hyper": json.dumps(optimizer.hyper),
+    }
+
+
+def param_layers(batch) -> dict[str, int]:
+    """Each parameter's key -> its layer j (the lecture's alpha_j applies to W_j and b_j)."""
+    return {p.key: int(naming.split(p.symbol.name)[1]) for p in batch.graph.params}
 
 
 def module_source(spec: Spec, command: str | None = None, backend: str = backends.DEFAULT) -> str:
