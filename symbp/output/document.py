@@ -31,6 +31,7 @@ from ..graph.ops import f
 from ..naming import Names
 from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec
+from .convolutions import conv_sections
 from .files import default_command, stamp
 from .texlayout import Equation, Line, align_lines, chunk, line_height
 
@@ -125,6 +126,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "batch_recursion": page.frames(batch_recursion),
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
         "update": update_rule(spec, b, page),
+        "convolutions": conv_sections(p, page),
     }
 
 
