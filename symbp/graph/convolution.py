@@ -205,9 +205,8 @@ class Conv(_GeometryNode):
 
     def _numpycode(self, printer):
         g, (K, Z) = self.geometry, self.args[:2]
-        kernel = f"{_p(printer, K)}.reshape({g.channels_out}, -1)"
         cols = f"_patches({_p(printer, Z)}, {g.layer})"
-        return f"({kernel} @ {cols}).reshape({g.out_width}, -1)"
+        return f"({_p(printer, K)} @ {cols}).reshape({g.out_width}, -1)"
 
     def _latex(self, printer):
         K, Z = self.args[:2]
@@ -233,9 +232,8 @@ class ConvTranspose(_GeometryNode):
 
     def _numpycode(self, printer):
         g, (K, G) = self.geometry, self.args[:2]
-        kernel = f"{_p(printer, K)}.reshape({g.channels_out}, -1).T"
         grad = f"{_p(printer, G)}.reshape({g.channels_out}, -1)"
-        return f"_fold({kernel} @ {grad}, {g.layer})"
+        return f"_fold({_p(printer, K)}.T @ {grad}, {g.layer})"
 
     def _latex(self, printer):
         K, G = self.args[:2]
@@ -384,11 +382,8 @@ class MaxPoolGrad(_GeometryNode):
 
     def _numpycode(self, printer):
         g, (G, A) = self.geometry, self.args[:2]
-        np_ = printer._fn
-        windows = f"_windows({_p(printer, A)}, {g.layer})"
-        onehot = f"({np_('arange')}({g.window}) == {windows}.argmax(axis=-1)[..., None])"
-        spread = f"{_p(printer, G)}.reshape({g.channels_out}, {g.positions}, -1)[:, :, :, None]"
-        return f"_unwindow({onehot} * {spread}, {g.layer})"
+        at_max = f"_is_argmax({_p(printer, A)}, {g.layer})"
+        return f"_unwindow({at_max} * _expand({printer._print(G)}, {g.layer}), {g.layer})"
 
     def _latex(self, printer):
         G, A = self.args[:2]
@@ -447,9 +442,8 @@ class AvgPoolTranspose(_GeometryNode):
 
     def _numpycode(self, printer):
         g = self.geometry
-        spread = f"{_p(printer, self.args[0])}.reshape({g.channels_out}, {g.positions}, -1)"
-        tiled = f"{printer._fn('repeat')}({spread}[:, :, :, None], {g.window}, axis=-1)"
-        return f"_unwindow({tiled} / {g.window}, {g.layer})"
+        spread = f"_expand({printer._print(self.args[0])}, {g.layer}) / {g.window}"
+        return f"_unwindow({spread}, {g.layer})"
 
     def _latex(self, printer):
         return rf"\operatorname{{avgpool}}^{{T}}\left({printer._print(self.args[0])}\right)"
