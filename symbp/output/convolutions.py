@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import naming
-from ..graph.convolution import Conv, Geometry
+from ..graph.convolution import Conv, ConvTranspose, Geometry
 from ..graph.nodes import Partial
 from ..graph.ops import f
 from ..printing.latex import latex
@@ -68,9 +68,10 @@ def _section(p, j: int, g: Geometry, K, z_prev, delta, page) -> dict:
         ),
         "entries": page.frames(page.lines(entries), first=PROSE_BEFORE, last=PROSE_AFTER),
         "all_entries": len(entries) == g.channels_out * g.patch,
-        "kernel_gradient": latex(p.gradients[_key(p, K)]),
-        "gradient_lhs": latex(Partial(f, K)),
+        "kernel_gradient": f"{latex(Partial(f, K))} = {latex(p.gradients[_key(p, K)])}",
         "T": T,
+        "weights": rf"\mathbf{{W}}_{{{j}}} = {T}",
+        "transpose": f"{{{T}}}^{{T}} {latex(delta)} = {latex(ConvTranspose(K, delta, g))}",
         "K": latex(K),
         "delta": latex(delta),
         "z": latex(z_prev),
