@@ -81,7 +81,6 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     out for `page` (lists of frames of lines; the article has one frame per display)."""
     d = derive(spec)
     p, b = d.sample, d.batch
-    names = p.names
     network = _network_lines(spec, p, page)
     activations = _activation_lines(spec, page)
     sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _local_derivatives(p)])

@@ -172,7 +172,10 @@ class ConvKind:
 
     def geometry(self, layer: ConvLayer, j: int, before: tuple) -> Geometry:
         size = before[1:]
-        pads = [_pads(n, k, s, layer.padding) for n, k, s in zip(size, layer.kernel, layer.stride)]
+        pads = [
+            _pads(n, k, s, layer.padding)
+            for n, k, s in zip(size, layer.kernel, layer.stride, strict=False)
+        ]
         return Geometry(
             j,
             before[0],
