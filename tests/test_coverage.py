@@ -46,7 +46,7 @@ SAMPLES |= {
     conv.ChannelBias: conv.ChannelBias(_b, _G),
     conv.ChannelSum: conv.ChannelSum(_C, _G),
     conv.MaxPool: conv.MaxPool(A, _G),
-    conv.MaxPoolGrad: conv.MaxPoolGrad(_C, A, _G),
+    conv.MaxPoolGrad: conv.MaxPoolGrad(_C, A, _C, _G),
     conv.AvgPool: conv.AvgPool(A, _G),
     conv.AvgPoolTranspose: conv.AvgPoolTranspose(_C, _G),
 }

@@ -112,7 +112,7 @@ def _conv(op: Op, g):
 
 
 def _maxpool(op: Op, g):
-    return (MaxPoolGrad(g, op.inputs[0], op.attr("geometry")),)
+    return (MaxPoolGrad(g, op.inputs[0], op.output, op.attr("geometry")),)
 
 
 def _avgpool(op: Op, g):

@@ -353,9 +353,7 @@ class MaxPool(_GeometryNode):
         return (self.geometry.out_width, self.args[0].shape[1])
 
     def _numpycode(self, printer):
-        g = self.geometry
-        windows = f"_windows({_p(printer, self.args[0])}, {g.layer})"
-        return f"{windows}.max(axis=-1).reshape({g.out_width}, -1)"
+        return f"_window_max({printer._print(self.args[0])}, {self.geometry.layer})"
 
     def _latex(self, printer):
         return rf"\operatorname{{maxpool}}\left({printer._print(self.args[0])}\right)"
@@ -371,19 +369,19 @@ class MaxPool(_GeometryNode):
 
 
 class MaxPoolGrad(_GeometryNode):
-    """The adjoint of `MaxPool` at A: each entry of G goes to its window's arg-max in A."""
+    """The adjoint of `MaxPool` at A (whose pooled values are M): each entry of G goes to its
+    window's arg-max in A."""
 
-    def __new__(cls, G, A, geometry: Geometry):
-        return super().__new__(cls, G, A, _encoded(geometry))
+    def __new__(cls, G, A, M, geometry: Geometry):
+        return super().__new__(cls, G, A, M, _encoded(geometry))
 
     @property
     def shape(self):
         return (self.geometry.in_width, self.args[1].shape[1])
 
     def _numpycode(self, printer):
-        g, (G, A) = self.geometry, self.args[:2]
-        at_max = f"_is_argmax({_p(printer, A)}, {g.layer})"
-        return f"_unwindow({at_max} * _expand({printer._print(G)}, {g.layer}), {g.layer})"
+        (G, A, M), j = (printer._print(a) for a in self.args[:3]), self.geometry.layer
+        return f"_route_to_max({G}, {A}, {M}, {j})"
 
     def _latex(self, printer):
         G, A = self.args[:2]
@@ -417,8 +415,7 @@ class AvgPool(_GeometryNode):
 
     def _numpycode(self, printer):
         g = self.geometry
-        windows = f"_windows({_p(printer, self.args[0])}, {g.layer})"
-        return f"{windows}.mean(axis=-1).reshape({g.out_width}, -1)"
+        return f"_window_sum({printer._print(self.args[0])}, {g.layer}) / {g.window}"
 
     def _latex(self, printer):
         return rf"\operatorname{{avgpool}}\left({printer._print(self.args[0])}\right)"
@@ -442,8 +439,7 @@ class AvgPoolTranspose(_GeometryNode):
 
     def _numpycode(self, printer):
         g = self.geometry
-        spread = f"_expand({printer._print(self.args[0])}, {g.layer}) / {g.window}"
-        return f"_unwindow({spread}, {g.layer})"
+        return f"_spread({printer._print(self.args[0])}, {g.layer}) / {g.window}"
 
     def _latex(self, printer):
         return rf"\operatorname{{avgpool}}^{{T}}\left({printer._print(self.args[0])}\right)"
