@@ -10,7 +10,7 @@ True
 >>> [round(n.norm, 3) for n in symbp.gradient_norms(spec)]  # ||df/dW_j||_F at initialisation
 [0.013, 0.032, 0.202]
 >>> symbp.verify_claim(spec, r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2").message
-'W₃ δ₃ multiplies a 2×3 by a 2×1: did you mean W₃ᵀ?'
+'W₃ δ₃ multiplies a 2×3 by a 2×1; did you mean δ₂ = (W₃ᵀ δ₃) ∘ σ′₂?'
 """
 
 from .derivation.derive import derive

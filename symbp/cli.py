@@ -36,7 +36,7 @@ from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
 from .spec.model import LAYOUTS, Spec, lecture_spec, load
-from .verify.chains import judge_steps
+from .verify.chains import TEX_SECONDS, judge_steps
 from .verify.compare import tex_steps, verify
 
 
@@ -272,6 +272,13 @@ def _verify(args) -> int:
         )
     if not claims and not steps:
         raise SymbpError("nothing to verify: give --claim 'lhs = rhs', --claims FILE or --tex FILE")
+    if steps and not args.spec:  # a student's derivation is rarely about the lecture's network
+        print(
+            "symbp: note: no SPEC given, so the derivation is checked against the lecture's "
+            f"network (widths {'-'.join(map(str, spec.widths))}); give its network's spec "
+            "first: symbp verify SPEC --tex FILE",
+            file=sys.stderr,
+        )
     statuses = set()
     for line, claim in claims:
         verdict = verify(spec, claim)
@@ -281,12 +288,15 @@ def _verify(args) -> int:
         print(f"    {verdict.message}")
         if args.show_point and verdict.point:
             print(f"    at {verdict.point}")
-    reports = judge_steps(spec, steps)
+    reports = judge_steps(spec, steps, seconds=args.seconds) if steps else []
     for report in reports:
         statuses.add(report.verdict.status)
         print(_step_line(report, verdicts[report.verdict.status][0]))
     if reports:
-        print(_steps_summary(reports))
+        print(_steps_summary(reports, len(steps)))
+    if len(reports) < len(steps):
+        statuses.add("unsupported")
+        print(_unchecked(steps[len(reports) :], len(steps), args.seconds))
     return next(code for status, (_, code) in verdicts.items() if status in statuses)
 
 
@@ -304,12 +314,22 @@ def _abridged(claim: str, limit: int = 300) -> str:
     return claim if len(claim) <= limit else f"{claim[: limit - 1]}… ({len(claim)} characters)"
 
 
-def _steps_summary(reports) -> str:
-    """The derivation's count of correct steps and the line of its first wrong one."""
+def _unchecked(left, total: int, seconds: float) -> str:
+    """The one line for the steps of a --tex run that its time budget left unchecked."""
+    lines = f"line {left[0].line}" if len(left) == 1 else f"lines {left[0].line}–{left[-1].line}"
+    return (
+        f"not checked: {len(left)} of {total} steps ({lines}), after the run's {seconds:g} s "
+        "of CPU time (--seconds)"
+    )
+
+
+def _steps_summary(reports, total: int) -> str:
+    """The derivation's count of correct steps (of its `total`) and the line of its first
+    wrong one."""
     correct = sum(r.verdict.status == "correct" for r in reports)
     wrong = [r.step.line for r in reports if r.verdict.status == "wrong"]
     first = f"; first wrong step on line {wrong[0]}" if wrong else ""
-    return f"derivation: {correct} of {len(reports)} steps correct{first}"
+    return f"derivation: {correct} of {total} steps correct{first}"
 
 
 def _conventions(spec: Spec, args) -> Spec:
@@ -319,6 +339,17 @@ def _conventions(spec: Spec, args) -> Spec:
     if args.layout is not None:
         spec = replace(spec, layout=args.layout)
     return spec
+
+
+def _positive_seconds(text: str) -> float:
+    """--seconds: a positive finite number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{one_line(text)!r} is not a positive number of seconds")
+    return seconds
 
 
 class _Parser(argparse.ArgumentParser):
@@ -373,6 +404,13 @@ def parser() -> argparse.ArgumentParser:
         "--tex",
         help="a LaTeX file: every '=' of its chains about delta, zeta, df/d... in align/equation "
         "blocks, one line per step, the first wrong step named",
+    )
+    p.add_argument(
+        "--seconds",
+        type=_positive_seconds,
+        default=TEX_SECONDS,
+        help=f"CPU seconds for all the steps of --tex (default {TEX_SECONDS:g}); the steps left "
+        "when they run out are named in one line",
     )
     p.add_argument(
         "--loss-scale",

@@ -143,7 +143,12 @@ CORPUS = [
     ),
     (LECTURE, r"\frac{\partial f}{\partial W_2} = \frac{1}{N} \Delta_2 Z_1^T", "correct", ""),
     # classic mistakes
-    (LECTURE, r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2", "wrong", "did you mean W₃ᵀ"),
+    (
+        LECTURE,
+        r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2",
+        "wrong",
+        "did you mean δ₂ = (W₃ᵀ δ₃) ∘ σ′₂?",
+    ),
     (
         LECTURE,
         r"\delta_2 = (W_2^T \delta_3) \circ \sigma'_2",
@@ -151,8 +156,13 @@ CORPUS = [
         "W₂ᵀ δ₃ multiplies a 3×3 by a 2×1",
     ),
     (LECTURE, r"\delta_1 = (W_2^T \delta_2) \circ \sigma'_2", "wrong", "counterexample"),
-    (LECTURE, r"\delta_2 = (W_3^T \circ \delta_3) \circ \sigma'_2", "wrong", "matrix product"),
-    (LECTURE, r"\delta_2 = (W_3^T \delta_3) \sigma'_2", "wrong", "element-wise product"),
+    (
+        LECTURE,
+        r"\delta_2 = (W_3^T \circ \delta_3) \circ \sigma'_2",
+        "wrong",
+        "mean δ₂ = (W₃ᵀ δ₃) ∘ σ′₂?",
+    ),
+    (LECTURE, r"\delta_2 = (W_3^T \delta_3) \sigma'_2", "wrong", "mean δ₂ = (W₃ᵀ δ₃) ∘ σ′₂?"),
     (LECTURE, r"\delta_3 = (z_3 - y) \circ \sigma'_3", "wrong", "factor 0.5"),
     (LECTURE, r"\delta_3 = 2(y - z_3) \circ \sigma'_3", "wrong", "sign error"),
     (LECTURE, r"\frac{\partial f}{\partial W_2} = \delta_2 z_2^T", "wrong", "counterexample"),
@@ -270,7 +280,7 @@ def test_cli_exit_codes(tmp_path, run):
     ok = run("--claim", r"\delta_2 = (W_3^T \delta_3) \circ \sigma'_2")
     assert ok.returncode == 0 and "correct" in ok.stdout
     wrong = run("--claim", r"\delta_2 = (W_3 \delta_3) \circ \sigma'_2")
-    assert wrong.returncode == 1 and "did you mean W₃ᵀ" in wrong.stdout
+    assert wrong.returncode == 1 and "did you mean δ₂ = (W₃ᵀ δ₃) ∘ σ′₂?" in wrong.stdout
     bad = run("--claim", r"\delta_2 = (W_3^T")
     assert bad.returncode == 2 and "cannot parse" in bad.stdout and "Traceback" not in bad.stderr
     claims = tmp_path / "claims.txt"

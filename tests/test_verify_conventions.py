@@ -212,7 +212,7 @@ def test_a_claim_with_samples_as_rows(claim, numeric, kind):
 
 def test_rows_shape_hint_names_the_transpose():
     verdict = verify(replace(LECTURE, layout="rows"), r"\delta_2 = (\delta_3 W_3) \circ \sigma'_2")
-    assert verdict.status == "wrong" and "did you mean W₃ᵀ" in verdict.message
+    assert verdict.status == "wrong" and "did you mean δ₂ = (δ₃ W₃ᵀ) ∘ σ′₂?" in verdict.message
     assert "1×2" in verdict.message  # δ₃ as the claim writes it: one row
 
 

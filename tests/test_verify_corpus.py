@@ -26,23 +26,24 @@ CLAIMS = load()
 EXPECTED = {True: "correct", False: "wrong"}
 STATUSES = ("correct", "wrong", "unparsable", "unsupported")
 
-# Hits per kind after the issue-9 branches were merged (244 of 246 claims; 169 before them, at
-# 730fffa).  Raise these as verify improves; never lower them.
+# Hits per kind after the hostile trial's faults were mended (263 of 264 claims; 244 of 246
+# before, 169 before the issue-9 branches, at 730fffa).  Raise these as verify improves; never
+# lower them.
 FLOORS = {
-    "sigma_prime_outputs": 20,
+    "sigma_prime_outputs": 23,
     "transposes": 16,
     "partials": 19,
     "diag": 15,
-    "superscripts": 14,
-    "functions": 19,
+    "superscripts": 18,
+    "functions": 25,
     "gradient_names": 15,
-    "batch": 26,
+    "batch": 29,
     "residual": 24,
     "softmax_ce": 15,
     "bce_sigmoid": 15,
     "chains": 11,
     "other_specs": 17,
-    "sympy_style": 5,
+    "sympy_style": 8,
     "conventions": 13,
 }
 

@@ -58,7 +58,7 @@ CLAIMS = [
     (RESIDUAL, "zeta3 = W4.T*delta4", "correct", ""),
     (RESIDUAL, r"\zeta_3 = 2 W_4^T (z_4 - y)", "correct", "by expansion"),
     (RESIDUAL, r"\zeta_3 = W_3^T \delta_3", "wrong", "counterexample"),
-    (RESIDUAL, r"\zeta_3 = W_4 \delta_4", "wrong", "did you mean W₄ᵀ"),
+    (RESIDUAL, r"\zeta_3 = W_4 \delta_4", "wrong", "did you mean ζ₃ = W₄ᵀ δ₄?"),
     (TO_OUTPUT, r"\zeta_3 = 2(z_3 - y)", "correct", ""),
     (TO_OUTPUT, r"\zeta_3 = 2(a_3 - y)", "wrong", "counterexample"),
     (FROM_INPUT, r"\zeta_2 = W_3^T \delta_3", "correct", ""),

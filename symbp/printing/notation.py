@@ -59,8 +59,9 @@ class MatrixNotation:
         out = ""
         for i, term in enumerate(terms):
             negative = term.could_extract_minus_sign()
-            shown = self._print(self._unsigned(term) if negative else term)
-            if negative and isinstance(term, MatAdd):
+            unsigned = self._unsigned(term) if negative else term
+            shown = self._print(unsigned)
+            if negative and isinstance(unsigned, MatAdd):
                 shown = f"{self.PARENS[0]}{shown}{self.PARENS[1]}"
             if i == 0:
                 out = f"{self.MINUS}{shown}" if negative else shown

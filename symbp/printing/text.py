@@ -170,6 +170,8 @@ class TextPrinter(Strict, ScalarNotation, MatrixNotation, StrPrinter):
             body = " ".join(self._operand(m) for m in factors)
         if coeff == 1:
             return body
+        if body.startswith("−"):  # c(−a ∘ b): never c −a ∘ b, nor −−a ∘ b
+            body = f"({body})"
         if coeff == -1:
             return "−" + body
         shown = self._print(coeff) if coeff.is_Integer else f"({self._print(coeff)})"

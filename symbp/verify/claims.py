@@ -103,13 +103,20 @@ _ANNOTATION = re.compile(
 )
 
 
+def _applies_function(call: Op) -> bool:
+    """Whether a "call" applies a function (σ_2(u), diag(v), σ'(u)) rather than juxtaposes a
+    factor with a bracketed one (δ_4 (a_3 + z_1))."""
+    head = call.args[0]
+    return isinstance(head, Sym) and bool(head.primes or _FUNCTION.fullmatch(head.stem))
+
+
 def _on_argument(base, apply):
     """`apply` (a transpose or sample marker) on `base`; when `base` is a bracketed factor read as
     an argument of something that is not a function, as in δ_4 (a_3 + z_1)^T, on that factor
     only: the superscript binds to the brackets it follows, the rest is a product."""
     if isinstance(base, Op) and base.kind == "call" and len(base.args) == 2:
         head, argument = base.args
-        if not (isinstance(head, Sym) and (head.primes or _FUNCTION.fullmatch(head.stem))):
+        if not _applies_function(base):
             return Op("mul", (head, apply(argument)), base.column)
     return apply(base)
 
@@ -121,9 +128,19 @@ class _Tree(lark.Transformer):
         self.stems = stems  #: how superscripted names read (`SUPERSCRIPT_STEMS` or `LECTURE_STEMS`)
         self.indices: set[str] = set()  #: the letters of the sample markers, (i)
         self.variables: set[str] = set()  #: the variables of the sums over samples
+        self.limits: set[str] = set()  #: the upper limits of the sums (N, or m, n: the batch size)
 
     def start(self, meta, items):
         return tuple(items)
+
+    def group(self, meta, items):
+        """A bracketed expression; a juxtaposition inside it, as in (z_0^T (W_1 + W_2))^T, is a
+        product whole, so that a transpose after the brackets applies to all of it."""
+        (inner,) = items
+        if isinstance(inner, Op) and inner.kind == "call" and len(inner.args) == 2:
+            if not _applies_function(inner):
+                return Op("mul", inner.args, inner.column)
+        return inner
 
     def number(self, meta, items):
         return Op("number", (str(items[0]),), _col(meta))
@@ -178,6 +195,8 @@ class _Tree(lark.Transformer):
         wrt, of = items
         if isinstance(wrt, lark.Token):
             wrt = self.name(meta, [wrt])
+        if wrt == Sym("a", None, 0, wrt.column) if isinstance(wrt, Sym) else False:
+            wrt = Sym("act", "L", 0, wrt.column)  # Nielsen's \nabla_a C: by the output activations
         return self.slash_frac(meta, [of, wrt])
 
     def calligraphic(self, meta, items):
@@ -216,6 +235,11 @@ class _Tree(lark.Transformer):
     mul = _binary("mul")
     juxt = _binary("mul")
 
+    def hadamard_negated(self, meta, items):
+        """a ∘ −b, as symbp prints a Hadamard product with a negated factor."""
+        a, b = (i for i in items if not isinstance(i, lark.Token))
+        return Op("hadamard", (a, Op("neg", (b,), _col(meta))), _col(meta))
+
     def neg(self, meta, items):
         return Op("neg", (items[0],), _col(meta))
 
@@ -232,6 +256,32 @@ class _Tree(lark.Transformer):
 
     def index(self, meta, items):
         return str(items[0])
+
+    def layer_offset(self, meta, items):
+        """_{l+1}, _{j-1}: a layer counted from a layer variable (`LAYER_VARIABLES`)."""
+        return f"{items[0]}{items[1]}"
+
+    def component(self, meta, items):
+        """_{3,i}: entry i of layer 3's vector (a claim about one entry, `components`)."""
+        return f"{items[0]},{items[1]}"
+
+    def layer_offset_sup(self, meta, items):
+        """^{l+1}, ^{(l-1)}: a layer counted from a layer variable, as a superscript."""
+        return ("layer", f"{items[0]}{items[1]}")
+
+    def comparison(self, meta, items):
+        a, relation, b = items
+        shown = {"\\geq": ">=", "\\ge": ">=", "≥": ">=", "\\leq": "<=", "\\le": "<=", "≤": "<="}
+        return Op("compare", (a, shown.get(str(relation), str(relation)), b), _col(meta))
+
+    def indicator(self, meta, items):
+        """\\mathbb{1}[u > 0] (also \\mathbb{1}\\{u > 0\\}, 1_{u > 0}): 1 where the condition
+        holds, else 0, entry by entry."""
+        return Op("indicator", (items[-1],), _col(meta))
+
+    def absolute(self, meta, items):
+        """|x|: the absolute value, entry by entry."""
+        return Op("abs", (items[0],), _col(meta))
 
     def transposed(self, meta, items):
         """Wᵀ: a transpose written as a Unicode superscript."""
@@ -329,6 +379,8 @@ class _Tree(lark.Transformer):
             )
         if tokens:
             self.variables.add(tokens[0])
+        limits = [i for i in items[:-1] if isinstance(i, str) and not isinstance(i, lark.Token)]
+        self.limits.update(limits)
         if _has_sum(items[-1]):
             raise ClaimSyntaxError(
                 "a sum over samples inside another: write each sum in its own brackets, or the "
@@ -399,12 +451,57 @@ def _check_depth(tree: lark.Tree, text: str) -> None:
         stack += [(child, depth + 1) for child in node.children if isinstance(child, lark.Tree)]
 
 
+_MATH_DELIMITERS = re.compile(r"\A\s*(\$\$|\$|\\\[|\\\()(.*?)(\$\$|\$|\\\]|\\\))\s*\Z", re.S)
+_CLOSING = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
+_ROW_END = re.compile(
+    r"(?:\s*\\\\(?:\[[^\]]*\])?)+\s*\Z"
+)  #: an align row's \\ (or \\[2pt]) at the end
+_ALIGNMENT = re.compile(r"(?<!\\)&")
+
+
+def _unwrapped(text: str) -> str:
+    """`text` without what surrounds a formula copied from LaTeX: $…$, $$…$$, \\[…\\] or \\(…\\),
+    a final row break \\\\, and the alignment marks & of an align row."""
+    match = _MATH_DELIMITERS.match(text)
+    if match and _CLOSING[match.group(1)] == match.group(3):
+        text = match.group(2)
+    return _ALIGNMENT.sub(" ", _ROW_END.sub("", text))
+
+
+def _renamed(tree, names: dict):
+    """`tree` with each bare name (no index, no prime) in `names` replaced by its value there."""
+    if isinstance(tree, Sym):
+        if tree.index is None and not tree.primes and tree.stem in names:
+            return Sym(names[tree.stem], None, 0, tree.column)
+        return tree
+    if isinstance(tree, Op):
+        return Op(tree.kind, tuple(_renamed(a, names) for a in tree.args), tree.column)
+    if isinstance(tree, tuple):
+        return tuple(_renamed(a, names) for a in tree)
+    return tree
+
+
+#: Rosenblatt's rule written before a left side, as symbp's perceptron documents write it
+RULE_MARK = re.compile(r"\A\s*\\Delta_\{\\text\{rule\}\}\s*")
+
+
 def parse(text: str) -> tuple:
-    """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one."""
+    """(lhs, rhs) trees of a claim; `ClaimSyntaxError` with a column if it is not one.  A left
+    side after \\Delta_{\\text{rule}} (Rosenblatt's rule, as symbp's perceptron documents write
+    it) is wrapped in Op("rule", (lhs,)): the claim is about the rule, σ′ of the step 1."""
+    rule = isinstance(text, str) and bool(RULE_MARK.match(text))
+    if rule:
+        text = RULE_MARK.sub("", text)
+    lhs, rhs = _parse(text)
+    return (Op("rule", (lhs,), 1), rhs) if rule else (lhs, rhs)
+
+
+def _parse(text: str) -> tuple:
     if isinstance(text, str) and len(text) <= MAX_LENGTH:
         text = _COMMENT.sub("", text)  # a LaTeX comment, % to the end
         while (stripped := _ANNOTATION.sub("", text)) != text:  # what is said of the formula
             text = stripped
+        text = _unwrapped(text)
     _check_text(text)
     try:
         tree = _parser().parse(text)
@@ -420,7 +517,8 @@ def parse(text: str) -> tuple:
         transformer = _Tree(_superscript_stems(text))
         result = transformer.transform(tree)
         _check_indices(transformer)
-        return result
+        batch_sizes = {limit: "N" for limit in transformer.limits if limit != "N"}
+        return _renamed(result, batch_sizes) if batch_sizes else result  # \sum_{i=1}^m … 1/m
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, ClaimSyntaxError):
             raise exc.orig_exc from None

@@ -33,15 +33,17 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Tra
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..budget import within
+from ..catalog import activations
 from ..catalog.losses import LOSSES, SCALES
 from ..derivation import rules
 from ..derivation.derive import derive
+from ..derivation.lecture import perceptron_pass
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from ..naming import PER_SAMPLE, N, Names, subscript
-from ..printing.text import text
+from ..printing.text import TextPrinter, text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
-from .claims import SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
+from .claims import RULE_MARK, SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
 SCALAR_FUNCTIONS = {  #: functions a claim may apply entry by entry, by name
@@ -126,6 +128,36 @@ class Verdict:
     point: str = ""  #: a counterexample's point (W1 = [[...]], ..., z0, y), kept out of `message`
 
 
+def operation_text(a, operator: str, b) -> str:
+    """a `operator` b as verify's messages print an operation whose shapes do not fit: "∘",
+    "product" (juxtaposition), "+", "−" or "/", each operand grouped as the Unicode printer
+    groups it (`printing.text`), a product's factors too, so that the text reads back as
+    a `operator` b ((W₃ᵀ δ₃) ∘ (1 − σ₂(u₂)), not W₃ᵀ δ₃ ∘ 1 − σ₂(u₂))."""
+    printer = TextPrinter()
+
+    def grouped(x, kinds=(MatAdd, MatMul, HadamardProduct)):
+        if not _is_matrix(x):
+            return _scalar_text(x)
+        if operator == "∘":
+            return printer._factor(x)
+        if operator == "product" and not (isinstance(x, MatMul) and len(x.args) > 1):
+            return printer._operand(x)
+        return printer._wrap(x, kinds)
+
+    if operator in ("+", "−"):
+        negative = _is_matrix(b) and b.could_extract_minus_sign()
+        right = f"({printer.doprint(b)})" if negative else grouped(b, (MatAdd,))
+        return f"{grouped(a, ())} {operator} {right}"
+    return f"{grouped(a)}{' ' if operator == 'product' else f' {operator} '}{grouped(b)}"
+
+
+def _scalar_text(x) -> str:
+    """A scalar operand of a matrix operation, parenthesised unless it is a single number or
+    symbol."""
+    shown = text(x)
+    return shown if getattr(x, "is_Atom", False) and not shown.startswith("−") else f"({shown})"
+
+
 def _dims(x, transposed: bool = False) -> str:
     rows, cols = x.shape[::-1] if transposed else x.shape
     return f"{rows}×{cols}"
@@ -138,10 +170,12 @@ def _is_matrix(x) -> bool:
 class Resolver:
     """Gives a parsed claim meaning in `spec`'s per-sample symbols (widths from `names`)."""
 
-    def __init__(self, spec: Spec, names: Names, lhs_tree=None):
+    def __init__(self, spec: Spec, names: Names, lhs_tree=None, components: bool = False):
         self.spec, self.names, self.J = spec, names, spec.depth
         self.batch = Names(spec.widths, batch=True)
         self.context = _context_layer(lhs_tree, self.J)  #: the layer of σ' written without one
+        #: a claim about entry i (δ_{3,i} = 2(z_{3,i} − y_i) σ′(u_{3,i})): products are entry-wise
+        self.components = components
 
     def __call__(self, node):
         if isinstance(node, Sym):
@@ -192,6 +226,11 @@ class Resolver:
     def symbol(self, node: Sym):
         stem, index = _stem_and_index(node)
         stem = "W" if stem == "w" else stem
+        if node.index and "," in node.index and stem in ("W", "Z", "U", "Delta", "A", "Zeta"):
+            raise Unsupported(
+                f"{stem}_{{{node.index}}}: verify reads entries of vectors (δ_{{3,i}}), not of "
+                "matrices; write the claim with whole matrices"
+            )
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
         if stem in COST_NAMES and index is None and not node.primes:
@@ -243,7 +282,7 @@ class Resolver:
             return n.y()
         if stem == "x" and index in (None, "0", "i"):
             return n.z(0)
-        if stem == "N" and index is None:
+        if stem in ("N", "m") and index is None:  # m: the number of samples (Ng's notation)
             return N
         shown = f"{stem}_{index}" if index else stem
         hint = ""
@@ -304,6 +343,31 @@ class Resolver:
     def op_ones(self, node: Op):
         return ("ones",)
 
+    def op_rule(self, node: Op):
+        """Δ_rule X: X itself here (`_judge_rule` compares it with Rosenblatt's rule)."""
+        return self(node.args[0])
+
+    def op_indicator(self, node: Op):
+        """𝟙[a > b] (≥, <, ≤): 1 where the comparison holds, else 0, entry by entry (relu′ is
+        𝟙[u > 0])."""
+        a, relation, b = node.args[0].args
+        a, b = self._entrywise_operands(Op("sub", (a, b), node.column))
+        difference = self._sum_of(a, b, -1)
+        x = sp.Dummy("x", real=True)
+        condition = {">": x > 0, ">=": x >= 0, "<": x < 0, "<=": x <= 0}[relation]
+        step = sp.Piecewise((1, condition), (0, True))
+        if not _is_matrix(difference):
+            return step.subs(x, difference)
+        return Elementwise(sp.Lambda(x, step), difference)
+
+    def op_abs(self, node: Op):
+        """|x|, entry by entry."""
+        value = self._value(self(node.args[0]))
+        if not _is_matrix(value):
+            return sp.Abs(value)
+        x = sp.Dummy("x", real=True)
+        return Elementwise(sp.Lambda(x, sp.Abs(x)), value)
+
     def op_number(self, node: Op):
         return sp.Rational(Fraction(node.args[0]))
 
@@ -325,13 +389,17 @@ class Resolver:
         return self._value(a), self._value(b)
 
     def _sum(self, node: Op, sign: int):
-        a, b = self._entrywise_operands(node)
+        return self._sum_of(*self._entrywise_operands(node), sign)
+
+    def _sum_of(self, a, b, sign: int):
+        """a + b (sign 1) or a − b (sign −1): a number beside a matrix is added to each entry."""
         if _is_matrix(a) != _is_matrix(b):  # 1 - z: a number broadcast over the entries
             m = a if _is_matrix(a) else b
             a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
         if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
+            shown = operation_text(a, "+" if sign > 0 else "−", b)
             raise Wrong(
-                f"{text(a)} {'+' if sign > 0 else '−'} {text(b)} adds a {_dims(a) if _is_matrix(a) else 'scalar'} and a {_dims(b) if _is_matrix(b) else 'scalar'}"
+                f"{shown} adds a {_dims(a) if _is_matrix(a) else 'scalar'} and a {_dims(b) if _is_matrix(b) else 'scalar'}"
             )
         if not _is_matrix(a):
             return a + sign * b
@@ -349,10 +417,9 @@ class Resolver:
     def hadamard(self, a, b):
         if not (_is_matrix(a) and _is_matrix(b)):
             return a * b
-        if a.shape != b.shape:
-            hint = "; did you mean a matrix product?" if a.shape[1] == b.shape[0] else ""
+        if a.shape != b.shape:  # a repair is offered only once validated (`_one_edit_repair`)
             raise Wrong(
-                f"{text(a)} ∘ {text(b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry{hint}"
+                f"{operation_text(a, '∘', b)} multiplies a {_dims(a)} and a {_dims(b)} entry by entry"
             )
         return HadamardProduct(a, b)
 
@@ -391,7 +458,7 @@ class Resolver:
         if _is_matrix(top) and _is_matrix(bottom):  # a / b entry by entry
             if top.shape != bottom.shape:
                 raise Wrong(
-                    f"{text(top)} / {text(bottom)} divides a {_dims(top)} by a {_dims(bottom)} "
+                    f"{operation_text(top, '/', bottom)} divides a {_dims(top)} by a {_dims(bottom)} "
                     "entry by entry: they must have one shape"
                 )
             return HadamardProduct(top, sp.HadamardPower(bottom, -1))
@@ -543,6 +610,8 @@ class Resolver:
             return Through(a, b)
         if not (_is_matrix(a) and _is_matrix(b)):
             return a * b if not _is_matrix(b) else MatMul(a, b)
+        if self.components and a.shape == b.shape and a.shape[1] == 1:  # entries: a_i b_i
+            return self.hadamard(a, b)
         if a.shape[1] != b.shape[0]:
             raise Wrong(self._product_hint(a, b))
         return MatMul(a, b)
@@ -563,27 +632,41 @@ class Resolver:
         return Gradient(p)
 
     def _product_hint(self, a, b) -> str:
-        message = f"{text(a)} {text(b)} multiplies a {_dims(a)} by a {_dims(b)}"
-        if a.shape[0] == b.shape[0] and isinstance(a, MatrixSymbol):
-            return f"{message}: did you mean {text(a)}ᵀ?"
-        if isinstance(a, Transpose) and a.arg.shape[1] == b.shape[0]:
-            return f"{message}: did you mean {text(a.arg)} without the transpose?"
-        if a.shape == b.shape:
-            return f"{message}: did you mean the element-wise product {text(a)} ∘ {text(b)}?"
-        if a.shape[1] == b.shape[1]:
-            return f"{message}: did you mean {text(b)}ᵀ?"
-        return message
+        """What is wrong with the product a b; a repair is offered only once validated
+        (`_one_edit_repair`)."""
+        return f"{operation_text(a, 'product', b)} multiplies a {_dims(a)} by a {_dims(b)}"
+
+
+def _constant(c, shape):
+    """The matrix of `shape` with c in every entry."""
+    return sp.ZeroMatrix(*shape) if c == 0 else MatMul(c, sp.OneMatrix(*shape))
 
 
 def _resolve_claim(spec: Spec, lhs_tree, rhs_tree):
     """(lhs, rhs) of a parsed claim in the derivation's symbols (samples as columns): under
     layout "rows" the claim reads transposed symbols, so its right side is transposed back."""
-    resolve = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
+    resolve = _resolver(spec, lhs_tree, rhs_tree)
     lhs, rhs = resolve(lhs_tree), resolve._value(resolve(rhs_tree))
+    if getattr(rhs, "is_number", False) and _is_matrix(rhs) is False:
+        shape = lhs.args[1].shape if isinstance(lhs, Partial) else getattr(lhs, "shape", None)
+        rhs = _constant(rhs, shape) if shape else rhs  # δ_1 = 0 (\mathbf{0}): in every entry
     if spec.layout != "rows":
         return lhs, rhs
     rhs = Transpose(_columns_meaning(rhs)) if _is_matrix(rhs) else rhs
     return _columns_left_side(lhs), rhs
+
+
+def _resolver(spec: Spec, lhs_tree, rhs_tree) -> Resolver:
+    """The resolver of a claim for `spec`'s per-sample symbols."""
+    components = _has_components(lhs_tree) or _has_components(rhs_tree)
+    return Resolver(spec, Names(spec.widths, batch=False), lhs_tree, components)
+
+
+def _has_components(tree) -> bool:
+    """Whether `tree` names an entry of a vector, as δ_{3,i}."""
+    if isinstance(tree, Sym):
+        return bool(tree.index) and "," in tree.index
+    return isinstance(tree, Op) and any(_has_components(a) for a in tree.args)
 
 
 def _flipped(x: MatrixSymbol) -> MatrixSymbol:
@@ -628,6 +711,8 @@ _CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
 def _stem_and_index(node: Sym) -> tuple[str, str | None]:
     """A name's stem and layer, the layer also read from SymPy-style names (W3, delta2)."""
     stem, index = node.stem, node.index
+    if index and "," in index:  # δ_{3,i}: entry i of δ_3
+        index = index.split(",")[0]
     match = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
     if index is None and match:
         stem, index = match.groups()
@@ -650,17 +735,18 @@ def _context_layer(lhs_tree, last: int) -> int | None:
     return last if index in ("J", "L") else int(index) if index.isdigit() else None
 
 
-def _target(spec: Spec, lhs, batch: bool):
+def _target(spec: Spec, lhs, batch: bool, rule: bool = False):
     """The derived expression a claim's left side names: a named adjoint (δ_j, or ζ_j of a
     layer with a skip connection; Δ_j, 𝒵_j for the batch), a gradient ∂f/∂W_j, ∂f/∂b_j,
     ∂f/∂u_j or ∂f/∂z_j where named (as the named adjoint), or, for one sample, ∂f/∂ of any other
     value of the forward pass (z_j, a_j, x, y: a `Gradient` that SymPy computes)."""
     if isinstance(lhs, Transpose):  # δ_1ᵀ = …: the transpose of the derived δ_1
-        return Transpose(_target(spec, lhs.arg, batch))
+        return Transpose(_target(spec, lhs.arg, batch, rule))
     if isinstance(lhs, Gradient):  # (∂f/∂W_j)ᵀ: the gradient, read as a value
         lhs = lhs.args[0]
     d = derive(spec)
     p = d.batch if batch else d.sample
+    p = perceptron_pass(p) if rule else p  # Rosenblatt's rule: the step's σ′ replaced by 1
     batch_form = dict(zip(d.sample.graph.named.values(), d.batch.graph.named.values(), strict=True))
     if isinstance(lhs, MatrixSymbol) and lhs in batch_form:
         if batch:
@@ -668,14 +754,14 @@ def _target(spec: Spec, lhs, batch: bool):
                 f"{text(lhs)} is one sample's: a right side with a sum over samples or batch "
                 f"matrices belongs in ∂f/∂W_j or in {text(batch_form[lhs])}"
             )
-        return _adjoint(d.sample, lhs)
+        return _adjoint(p, lhs)
     if isinstance(lhs, MatrixSymbol) and lhs in batch_form.values():
         if not batch:
             raise Wrong(
                 f"{text(lhs)} holds every sample: write its right side with batch matrices "
                 "(Z_j, Δ_j, Σ'_j, Y)"
             )
-        return _adjoint(d.batch, lhs)
+        return _adjoint(p, lhs)
     if isinstance(lhs, Partial) and lhs.args[0] == F:
         value = lhs.args[1]
         if value.name in p.gradients:
@@ -747,13 +833,22 @@ def _has(expr, cls) -> bool:
 class _Evaluator:
     """Evaluates claims and derived expressions on explicit matrices (`proof.explicit`)."""
 
-    def __init__(self, spec: Spec, batch: bool, concrete: bool = False, output_rule: bool = False):
+    def __init__(
+        self,
+        spec: Spec,
+        batch: bool,
+        concrete: bool = False,
+        output_rule: bool = False,
+        rule: bool = False,
+    ):
         self.spec, self.batch = spec, batch
         self.ex = explicit(spec, batch, concrete, output_rule)
         self.sample_names = Names(spec.widths, batch=False)
         self.forward = derive(spec).sample.forward
         self.objective = derive(spec).sample.objective
         self.pass_ = derive(spec).batch if batch else derive(spec).sample
+        if rule:  # Rosenblatt's rule: its adjoints, the step's σ′ replaced by 1
+            self.pass_ = perceptron_pass(self.pass_)
 
     def leaves(self) -> list:
         """The symbols whose values the pass starts from: parameters, input and target."""
@@ -966,7 +1061,7 @@ def _factor(pairs: list) -> str:
     if evaluated < 2 or len(ratios) != 1:
         return ""
     (c,) = ratios
-    if c == 1:
+    if c in (0, 1):  # equal, or a claim that is 0 where the derivation is not
         return ""
     if c == -1:
         return " (a sign error: it is the negative of the derivation)"
@@ -980,7 +1075,7 @@ def _distinct(x, y) -> tuple[str, str]:
         if str(shown[0]) != str(shown[1]) or digits == 30:
             break
     if digits == 6:
-        return f"{float(x):.6g}", f"{float(y):.6g}"
+        return f"{float(x) + 0.0:.6g}", f"{float(y) + 0.0:.6g}"  # never -0
     return str(shown[0]), str(shown[1])
 
 
@@ -992,8 +1087,11 @@ def _counterexample(spec: Spec, at_point: _AtPoint, a, b, factor: str) -> tuple[
     row, col = divmod(worst, a.shape[1])
     shown_a, shown_b = _distinct(a[worst], b[worst])
     ex, values = at_point.ev.ex, at_point.values
+    rows = spec.layout == "rows"  # entries and matrices as the claim lays them out
+    if rows:
+        row, col = col, row
     shown = ", ".join(
-        f"{k.name} = {sp.Matrix(v).xreplace(values).tolist()}"
+        f"{k.name} = {(sp.Matrix(v).T if rows else sp.Matrix(v)).xreplace(values).tolist()}"
         for k, v in ex.env.items()
         if isinstance(k, MatrixSymbol) and (k in ex.params or k.name in ("z0", "Z0", "y", "Y"))
     )
@@ -1053,6 +1151,91 @@ def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
     if trees is None:
         message = f"parsing needs more than {seconds:g} s of CPU time (verify.CLAIM_SECONDS)"
         return Verdict(claim, "unparsable", message)
+    variables = _layer_variables(trees)
+    if len(variables) > 1:
+        shown = ", ".join(sorted(variables))
+        message = f"the layer variables {shown} differ: write one layer as l, l+1, l-1"
+        return Verdict(claim, "unsupported", message)
+    if variables:
+        return _every_layer(spec, claim, trees, variables.pop(), seconds)
+    return _judged(spec, claim, trees, seconds)
+
+
+LAYER_VARIABLES = ("l", "j", "k")  #: letters that name any layer in an index (δ^l, W_{j+1})
+_VARIABLE_INDEX = re.compile(r"([ljk])([+-]\d+)?")
+_FROM_LAYER_0 = {"z", "Z", "act", "Act", "x", "X"}  #: stems with a layer 0 (the input)
+
+
+def _variable_syms(tree):
+    """The names of `tree` whose layer is a variable (l, j+1, k-1), with (letter, offset)."""
+    if isinstance(tree, Sym):
+        match = _VARIABLE_INDEX.fullmatch((tree.index or "").split(",")[0])
+        stem = _stem_and_index(Sym(tree.stem, None, 0, 0))[0]
+        if match and stem in _LAYERED | {"sigma", "dsigma", "phi", "w"}:
+            yield tree, match.group(1), int(match.group(2) or 0)
+    elif isinstance(tree, (Op, tuple)):
+        for a in tree.args if isinstance(tree, Op) else tree:
+            yield from _variable_syms(a)
+
+
+def _layer_variables(trees) -> set[str]:
+    return {letter for _, letter, _ in _variable_syms(trees)}
+
+
+def _at_layer(tree, letter: str, k: int):
+    """`tree` with the layer variable `letter` set to k (l+1 becomes k+1)."""
+    if isinstance(tree, Sym):
+        index = tree.index or ""
+        layer, comma, entry = index.partition(",")
+        match = _VARIABLE_INDEX.fullmatch(layer)
+        if match and match.group(1) == letter:
+            layer = str(k + int(match.group(2) or 0))
+            return Sym(tree.stem, layer + comma + entry, tree.primes, tree.column)
+        return tree
+    if isinstance(tree, Op):
+        return Op(tree.kind, tuple(_at_layer(a, letter, k) for a in tree.args), tree.column)
+    if isinstance(tree, tuple):
+        return tuple(_at_layer(a, letter, k) for a in tree)
+    return tree
+
+
+def _every_layer(spec: Spec, claim: str, trees, letter: str, seconds: float) -> Verdict:
+    """A claim about any layer `letter` (δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ′(z^l)): judged at every
+    layer where each of its names exists; correct when correct at all of them, else the verdict
+    at the first layer where it is not."""
+    syms = list(_variable_syms(trees))
+    layers = [
+        k
+        for k in range(spec.depth + 1)
+        if all(
+            (0 if s.stem in _FROM_LAYER_0 else 1) <= k + offset <= spec.depth
+            for s, _, offset in syms
+        )
+    ]
+    if not layers:
+        return Verdict(
+            claim,
+            "wrong",
+            f"no layer {letter} of this network (layers 0..{spec.depth}) has "
+            "every quantity the claim names",
+        )
+    verdicts = []
+    for k in layers:
+        verdict = _judged(spec, claim, _at_layer(trees, letter, k), seconds / len(layers))
+        if verdict.status != "correct":
+            return replace(verdict, message=f"for {letter} = {k}: {verdict.message}")
+        verdicts.append(verdict)
+    shown = (
+        f"{letter} = {layers[0]}" if len(layers) == 1 else f"{letter} = {layers[0]}..{layers[-1]}"
+    )
+    return replace(
+        verdicts[0],
+        message=f"at every layer {shown}; for {letter} = {layers[0]}: {verdicts[0].message}",
+    )
+
+
+def _judged(spec: Spec, claim: str, trees, seconds: float) -> Verdict:
+    """The verdict on a parsed claim under `spec`'s own conventions."""
     lhs_tree, rhs_tree = trees
     try:
         return _judge(spec, claim, lhs_tree, rhs_tree, seconds)
@@ -1071,18 +1254,20 @@ def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
 def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdict:
     """Resolve both sides at the spec's widths, then compare (`_compare`); raises `Wrong` or
     `Unsupported` with the reason."""
+    if isinstance(lhs_tree, Op) and lhs_tree.kind == "rule":
+        return _judge_rule(spec, claim, lhs_tree.args[0], rhs_tree)
     try:
         lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
     except Wrong as exc:
         if "did you mean" in str(exc):
             raise
-        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
+        repair = within(seconds, lambda: _one_edit_repair(spec, lhs_tree, rhs_tree), lambda: "")
         raise Wrong(f"{exc}{repair}") from None
     batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
     derived = _target(spec, lhs, batch)
     if not _is_matrix(rhs) or rhs.shape != derived.shape:
         rows = spec.layout == "rows"  # the shapes as the claim writes them
-        repair = within(seconds, lambda: _shape_repair(spec, lhs_tree, rhs_tree), lambda: "")
+        repair = within(seconds, lambda: _one_edit_repair(spec, lhs_tree, rhs_tree), lambda: "")
         raise Wrong(
             f"the right side is {_dims(rhs, rows) if _is_matrix(rhs) else 'a scalar'} but {text(lhs)} is {_dims(derived, rows)}{repair}"
         )
@@ -1091,7 +1276,7 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
     shown = f"{text(lhs)} = {text(derived)}"
     if isinstance(derived, Gradient):
         shown = f"{text(lhs)} as SymPy differentiates f"
-    if spec.layout == "rows":  # what follows (values, entries) is laid out as the lecture's
+    if spec.layout == "rows":  # the derivation's formula is the lecture's (entries: the claim's)
         shown += " with samples as columns"
     if not batch and rhs == derived:
         return Verdict(claim, "correct", f"identical to the derivation, {shown}")
@@ -1107,10 +1292,10 @@ def _judge(spec: Spec, claim: str, lhs_tree, rhs_tree, seconds: float) -> Verdic
 
 
 @lru_cache(maxsize=16)
-def _points(small: Spec, batch: bool) -> tuple[_AtPoint, ...]:
+def _points(small: Spec, batch: bool, rule: bool = False) -> tuple[_AtPoint, ...]:
     """Evaluators of `small` at random points (`DRAWS`) with the spec's own activations
     (built once per spec: most of a claim's cost otherwise)."""
-    concrete = _Evaluator(small, batch, concrete=True)
+    concrete = _Evaluator(small, batch, concrete=True, rule=rule)
     points = []
     for scale in DRAWS:  # a point where some u_j has a zero entry sits on relu's kink: redrawn
         tries = (
@@ -1146,6 +1331,44 @@ def _small_spec(spec: Spec) -> Spec:
     return small
 
 
+RULE_WORDS = "Rosenblatt's rule (σ′ of the step replaced by 1)"
+
+
+def _judge_rule(spec: Spec, claim: str, lhs_tree, rhs_tree) -> Verdict:
+    """A claim about Rosenblatt's rule (\\Delta_{\\text{rule}} on its left side, or in an
+    environment of such claims): compared with the rule's pass (`perceptron_pass`: the step's
+    σ′ replaced by 1), where the claim's δ_j are the rule's too; identical, or equal at every
+    random point (no proof by expansion)."""
+    if not any(_zero_derivative(layer) for layer in spec.layers):
+        raise Wrong(f"{RULE_WORDS} applies to a network with a step activation; this has none")
+    lhs, rhs = _resolve_claim(spec, lhs_tree, rhs_tree)
+    batch = _has(rhs, SampleSum) or _batch_symbols(rhs)
+    derived = _target(spec, lhs, batch, rule=True)
+    if not _is_matrix(rhs) or rhs.shape != derived.shape:
+        shown = _dims(rhs) if _is_matrix(rhs) else "a scalar"
+        raise Wrong(f"the right side is {shown} but {text(lhs)} is {_dims(derived)}")
+    shown = f"{RULE_WORDS}: {text(lhs)} = {text(derived)}"
+    if rhs == derived:
+        return Verdict(claim, "correct", f"identical to {shown}")
+    small = _small_spec(spec)
+    lhs_small, rhs_small = _resolve_claim(small, lhs_tree, rhs_tree)
+    derived_small = _target(small, lhs_small, batch, rule=True)
+    points = _points(small, batch, rule=True)
+    pairs = [(at(rhs_small), at(derived_small)) for at in points]
+    for at, (a, b) in zip(points, pairs, strict=True):
+        if _differ(a, b):
+            reason, point = _counterexample(small, at, a, b, _factor(pairs))
+            return Verdict(claim, "wrong", f"it differs from {shown}: {reason}", point)
+    if not any(a is not None and b is not None for a, b in pairs):
+        raise Unsupported(f"the claim could not be evaluated at random points; {shown}")
+    return Verdict(claim, "correct", f"equal at {len(points)} random points to {shown}")
+
+
+def _zero_derivative(layer) -> bool:
+    """Whether `layer`'s activation has σ′ = 0 wherever it is defined (the step)."""
+    return layer.sigma.elementwise and activations.derivative(layer.sigma).is_zero
+
+
 def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str) -> Verdict:
     """At the small widths of the proof: first numerically, at random points with the spec's
     activations, where a real difference is the counterexample shown (with a repair that makes
@@ -1163,7 +1386,7 @@ def _compare(spec: Spec, claim: str, lhs_tree, rhs_tree, batch: bool, shown: str
     for at, (a, b) in zip(points, pairs, strict=True):
         if _differ(a, b):
             reason, point = _counterexample(small, at, a, b, _factor(pairs))
-            repair = _repair(small, lhs_tree, rhs_tree, derived_small, points)
+            repair = _one_edit_repair(spec, lhs_tree, rhs_tree)
             return Verdict(claim, "wrong", f"{wrong}{repair}: {reason}", point)
     _check_size(claim_small)  # equal numbers: proving it means expanding it
     widths = "-".join(map(str, small.widths))
@@ -1236,57 +1459,31 @@ def _repairs(tree, layers: int, top: bool = True):
             yield Op(tree.kind, (*tree.args[:i], repaired, *tree.args[i + 1 :]), tree.column)
 
 
-def _shape_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
-    """For a right side whose shapes do not fit: "; did you mean …?" naming a one-edit repair
-    (`_repairs`) that fits at the spec's widths and equals the derivation at every random point
-    at the proof's widths; "" if none does (and always under layout "rows": repairs are tried in
-    the lecture's layout)."""
-    if spec.layout == "rows":
-        return ""
-    resolve = Resolver(spec, Names(spec.widths, batch=False), lhs_tree)
+def _one_edit_repair(spec: Spec, lhs_tree, rhs_tree) -> str:
+    """ "; did you mean …?" naming a one-edit repair of the right side (`_repairs`) that is
+    validated: its shapes fit at the spec's widths and it equals the derivation at every random
+    point of `_compare` (the proof's widths, the spec's activations); "" if none is.  Shown in
+    the claim's own layout and names."""
     small = _small_spec(spec)
-    resolve_small = Resolver(small, Names(small.widths, batch=False), lhs_tree)
+    shown = _resolver(spec, lhs_tree, rhs_tree)
     for tried, tree in enumerate(_repairs(rhs_tree, spec.depth)):
         if tried >= MAX_REPAIRS:
             break
         try:
-            value = resolve._value(resolve(tree))
+            lhs, value = _resolve_claim(spec, lhs_tree, tree)
+            if not _is_matrix(value) or _has(value, (Gradient, Through)):
+                continue
             batch = bool(_has(value, SampleSum) or _batch_symbols(value))
-            derived = _target(spec, resolve(lhs_tree), batch)
-            if not _is_matrix(value) or value.shape != derived.shape:
+            if value.shape != _target(spec, lhs, batch).shape:
                 continue
-            if _has(value, (Gradient, Through)):
-                continue
-            value_small = resolve_small._value(resolve_small(tree))
-            derived_small = _target(small, resolve_small(lhs_tree), batch)
+            lhs_small, value_small = _resolve_claim(small, lhs_tree, tree)
+            if not batch:  # as `_compare` reads one sample's claim: N is the batch's, 2
+                value_small = value_small.xreplace({N: sp.Integer(2)})
+            derived_small = _target(small, lhs_small, batch)
         except (Wrong, Unsupported):
             continue
         if _agree(_points(small, batch), value_small, derived_small):
-            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
-    return ""
-
-
-def _repair(small: Spec, lhs_tree, rhs_tree, derived, points) -> str:
-    """ "; did you mean …?" naming a one-edit repair of the right side (`_repairs`) that equals
-    the derivation at every random point; "" if none does (always under layout "rows")."""
-    if small.layout == "rows":
-        return ""
-    resolve = Resolver(small, Names(small.widths, batch=False), lhs_tree)
-    for tried, tree in enumerate(_repairs(rhs_tree, small.depth)):
-        if tried >= MAX_REPAIRS:
-            break
-        try:
-            value = resolve._value(resolve(tree))
-        except (Wrong, Unsupported):
-            continue
-        if (
-            not _is_matrix(value)
-            or value.shape != derived.shape
-            or _has(value, (Gradient, Through))
-        ):
-            continue
-        if _agree(points, value, derived):
-            return f"; did you mean {text(resolve(lhs_tree))} = {text(value)}?"
+            return f"; did you mean {text(shown(lhs_tree))} = {text(shown._value(shown(tree)))}?"
     return ""
 
 
@@ -1324,31 +1521,37 @@ def same_right_sides(spec: Spec, first: str, second: str, seconds: float = CLAIM
 
 _ENVIRONMENT_MARK = re.compile(
     r"\\(begin|end)\{(align\*?|equation\*?|aligned|gather\*?|multline\*?|eqnarray\*?|alignat\*?)\}"
+    r"|(?<!\\)(\\\[|\\\]|\$\$)"  # the displays \[ … \] and $$ … $$ (not an escaped \\[ or \$)
 )
 _VERBATIM = re.compile(r"\\begin\{(verbatim\*?|lstlisting|minted)\}.*?\\end\{\1\}", re.S)
 _ANNOTATED_EQUALS = re.compile(r"\\(?:stackrel|overset)\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{=\}")
 _DROP = re.compile(
     r"\\(?:label|tag)\{[^{}]*\}|\\nonumber|\\notag|\\q?quad\b|\{\}|&"
     r"|\\(?:begin|end)\{(?:split|aligned|gathered|alignedat)\}(?:\{\d+\})?"
+    r"|\A\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|bp|in)\s*\]"  # a row break's space, \\[2pt]
 )
 _CLAIM_LHS = re.compile(r"\\delta|\\zeta|\\Delta|\\mathcal\{Z\}|\\partial f|delta|zeta")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
 def _math_bodies(source: str) -> list[tuple[int, int]]:
-    """(start, end) of the body of each align/equation environment: from a \\begin to the first
-    \\end of the same name, the scan resuming after it (an unclosed \\begin is skipped).
-    One pass over the marks, each \\end found by bisection: O(n log n) in the source's size."""
+    """(start, end) of the body of each display: an align/equation (gather, multline...)
+    environment, from its \\begin to the first \\end of the same name, and the displays \\[ … \\]
+    and $$ … $$, each to its first closing mark; the scan resumes after it (an unclosed opening is
+    skipped).  One pass over the marks, each closing found by bisection: O(n log n) in the
+    source's size."""
     marks = list(_ENVIRONMENT_MARK.finditer(source))
-    ends: dict[str, list[int]] = {}
+    closings: dict[str, list[int]] = {}  # what closes an opening -> the indices of its marks
     for i, m in enumerate(marks):
         if m.group(1) == "end":
-            ends.setdefault(m.group(2), []).append(i)
+            closings.setdefault(m.group(2), []).append(i)
+        elif m.group(3) in ("\\]", "$$"):
+            closings.setdefault(m.group(3), []).append(i)
     bodies, resume = [], 0
     for i, m in enumerate(marks):
-        if m.group(1) != "begin" or m.start() < resume:
+        if m.start() < resume or m.group(1) == "end" or m.group(3) == "\\]":
             continue
-        closing = ends.get(m.group(2), [])
+        closing = closings.get(m.group(2) or {"\\[": "\\]"}.get(m.group(3), m.group(3)), [])
         k = bisect.bisect_right(closing, i)
         if k < len(closing):
             end = marks[closing[k]]
@@ -1358,8 +1561,8 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
 
 
 def tex_claims(source: str) -> list[tuple[int, str]]:
-    """(line, claim) for every equality in the align/equation environments of a LaTeX source
-    whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
+    """(line, claim) for every equality in the displays (align/equation environments, \\[ … \\],
+    $$ … $$) of a LaTeX source whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
     return [(step.line, step.claim) for step in tex_steps(source)]
 
 
@@ -1376,8 +1579,10 @@ class TexStep:
 
 
 def tex_steps(source: str) -> list[TexStep]:
-    """Every '=' of the align/equation environments of a LaTeX source whose chain's left side
-    is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f, as a claim about that left side: a
+    """Every '=' of the displays (align/equation environments, \\[ … \\], $$ … $$, `_math_bodies`)
+    of a LaTeX source whose chain's left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of
+    f, as a claim about that left side (about Rosenblatt's rule, \\Delta_{\\text{rule}}, in an
+    environment where a row says so, as symbp's perceptron documents write it): a
     chain a = b = c gives the steps a = b and a = c, so that each right side is compared with
     the derivation (and so with the step before it).  A row starting with '=' continues the
     previous row's chain (whose left side may stand alone on its row); a row without '=' after
@@ -1390,6 +1595,7 @@ def tex_steps(source: str) -> list[TexStep]:
     out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far
     for start, end in _math_bodies(source):
         lhs, continued = carried, False
+        rule = _RULE_ROW.search(source, start, end) is not None  # Rosenblatt's rule's rows
         for first, raw in _equations(source, start, end):
             line = bisect.bisect_left(newlines, first) + 1
             cleaned = _DROP.sub("", _ANNOTATED_EQUALS.sub("=", raw)).strip().rstrip(",.;")
@@ -1415,8 +1621,9 @@ def tex_steps(source: str) -> list[TexStep]:
                 continue
             lhs = parts[0]
             equals = _equals_lines(raw, first, newlines, len(parts) - 1)
+            mark = "\\Delta_{\\text{rule}} " if rule and not RULE_MARK.match(lhs) else ""
             claims = [
-                TexStep(at, f"{lhs} = {rhs}", chain, done + k)
+                TexStep(at, f"{mark}{lhs} = {rhs}", chain, done + k)
                 for k, (at, rhs) in enumerate(
                     ((at, r) for at, r in zip(equals, parts[1:], strict=True) if r), start=1
                 )
@@ -1429,6 +1636,7 @@ def tex_steps(source: str) -> list[TexStep]:
 
 
 _SPACING = re.compile(r"\\q?quad\b")
+_RULE_ROW = re.compile(r"\\Delta_\{\\text\{rule\}\}")  #: an environment of Rosenblatt's rule
 
 
 def _equations(source: str, start: int, end: int):

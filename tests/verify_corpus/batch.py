@@ -201,4 +201,26 @@ CLAIMS = [
         lambda n: 2 * (n.Z[5] - n.Y) / n.N,
         batch=True,
     ),
+    # Ng: m samples
+    T(
+        "lecture",
+        r"\frac{\partial f}{\partial W_3} = \frac{1}{m}\sum_{i=1}^m \delta_3^{(i)} (z_2^{(i)})^T",
+        ("dW", 3),
+        lambda n: _sum(n, lambda i: n.col(n.D[3], i) @ n.col(n.Z[2], i).T) / n.N,
+        batch=True,
+    ),
+    T(
+        "lecture",
+        r"\frac{\partial f}{\partial W_2} = \frac{1}{m} \Delta_2 Z_1^T",
+        ("dW", 2),
+        lambda n: n.D[2] @ n.Z[1].T / n.N,
+        batch=True,
+    ),
+    F(
+        "lecture",
+        r"\frac{\partial f}{\partial W_3} = \sum_{i=1}^m \delta_3^{(i)} (z_2^{(i)})^T",
+        ("dW", 3),
+        lambda n: _sum(n, lambda i: n.col(n.D[3], i) @ n.col(n.Z[2], i).T),
+        batch=True,
+    ),
 ]

@@ -133,4 +133,35 @@ CLAIMS = [
         ("delta", 1),
         lambda n: had(n.W[2].T @ n.d[2], 1 / (1 + np.abs(n.u[1])) ** 2),
     ),
+    # the indicator as relu's derivative
+    T(
+        "deep_mlp",
+        r"\delta_4 = (W_5^T \delta_5) \circ \mathbb{1}[u_4 > 0]",
+        ("delta", 4),
+        lambda n: had(n.W[5].T @ n.d[5], (n.u[4] > 0) * 1.0),
+    ),
+    T(
+        "deep_mlp",
+        r"\delta_2 = (W_3^T \delta_3) \odot \mathbb{1}\{u_2 > 0\}",
+        ("delta", 2),
+        lambda n: had(n.W[3].T @ n.d[3], (n.u[2] > 0) * 1.0),
+    ),
+    T(
+        "deep_mlp",
+        r"\delta_4 = (W_5^T \delta_5) \circ 1_{u_4>0}",
+        ("delta", 4),
+        lambda n: had(n.W[5].T @ n.d[5], (n.u[4] > 0) * 1.0),
+    ),
+    F(
+        "deep_mlp",
+        r"\delta_4 = (W_5^T \delta_5) \circ \mathbb{1}[u_4 < 0]",
+        ("delta", 4),
+        lambda n: had(n.W[5].T @ n.d[5], (n.u[4] < 0) * 1.0),
+    ),
+    F(
+        "custom_activation",
+        r"\delta_1 = (W_2^T \delta_2) \circ \frac{1}{1 + |u_1|}",
+        ("delta", 1),
+        lambda n: had(n.W[2].T @ n.d[2], 1 / (1 + np.abs(n.u[1]))),
+    ),
 ]

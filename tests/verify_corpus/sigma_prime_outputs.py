@@ -127,4 +127,23 @@ CLAIMS = [
         ("delta", 3),
         lambda n: had(2 * (n.z[3] - n.y), n.z[3], 1 - n.z[3]),
     ),
+    # one entry i of each vector
+    T(
+        "lecture",
+        r"\delta_{3,i} = 2(z_{3,i} - y_i) \sigma'(u_{3,i})",
+        ("delta", 3),
+        lambda n: had(2 * (n.z[3] - n.y), n.s[3]),
+    ),
+    T(
+        "lecture",
+        r"\delta_{3,i} = 2(z_{3,i} - y_i) z_{3,i} (1 - z_{3,i})",
+        ("delta", 3),
+        lambda n: had(2 * (n.z[3] - n.y), n.z[3], 1 - n.z[3]),
+    ),
+    F(
+        "lecture",
+        r"\delta_{3,i} = (z_{3,i} - y_i) z_{3,i} (1 - z_{3,i})",
+        ("delta", 3),
+        lambda n: had(n.z[3] - n.y, n.z[3], 1 - n.z[3]),
+    ),
 ]

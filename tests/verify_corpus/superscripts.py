@@ -95,4 +95,29 @@ CLAIMS = [
         ("delta", 4),
         lambda n: had(n.W[5] @ n.d[5], n.s[4]),
     ),
+    # Nielsen: \nabla_a C, the gradient of the cost by the output activations
+    T(
+        "lecture",
+        r"\delta^3 = \nabla_a C \odot \sigma'(z^3)",
+        ("delta", 3),
+        lambda n: had(2 * (n.z[3] - n.y), n.s[3]),
+    ),
+    T(
+        "lecture",
+        r"\delta^L = \nabla_a C \odot \sigma'(z^L)",
+        ("delta", 3),
+        lambda n: had(2 * (n.z[3] - n.y), n.s[3]),
+    ),
+    F(
+        "lecture",
+        r"\delta^3 = \nabla_a C",
+        ("delta", 3),
+        lambda n: 2 * (n.z[3] - n.y),
+    ),
+    T(
+        "lecture",
+        r"\delta^2 = ((w^{3})^T \delta^{3}) \odot \sigma'(z^2)",
+        ("delta", 2),
+        lambda n: had(n.W[3].T @ n.d[3], n.s[2]),
+    ),
 ]

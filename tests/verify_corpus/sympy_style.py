@@ -34,4 +34,23 @@ CLAIMS = [
         ("delta", 1),
         lambda n: had(n.W[2].T @ n.d[2], n.s[2]),
     ),
+    # copied from a LaTeX source: $…$, an align row's & and \\
+    T(
+        "lecture",
+        r"$\delta_3 = 2(z_3 - y) \circ \sigma'_3$",
+        ("delta", 3),
+        lambda n: had(2 * (n.z[3] - n.y), n.s[3]),
+    ),
+    T(
+        "lecture",
+        r"\delta_2 &= (W_3^T \delta_3) \circ \sigma'_2 \\",
+        ("delta", 2),
+        lambda n: had(n.W[3].T @ n.d[3], n.s[2]),
+    ),
+    F(
+        "lecture",
+        r"$$\delta_3 = (z_3 - y) \circ \sigma'_3$$",
+        ("delta", 3),
+        lambda n: had(n.z[3] - n.y, n.s[3]),
+    ),
 ]
