@@ -136,7 +136,13 @@ def refuse_large_arrays(spec, command: str) -> None:
     weights in all.  Checked before anything is allocated; symbolic widths are not checked."""
     if not spec.is_concrete:
         return
-    fields = ["input", *(f"layers[{i}].units" for i in range(spec.depth))]
+    fields = [
+        "input",
+        *(
+            f"layers[{i}].{'units' if x.kind == 'dense' else 'type'}"
+            for i, x in enumerate(spec.layers)
+        ),
+    ]
     for where, width in zip(fields, spec.widths, strict=True):
         if width > MAX_WIDTH:
             raise SpecError(
@@ -144,15 +150,20 @@ def refuse_large_arrays(spec, command: str) -> None:
                 f"width {width} is too large for {command}; at most {MAX_WIDTH}",
                 spec.source,
             )
-    sizes = [a * b for a, b in zip(spec.widths[1:], spec.widths[:-1], strict=True)]
-    for j, size in enumerate(sizes, start=1):
+    sizes = _parameter_sizes(spec)
+    for j, (name, size) in enumerate(sizes, start=1):
         if size > MAX_WEIGHTS:
             raise SpecError(
                 fields[j],
-                f"W_{j} would have {size} entries, too many for {command}; at most {MAX_WEIGHTS}",
+                f"{name}_{j} would have {size} entries, too many for {command}; at most "
+                f"{MAX_WEIGHTS}",
                 spec.source,
             )
-    total = sum(sizes) + sum(layer.units for layer in spec.layers if layer.bias)
+    total = sum(size for _, size in sizes) + sum(
+        spec.widths[j] if x.kind == "dense" else x.channels
+        for j, x in enumerate(spec.layers, start=1)
+        if x.bias
+    )
     if command == "check" and total > MAX_CHECKED_WEIGHTS:
         raise SpecError(
             "layers",
@@ -160,3 +171,20 @@ def refuse_large_arrays(spec, command: str) -> None:
             f"per weight); at most {MAX_CHECKED_WEIGHTS}: check a narrower copy of the network",
             spec.source,
         )
+
+
+def _parameter_sizes(spec) -> list[tuple[str, int]]:
+    """(weight's stem, entries) per layer, computed from the widths and shapes alone: W_j of
+    d_j x d_{j-1}, a kernel K_j of C_out x C_in k_1 k_2, nothing for a pooling layer."""
+    out = []
+    for j, layer in enumerate(spec.layers, start=1):
+        if layer.kind == "dense":
+            out.append(("W", spec.widths[j] * spec.widths[j - 1]))
+        elif layer.kind.startswith("conv"):
+            window = 1
+            for k in layer.kernel:
+                window *= k
+            out.append(("K", layer.channels * spec.shapes[j - 1][0] * window))
+        else:
+            out.append(("pooling", 0))
+    return out

@@ -24,6 +24,7 @@ _STEMS = {
     "a": (r"\mathbf{a}", "a"),  # a residual layer's activation output, before the skip is added
     "y": (r"\mathbf{y}", "y"),
     "W": (r"\mathbf{W}", "W"),
+    "K": (r"\mathbf{K}", "K"),  # a convolution's kernel, C_out x C_in k_1 k_2
     "b": (r"\mathbf{b}", "b"),
     "P": (r"\mathbf{P}", "P"),  # a layer's parameters [W_j b_j], in block-coordinate descent
     "delta": (r"\boldsymbol{\delta}", "δ"),

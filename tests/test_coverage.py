@@ -12,6 +12,7 @@ from symbp.catalog import layers
 from symbp.catalog.activations import ACTIVATIONS
 from symbp.catalog.losses import LOSSES
 from symbp.derivation import rules
+from symbp.graph import convolution as conv
 from symbp.graph import nodes
 from symbp.graph import ops as graph
 from symbp.graph.build import build
@@ -20,7 +21,7 @@ from symbp.printing.latex import SymbpLatexPrinter
 from symbp.printing.numpy import code
 from symbp.printing.text import TextPrinter
 from symbp.proof.expansion import evaluate
-from symbp.spec.model import Layer, Spec
+from symbp.spec.model import Layer, Spec, from_dict
 from symbp.spec.train import Train
 
 A = sp.MatrixSymbol("A", 2, 2)
@@ -36,6 +37,19 @@ SAMPLES = {  # one instance of each node class; a new class must add one here
     nodes.VJP: nodes.VJP(A, nodes.Partial(A, B)),
     nodes.Plus: nodes.Plus(nodes.VJP(A, nodes.Partial(A, B)), B),
 }
+_G = conv.Geometry(1, 1, (2,), 1, (2,), (2,), (0,), (0,))  # 1 channel, 2 -> 1 position
+_K, _C, _b = sp.MatrixSymbol("K", 1, 2), sp.MatrixSymbol("C", 1, 2), sp.MatrixSymbol("b", 1, 1)
+SAMPLES |= {
+    conv.Conv: conv.Conv(_K, A, _G),
+    conv.ConvTranspose: conv.ConvTranspose(_K, _C, _G),
+    conv.ConvKernelGrad: conv.ConvKernelGrad(_C, A, _G),
+    conv.ChannelBias: conv.ChannelBias(_b, _G),
+    conv.ChannelSum: conv.ChannelSum(_C, _G),
+    conv.MaxPool: conv.MaxPool(A, _G),
+    conv.MaxPoolGrad: conv.MaxPoolGrad(_C, A, _C, _G),
+    conv.AvgPool: conv.AvgPool(A, _G),
+    conv.AvgPoolTranspose: conv.AvgPoolTranspose(_C, _G),
+}
 PRINTERS = {
     "latex": lambda e: SymbpLatexPrinter().doprint(e),
     "text": lambda e: TextPrinter().doprint(e),
@@ -49,9 +63,10 @@ def _node_classes():
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
-        if cls.__module__ == "symbp.graph.nodes" and cls not in (
+        if cls.__module__ in ("symbp.graph.nodes", "symbp.graph.convolution") and cls not in (
             nodes.SymbpNode,
             nodes.ShapedLikeArg,
+            conv._GeometryNode,
         ):
             out.append(cls)
     return sorted(out, key=lambda c: c.__name__)
@@ -66,6 +81,21 @@ def _graphs():
     skip = (Layer(2, "tanh"), Layer(2, "tanh"), Layer(2, "tanh", skip_from=1))
     specs.append(Spec("r", 2, skip))
     specs.append(Spec("wd", 2, (Layer(2, "tanh"),), train=Train(weight_decay=(0.5,))))
+    specs.append(
+        from_dict(
+            {
+                "name": "cnn",
+                "input": [1, 4],
+                "bias": True,
+                "layers": [
+                    {"type": "conv1d", "channels": 1, "kernel": 2, "padding": "same"},
+                    {"type": "maxpool1d", "size": 2},
+                    {"type": "avgpool1d", "size": 2},
+                    {"units": 1},
+                ],
+            }
+        )
+    )
     return [build(spec, Names(spec.widths, batch)) for spec in specs for batch in (0, 1)]
 
 
@@ -79,6 +109,7 @@ def test_every_node_is_printed_and_evaluated_where_its_targets_say(cls):
     for target in cls.targets:
         if target == "evaluate":
             env = {A: sp.Matrix([[1, 2], [3, 4]]), B: sp.Matrix([[0, 1], [1, 0]])}
+            env |= {_K: sp.Matrix([[1, 2]]), _C: sp.Matrix([[3, 4]]), _b: sp.Matrix([[5]])}
             env[("sigma", 1)] = lambda M: M.applyfunc(sp.tanh)
             evaluate(sample, env)
         else:
@@ -141,6 +172,6 @@ def test_an_op_without_a_rule_is_an_error_naming_it():
 
 def test_every_layer_kind_states_its_parts():
     for name, kind in layers.KINDS.items():
-        assert kind.Layer.kind == name
+        assert getattr(kind, "name", name) == name and hasattr(kind, "shape")
         for part in ("FIELDS", "parse", "check", "ops"):
             assert hasattr(kind, part), f"layer kind {name!r} lacks {part}"

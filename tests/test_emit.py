@@ -76,10 +76,19 @@ def test_generated_module_interface_and_training(spec_path):
     params = mod.init_params(seed=1)
     d = spec.widths
     for j, layer in enumerate(spec.layers, start=1):
-        assert params[f"W{j}"].shape == (d[j], d[j - 1])
+        if layer.kind == "dense":
+            assert params[f"W{j}"].shape == (d[j], d[j - 1])
+            outputs = d[j]
+        elif layer.kind.startswith("conv"):  # PyTorch's weight layout (C_out, C_in, k...)
+            channels_in = spec.shapes[j - 1][0]
+            assert params[f"K{j}"].shape == (layer.channels, channels_in, *layer.kernel)
+            outputs = layer.channels  # one bias per output channel
+        else:  # pooling has no parameters
+            assert not {f"W{j}", f"K{j}", f"b{j}"} & set(params)
+            continue
         assert (f"b{j}" in params) == layer.bias
         if layer.bias:
-            assert params[f"b{j}"].shape == (d[j], 1)
+            assert params[f"b{j}"].shape == (outputs, 1)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((d[0], 40))
     Y = mod.forward(mod.init_params(seed=7), X)[-1]

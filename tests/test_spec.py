@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tomllib
 
+import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
@@ -184,8 +185,13 @@ def test_api_layer_errors_name_the_layer_number_too():
 def test_the_example_specs_still_load():
     for path in sorted((ROOT / "examples").glob("*.toml")):
         table = tomllib.loads(path.read_text(encoding="utf-8"))
+        spec = symbp.load_spec(path)
+        if isinstance(table["input"], list):  # a feature map: its shape, and d_0 its size
+            assert spec.shapes[0] == tuple(table["input"]), path.name
+            assert spec.widths[0] == int(np.prod(table["input"])), path.name
+            continue
         widths = (table["input"], *(layer["units"] for layer in table["layers"]))
-        assert symbp.load_spec(path).widths == widths, path.name
+        assert spec.widths == widths, path.name
 
 
 @pytest.mark.parametrize("key", ["type", "activation", "units", "skip_from", "bias"])

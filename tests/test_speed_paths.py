@@ -18,7 +18,13 @@ from symbp.spec.model import Layer, Spec
 
 from .conftest import EXAMPLES, module_for
 
-GRADIENT_EXAMPLES = [p for p in EXAMPLES if p.stem != "perceptron"]
+#: Convolutional networks take the general path (value_and_gradients, apply_update): their nodes
+#: have no in-place form yet; `test_convolutional_networks_take_the_general_path` checks that.
+DENSE_EXAMPLES = [
+    p for p in EXAMPLES if all(x.kind == "dense" for x in symbp.load_spec(p).layers)
+]
+CONV_EXAMPLES = [p for p in EXAMPLES if p not in DENSE_EXAMPLES]
+GRADIENT_EXAMPLES = [p for p in DENSE_EXAMPLES if p.stem != "perceptron"]
 WIDE = Spec("wide", 12, (Layer(10, "tanh", True), Layer(3, "identity", True)))
 
 
@@ -44,7 +50,19 @@ def general_step(mod, params, X, Y, lr):
     return {k: params[k] - lr * g for k, g in mod.gradients(params, X, Y).items()}
 
 
-@pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec_path", CONV_EXAMPLES, ids=lambda p: p.stem)
+def test_convolutional_networks_take_the_general_path(spec_path):
+    spec = symbp.load_spec(spec_path)
+    mod = module_for(spec)
+    assert not hasattr(mod, "_descend") and not hasattr(mod, "_epoch_one")
+    params, X, Y = problem(spec, mod, 5)
+    expected = general_step(mod, params, X, Y, 0.05)
+    mod.sgd_step(params, X, Y, 0.05)
+    for key in params:
+        np.testing.assert_allclose(params[key], expected[key], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("spec_path", DENSE_EXAMPLES, ids=lambda p: p.stem)
 @pytest.mark.parametrize("n", [1, 5])
 def test_fused_step_equals_the_general_step(spec_path, n):
     spec = symbp.load_spec(spec_path)
@@ -58,7 +76,7 @@ def test_fused_step_equals_the_general_step(spec_path, n):
         np.testing.assert_allclose(fused[key], expected[key], rtol=1e-11, atol=1e-13)
 
 
-@pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec_path", DENSE_EXAMPLES, ids=lambda p: p.stem)
 def test_scalar_step_equals_the_general_step(spec_path):
     spec = symbp.load_spec(spec_path)
     mod = module_for(spec)

@@ -12,7 +12,12 @@ Identities used:  u = W z + b 1^T  =>  dW = g z^T,  dz = W^T g,  db = g 1;
                   z = softmax(u)   =>  du = (diag(z) - z z^T) g = z o g - z (z^T g);
                   z = a + b        =>  da = g,  db = g;
                   F = sum l(Z, Y)  =>  dZ = l'(Z, Y) entry-wise;
-                  r = lambda ||W||_F^2  =>  dW = 2 lambda g W  (weight decay).
+                  r = lambda ||W||_F^2  =>  dW = 2 lambda g W  (weight decay);
+                  u = K * z + b  =>  dK = corr(z, g),  dz = K *^T g,  db = sum_pos g
+                                    (u = T(K) z: the affine rule with W = T(K), its entries
+                                    gathered over the positions that share each kernel entry);
+                  z = pool(a)  =>  da = routed to each window's arg-max (max), or spread evenly
+                                    over it (average).
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from sympy import MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..catalog import activations, losses
+from ..graph.convolution import (
+    AvgPoolTranspose,
+    ChannelSum,
+    ConvKernelGrad,
+    ConvTranspose,
+    MaxPoolGrad,
+)
 from ..graph.nodes import Partial, hadamard, lift
 from ..graph.ops import Op
 
@@ -90,6 +102,23 @@ def _penalty(op: Op, g):
     return (MatMul(2 * op.attr("weight_decay") * g, W),)
 
 
+def _conv(op: Op, g):
+    K, z, *bias = op.inputs
+    geometry = op.attr("geometry")
+    grads = [ConvKernelGrad(g, z, geometry), ConvTranspose(K, g, geometry)]
+    if bias:
+        grads.append(ChannelSum(g, geometry))
+    return tuple(grads)
+
+
+def _maxpool(op: Op, g):
+    return (MaxPoolGrad(g, op.inputs[0], op.output, op.attr("geometry")),)
+
+
+def _avgpool(op: Op, g):
+    return (AvgPoolTranspose(g, op.attr("geometry")),)
+
+
 RULES = {
     "affine": Rule(_affine),
     "activation": Rule(_activation, local=sigma_prime),
@@ -97,6 +126,9 @@ RULES = {
     "add": Rule(_add),
     "loss": Rule(_loss),
     "penalty": Rule(_penalty),
+    "conv": Rule(_conv),
+    "maxpool": Rule(_maxpool),
+    "avgpool": Rule(_avgpool),
 }
 
 

@@ -79,6 +79,10 @@ class Pass:
         if self.data_objective is None:
             object.__setattr__(self, "data_objective", self.objective)
 
+    def param(self, key: str) -> sp.MatrixSymbol:
+        """The parameter whose gradient key is `key` ("W2" -> W_2, "K1" -> K_1)."""
+        return next(prm.symbol for prm in self.graph.params if prm.key == key)
+
     @property
     def forward(self) -> tuple[tuple[sp.Basic, sp.Basic], ...]:
         """(value, equation) of every op but the loss, in evaluation order."""

@@ -18,8 +18,9 @@ def build(spec, names) -> Graph:
     """The graph of `spec` over `names` (per sample or batch): each layer's ops, then the loss."""
     ops, named, hidden, params, penalties = [], {}, set(), [], []
     outputs = [names.z(0)]
+    shapes = spec.shapes
     for j, layer in enumerate(spec.layers, start=1):
-        part = kind_of(layer).ops(j, layer, names)
+        part = kind_of(layer).ops(j, layer, names, shapes[j - 1])
         ops += part.ops
         named.update(part.named)
         hidden |= part.hidden

@@ -42,6 +42,12 @@ class Param:
     symbol: sp.MatrixSymbol
     scale: float | None
     decays: bool = False  #: a weight: a weight-decay term lambda ||W||_F^2 applies to it
+    array_shape: tuple | None = None  #: its shape in emitted code, when not the symbol's
+
+    @property
+    def shape(self) -> tuple:
+        """The parameter's array shape in emitted code (a kernel's (C_out, C_in, k_1, k_2))."""
+        return self.array_shape or tuple(int(n) for n in self.symbol.shape)
 
 
 @dataclass(frozen=True)

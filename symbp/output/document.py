@@ -31,6 +31,7 @@ from ..graph.ops import f
 from ..naming import Names
 from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec
+from .convolutions import conv_sections
 from .files import default_command, stamp
 from .texlayout import Equation, Line, align_lines, chunk, line_height
 
@@ -80,15 +81,13 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
     out for `page` (lists of frames of lines; the article has one frame per display)."""
     d = derive(spec)
     p, b = d.sample, d.batch
-    names = p.names
     network = _network_lines(spec, p, page)
     activations = _activation_lines(spec, page)
     sigma_primes = page.lines([Equation(lhs, "=", rhs) for lhs, rhs in _local_derivatives(p)])
     first_sum = _first_sum(d.chains)
     chains = [_chain(chain, p, page, chain is first_sum) for chain in d.chains]
     grads = [
-        (latex(Partial(f, names.param(key))), p.gradients[key], b.gradients[key])
-        for key in p.gradients
+        (latex(Partial(f, p.param(key))), p.gradients[key], b.gradients[key]) for key in p.gradients
     ]
     scale = latex(b.scale) + " " if b.scale != 1 else ""
     recursion = page.lines(
@@ -126,6 +125,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "batch_recursion": page.frames(batch_recursion),
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
         "update": update_rule(spec, b, page),
+        "convolutions": conv_sections(p, page),
     }
 
 
@@ -317,9 +317,7 @@ def _frozen(p, b, page: Page, single_layer: bool) -> dict:
     whose gradients vanish, and, for one layer, Rosenblatt's rule (`_perceptron`)."""
     zeros = _zero_adjoints(p)
     named = set(p.graph.named.values())
-    frozen = [
-        p.names.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())
-    ]
+    frozen = [p.param(key) for key, g in p.gradients.items() if _is_zero(g.xreplace(zeros).doit())]
     zero_sigma = [lhs for lhs, rhs in p.sigma_primes if lhs in zeros]
     return {
         "zeros": page.lines(
@@ -339,7 +337,7 @@ def perceptron_updates(batch) -> list[tuple]:
     adjoints = dict(rule.adjoints)
     out = []
     for key, gradient in rule.gradients.items():
-        param = rule.names.param(key)
+        param = rule.param(key)
         step = (param - naming.ALPHA * gradient).xreplace(adjoints).doit()
         out.append((param, step, step.expand().doit()))
     return out
@@ -448,7 +446,7 @@ def _perceptron(p, b, page: Page) -> dict:
     rule = perceptron_pass(p)
     delta_lhs, delta_rhs = rule.adjoints[0]
     directions = [Equation(latex(delta_lhs), "=", latex(delta_rhs))] + [
-        Equation(rf"\Delta_{{\text{{rule}}}} {latex(Partial(f, p.names.param(k)))}", "=", latex(g))
+        Equation(rf"\Delta_{{\text{{rule}}}} {latex(Partial(f, p.param(k)))}", "=", latex(g))
         for k, g in rule.gradients.items()
     ]
     updates = [

@@ -114,6 +114,29 @@ def train_defaults(spec: Spec) -> list[tuple[str, str]]:
     return list(values.items())
 
 
+def _binding(param) -> str:
+    """How the module reads `param` from the params dict: a kernel, stored with its array shape
+    (C_out, C_in, k_1, k_2), is read as the matrix the formulas use (a view, no copy)."""
+    read = f'params["{param.key}"]'
+    if param.array_shape is None:
+        return read
+    return f"{read}.reshape({int(param.symbol.shape[0])}, -1)"
+
+
+def _reshaped(code: str, param) -> str:
+    """A gradient's printed code, reshaped to its parameter's array shape where that differs."""
+    return code if param.array_shape is None else f"({code}).reshape({param.array_shape!r})"
+
+
+def _shape_text(shape: tuple) -> str:
+    return str(shape[0]) if len(shape) == 1 else "x".join(map(str, shape))
+
+
+def geometries(graph) -> list[tuple[int, str]]:
+    """(layer, the emitted _GEOMETRY literal) of every convolution and pooling op."""
+    return [(op.layer, op.attr("geometry").code()) for op in graph.ops if op.attr("geometry")]
+
+
 def _bound(value: float) -> str:
     """A domain bound as a Python literal: None for an infinite one."""
     return repr(float(value)) if math.isfinite(value) else "None"
@@ -385,8 +408,12 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     chosen = backends.backend(backend)
     refuse_large_arrays(spec, "generate")
     for where, width in (
-        ("input", spec.input),
-        *((f"layers[{i}].units", layer.units) for i, layer in enumerate(spec.layers)),
+        ("input", spec.widths[0]),
+        *(
+            (f"layers[{i}].units", layer.units)
+            for i, layer in enumerate(spec.layers)
+            if layer.kind == "dense"
+        ),
     ):
         if not isinstance(width, int):
             raise SpecError(
@@ -421,24 +448,31 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     params = [
         {
             "key": p.key,
-            "shape": tuple(int(k) for k in p.symbol.shape),
+            "shape": p.shape,
+            "bind": _binding(p),
             "scale": None if p.scale is None else repr(p.scale),
         }
         for p in batch.graph.params
     ]
     backward = [(lhs.name, printed(rhs)) for lhs, rhs in batch.backward]
     summary = ", ".join(
-        [f"{widths[0]} (input)"]
+        [f"{_shape_text(spec.shapes[0])} (input)"]
         + [
-            f"{x.units} {x.activation_name}{' +bias' if x.bias else ''}"
+            (
+                f"{x.units} {x.activation_name}"
+                if x.kind == "dense"
+                else x.summary() + (f" -> {_shape_text(spec.shapes[j])}")
+            )
+            + (" +bias" if x.bias else "")
             + (f" +z{x.skip_from}" if x.skip_from is not None else "")
-            for x in spec.layers
+            for j, x in enumerate(spec.layers, start=1)
         ]
     )
     objective = printed(stable_objective(spec, batch))
     penalties = [printed(op.equation) for op in batch.graph.penalties]
     full_objective = (stable_objective(spec, batch) + batch.penalty).xreplace(decay_values(spec))
-    grads = [(key, printed(g)) for key, g in batch.gradients.items()]
+    shapes = {p.key: p for p in batch.graph.params}
+    grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
     plan = descent(spec, batch)
 
     used_by_loss = identifiers(objective, *penalties)
@@ -462,8 +496,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         objective_uses_n="N" in used_by_loss,
         loss_unpacked=", ".join(n if n in used_by_loss else "_" for n in names),
         gradients_use_n="N" in used_by_gradients,
-        loss_params=[p["key"] for p in params if p["key"] in used_by_loss],
-        value_params=[p["key"] for p in params if p["key"] in used_by_gradients | used_by_loss],
+        loss_params=[p for p in params if p["key"] in used_by_loss],
+        value_params=[p for p in params if p["key"] in used_by_gradients | used_by_loss],
         intermediates=", ".join(names),
         outputs=", ".join(z.name for z in batch.graph.outputs),
         outputs_unpacked=", ".join(
@@ -473,6 +507,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         backward=backward,
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
+        geometries=geometries(batch.graph),
+        input_shape=tuple(spec.shapes[0]),
         train_defaults=train_defaults(spec),
         **target_domain_context(losses.LOSSES[spec.loss]),
         **class_labels_context(losses.LOSSES[spec.loss]),

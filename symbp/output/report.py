@@ -88,8 +88,8 @@ def render_text(derivation) -> str:
         if rules.local(op) is not None:
             lines.append(_local_line(op, derivation.derivatives[op.layer - 1]))
     lines.append("gradients (one sample):")
-    lines += [f"  ∂f/∂{text(p.names.param(k))} = {text(g)}" for k, g in p.gradients.items()]
+    lines += [f"  ∂f/∂{text(p.param(k))} = {text(g)}" for k, g in p.gradients.items()]
     lines.append(f"batch form (samples as columns, f = {objective(b)}):")
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in b.adjoints]
-    lines += [f"  ∂f/∂{text(b.names.param(k))} = {text(g)}" for k, g in b.gradients.items()]
+    lines += [f"  ∂f/∂{text(b.param(k))} = {text(g)}" for k, g in b.gradients.items()]
     return "\n".join(lines)

@@ -159,7 +159,7 @@ def derivation_summary(derivation) -> str:
     p = derivation.sample
     rows = [rf"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in (*p.adjoints, *p.sigma_primes)]
     rows += [
-        rf"\frac{{\partial f}}{{\partial {latex(p.names.param(k))}}} &= {latex(g)}"
+        rf"\frac{{\partial f}}{{\partial {latex(p.param(k))}}} &= {latex(g)}"
         for k, g in p.gradients.items()
     ]
     return r"$$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"

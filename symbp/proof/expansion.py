@@ -10,7 +10,7 @@ differentiable activation; the rewrite of each concrete sigma' was proved in `ac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 from sympy import (
@@ -31,7 +31,7 @@ from ..budget import within
 from ..catalog import activations
 from ..derivation.derive import derive
 from ..derivation.lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
-from ..errors import SymbpError
+from ..errors import SpecError, SymbpError
 from ..graph.nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
 from ..naming import N
 from ..spec.model import Spec
@@ -183,9 +183,37 @@ def equal(a, b, table: dict) -> bool:
 
 
 def _small(spec: Spec, max_width: int) -> Spec:
-    return spec.with_widths(
-        [min(w, max_width) if isinstance(w, int) else max_width for w in spec.widths]
+    if all(layer.kind == "dense" for layer in spec.layers):
+        return spec.with_widths(
+            [min(w, max_width) if isinstance(w, int) else max_width for w in spec.widths]
+        )
+    return _small_maps(spec, max_width)
+
+
+MAP_CHANNELS = 2  #: channels of the feature maps in a proof of a convolutional network
+MAP_SIDE = 2  #: the smallest side a proof's input keeps (when the spec's is longer)
+
+
+def _small_maps(spec: Spec, max_width: int) -> Spec:
+    """A convolutional `spec` at a proof's size: at most `MAP_CHANNELS` channels, dense widths
+    at most `max_width`, and the smallest input grid (not below `MAP_SIDE` per axis, where the
+    spec's is longer) on which the spec's kernels, strides and pools are still valid."""
+    channels, *size = spec.input
+    layers = tuple(
+        replace(x, channels=min(x.channels, MAP_CHANNELS))
+        if x.kind.startswith("conv")
+        else replace(x, units=min(x.units, max_width))
+        if x.kind == "dense"
+        else x
+        for x in spec.layers
     )
+    for side in range(1, max(size) + 1):
+        grid = tuple(n if n <= MAP_SIDE else max(side, MAP_SIDE) for n in size)
+        try:
+            return replace(spec, input=(min(channels, MAP_CHANNELS), *grid), layers=layers)
+        except SpecError:
+            continue
+    return replace(spec, input=(min(channels, MAP_CHANNELS), *size), layers=layers)
 
 
 @dataclass
@@ -214,6 +242,7 @@ def explicit(
     names, cols = p.names, SAMPLES if batch else 1
     env: dict = {}
     params, derivatives = [], {}
+    activated = {op.layer for op in p.graph.ops if op.kind == "activation"}  # not pooling
     xi = sp.Dummy("xi", real=True)  # real: d|xi|/dxi is sign(xi), not a derivative of re()
     for param in p.graph.params:
         stem = param.key.lower()
@@ -226,7 +255,7 @@ def explicit(
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
         else:
             env[("sigma", j)] = _sigma(spec, d, j, output_rule)
-        if layer.sigma.elementwise:
+        if layer.sigma.elementwise and j in activated:
             scalar = env[("sigma", j)].scalar
             dexpr = scalar(xi).diff(xi)
             derivatives[j] = lambda v, dexpr=dexpr: dexpr.subs(xi, v)  # Subs at symbolic v

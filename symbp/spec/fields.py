@@ -88,10 +88,34 @@ def custom_activation(table: dict, where: str, source: str | None) -> Activation
 
 
 Width = int | naming.WidthSymbol
+Shape = tuple[int, ...]  #: a value's shape per sample: (d,), (channels, length), (c, h, w)
 
 
-def width_out(width: Width):
-    """A width in TOML form: symbolic widths become their names."""
+def shape(value, where: str, source: str | None) -> Shape:
+    """An input shape: [channels, length] or [channels, height, width] of positive integers."""
+    allowed = "[channels, length] or [channels, height, width] of positive integers"
+    if not isinstance(value, list | tuple) or len(value) not in (2, 3):
+        raise SpecError(where, f"expected a width or {allowed}, got {shown(value)}", source)
+    for i, n in enumerate(value):
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise SpecError(f"{where}[{i}]", f"expected a positive integer, got {shown(n)}", source)
+    return tuple(value)
+
+
+def size(shape_: tuple):
+    """The number of entries of a value of `shape_` (a width itself for a vector)."""
+    if len(shape_) == 1:
+        return shape_[0]
+    out = 1
+    for n in shape_:
+        out *= n
+    return out
+
+
+def width_out(width: Width | Shape):
+    """A width or shape in TOML form: symbolic widths become their names, shapes lists."""
+    if isinstance(width, tuple):
+        return list(width)
     return width if isinstance(width, int) else str(width)
 
 

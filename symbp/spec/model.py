@@ -58,7 +58,7 @@ class Spec:
     """
 
     name: str
-    input: Width
+    input: Width | fields.Shape
     layers: tuple[Layer, ...]
     loss: str = "l2"
     reduction: str = "mean"
@@ -76,9 +76,26 @@ class Spec:
         return len(self.layers)
 
     @property
+    def shapes(self) -> tuple[tuple, ...]:
+        """Each value's shape per sample, z_0 .. z_J: (d_j,) for a vector, (channels, length) or
+        (channels, height, width) for a feature map (stored flattened, channel-major, as a
+        column of d_j = the product of the shape)."""
+        return self.shapes_upto(self.depth)
+
+    def shapes_upto(self, j: int) -> tuple[tuple, ...]:
+        """The shapes of z_0 .. z_j (layers after j are not looked at: `validate` checks
+        layer j + 1 against the shape of z_j before any later layer)."""
+        shape = self.input if isinstance(self.input, tuple) else (self.input,)
+        out = [shape]
+        for layer in self.layers[:j]:
+            shape = kind_of(layer).shape(layer, shape)
+            out.append(shape)
+        return tuple(out)
+
+    @property
     def widths(self) -> tuple[Width, ...]:
-        """d_0, d_1, ..., d_J."""
-        return (self.input, *(layer.units for layer in self.layers))
+        """d_0, d_1, ..., d_J: each value's number of entries per sample."""
+        return tuple(fields.size(shape) for shape in self.shapes)
 
     @property
     def loss_factor(self):
@@ -113,7 +130,8 @@ class Spec:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def with_widths(self, widths) -> Spec:
-        """The same network with widths d_0..d_J replaced (used for proofs at small widths)."""
+        """The same network with widths d_0..d_J replaced (used for proofs at small widths); dense
+        networks only (a feature map's width follows from its shape)."""
         d0, *rest = widths
         layers = tuple(replace(layer, units=d) for layer, d in zip(self.layers, rest, strict=True))
         return replace(self, input=d0, layers=layers)
@@ -132,9 +150,14 @@ def _normalize_widths(spec: Spec) -> None:
     """Widths given as names (the API accepts "d_0" as TOML does) become `WidthSymbol`s, so that
     a spec that passes validation is one that `derive` accepts."""
     src = spec.source
-    object.__setattr__(spec, "input", fields.width(spec.input, "input", src))
+    if isinstance(spec.input, list | tuple):
+        object.__setattr__(spec, "input", fields.shape(spec.input, "input", src))
+    else:
+        object.__setattr__(spec, "input", fields.width(spec.input, "input", src))
     layers = tuple(
         replace(layer, units=fields.width(layer.units, f"layers[{i}].units", src))
+        if layer.kind == "dense"
+        else layer
         for i, layer in enumerate(spec.layers)
     )
     object.__setattr__(spec, "layers", layers)
@@ -189,7 +212,7 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         raise SpecError("name", f"expected a string, got {shown(name)}", source)
     return Spec(
         name=name,
-        input=fields.width(data["input"], "input", source),
+        input=_input(data["input"], source),
         layers=tuple(layers),
         loss=data.get("loss", "l2"),
         reduction=data.get("reduction", "mean"),
@@ -198,6 +221,13 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         train=parse_train(data.get("train", {}), len(layers), source),
         source=source,
     )
+
+
+def _input(value, source):
+    """The ``input`` field: a width, or a feature map's shape [channels, (height,) width]."""
+    if isinstance(value, list):
+        return fields.shape(value, "input", source)
+    return fields.width(value, "input", source)
 
 
 def load(path: str | Path) -> Spec:

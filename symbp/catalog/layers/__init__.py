@@ -1,15 +1,18 @@
 """Layer kinds: the registry from a spec's ``type`` to the module that states the kind's fields
 and their validation, the ops it contributes, its parameters and the adjoints it names.
 
-A kind module provides `Layer` (a frozen dataclass with ``kind`` and ``to_dict``), `FIELDS`,
-`parse(table, where, source, default_bias)`, `check(spec, i)` and `ops(j, layer, names)`.
+A kind provides `Layer` (a frozen dataclass with ``kind`` and ``to_dict``), `FIELDS`,
+`parse(table, where, source, default_bias)`, `check(spec, i)`, `shape(layer, before)` (its
+output's shape per sample from its input's) and `ops(j, layer, names, before)`.
 """
 
 from __future__ import annotations
 
-from . import dense
+from . import conv, dense
 
-KINDS = {"dense": dense}  #: spec ``type`` -> layer kind module
+#: spec ``type`` -> layer kind: a module or object with `Layer`, `FIELDS`, `parse`, `check`,
+#: `shape` and `ops`
+KINDS = {"dense": dense, **{k.name: k for k in (conv.CONV1D, conv.CONV2D, *conv.POOLS)}}
 
 
 def kind_of(layer):

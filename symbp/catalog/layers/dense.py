@@ -116,10 +116,11 @@ def _check_skip(spec, i: int, output_activation: str | None) -> None:
             f"layer {j} can add z_k for k = {choices}, got {k} (z_{j - 1} feeds it already)",
             src,
         )
-    if spec.widths[k] != spec.widths[j]:
+    widths = [fields.size(s) for s in spec.shapes_upto(j)]
+    if widths[k] != widths[j]:
         raise SpecError(
             where,
-            f"z_{k} has width {spec.widths[k]} but layer {j} has {spec.widths[j]} units; "
+            f"z_{k} has width {widths[k]} but layer {j} has {widths[j]} units; "
             "a residual connection adds vectors of one width",
             src,
         )
@@ -136,7 +137,7 @@ def _check_skip(spec, i: int, output_activation: str | None) -> None:
         )
 
 
-def ops(j: int, layer: Layer, names) -> Part:
+def ops(j: int, layer: Layer, names, before: tuple = ()) -> Part:
     """Layer j's ops over `names` (see the module docstring)."""
     W, z_prev, u = names.W(j), names.z(j - 1), names.u(j)
     scale = layer.sigma.init_gain / _sqrt_fan_in(names.widths[j - 1])
@@ -166,3 +167,9 @@ def ops(j: int, layer: Layer, names) -> Part:
 
 def _sqrt_fan_in(width) -> float:
     return float(width) ** 0.5 if isinstance(width, int) else 1.0
+
+
+def shape(layer: Layer, before: tuple) -> tuple:
+    """The output's shape per sample, (units,): a feature map before it is flattened (its
+    entries in channel-major order, as stored)."""
+    return (layer.units,)
