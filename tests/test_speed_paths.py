@@ -20,9 +20,7 @@ from .conftest import EXAMPLES, module_for
 
 #: Convolutional networks take the general path (value_and_gradients, apply_update): their nodes
 #: have no in-place form yet; `test_convolutional_networks_take_the_general_path` checks that.
-DENSE_EXAMPLES = [
-    p for p in EXAMPLES if all(x.kind == "dense" for x in symbp.load_spec(p).layers)
-]
+DENSE_EXAMPLES = [p for p in EXAMPLES if all(x.kind == "dense" for x in symbp.load_spec(p).layers)]
 CONV_EXAMPLES = [p for p in EXAMPLES if p not in DENSE_EXAMPLES]
 GRADIENT_EXAMPLES = [p for p in DENSE_EXAMPLES if p.stem != "perceptron"]
 WIDE = Spec("wide", 12, (Layer(10, "tanh", True), Layer(3, "identity", True)))
