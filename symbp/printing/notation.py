@@ -61,8 +61,8 @@ class MatrixNotation:
             negative = term.could_extract_minus_sign()
             unsigned = self._unsigned(term) if negative else term
             shown = self._print(unsigned)
-            if negative and isinstance(unsigned, MatAdd):
-                shown = f"{self.PARENS[0]}{shown}{self.PARENS[1]}"
+            if negative and (isinstance(unsigned, MatAdd) or unsigned.could_extract_minus_sign()):
+                shown = f"{self.PARENS[0]}{shown}{self.PARENS[1]}"  # − (a − b), − (−a): not −−a
             if i == 0:
                 out = f"{self.MINUS}{shown}" if negative else shown
             else:
