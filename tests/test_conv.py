@@ -5,6 +5,8 @@ is one line naming the field."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -15,7 +17,7 @@ from symbp.errors import SpecError
 from symbp.proof.expansion import prove
 from symbp.spec.model import from_dict
 
-from .conftest import module_for
+from .conftest import ROOT, module_for
 from .conv_oracle import Network
 
 
@@ -261,3 +263,41 @@ def test_float32_stays_float32_through_the_convolutions():
 def test_symbp_check_passes_on_a_cnn():
     report = symbp.check(_spec(LECTURE_1D))
     assert report.ok, report
+
+
+def _digits_cnn_accuracy(p, X, labels):
+    """examples/digits_cnn.toml's forward pass written here independently: 3x3 "same"
+    correlation of the 8x8 image (zero padding), relu, 2x2 max pooling, dense softmax."""
+    images = np.pad(X.T.reshape(-1, 8, 8), ((0, 0), (1, 1), (1, 1)))
+    K, b = p["K1"][:, 0], p["b1"][:, 0]
+    maps = np.zeros((len(images), len(K), 8, 8))
+    for r in range(3):
+        for c in range(3):
+            maps += K[None, :, r, c, None, None] * images[:, None, r : r + 8, c : c + 8]
+    maps = np.maximum(maps + b[None, :, None, None], 0)
+    pooled = maps.reshape(len(images), len(K), 4, 2, 4, 2).max(axis=(3, 5))
+    logits = p["W3"] @ pooled.reshape(len(images), -1).T + p["b3"]
+    return np.mean(np.argmax(logits, axis=0) == labels)
+
+
+def test_the_digits_cnn_trains_to_a_held_out_accuracy_checked_independently(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, labels = digits.data.T / 16.0, digits.target
+    np.savez(tmp_path / "digits.npz", X=X, Y=labels)
+    mod = module_for(symbp.load_spec(ROOT / "examples" / "digits_cnn.toml"))
+    args = ["--data", tmp_path / "digits.npz", "--val", "0.2", "--epochs", "8"]
+    args += ["--save", tmp_path / "p.npz", "--progress", "100"]
+    capsys.readouterr()
+    assert mod.main([str(a) for a in args]) == 0
+    out = capsys.readouterr().out
+    last = next(line for line in out.splitlines() if line.startswith("epoch 8/8"))
+    printed = float(re.search(r"val acc ([\d.]+)%", last).group(1)) / 100
+    with np.load(tmp_path / "p.npz", allow_pickle=False) as saved:
+        p = {key: saved[key] for key in saved.files}
+    _, held = mod.validation_split(X.shape[1], 0.2, 0)
+    mine = _digits_cnn_accuracy(p, X[:, held], labels[held])
+    assert printed == pytest.approx(mine, abs=0.0006)  # printed to 0.1 %
+    assert mine >= 0.94, out  # the README's 40 epochs reach >= 97 %
