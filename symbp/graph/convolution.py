@@ -180,7 +180,11 @@ def _flat(index, size) -> int:
 
 
 class _GeometryNode(SymbpNode, MatrixExpr):
-    """A node whose last argument is its encoded `Geometry`."""
+    """A node whose last argument is its encoded `Geometry`: ``Node(*operands, geometry)``."""
+
+    def __new__(cls, *args):
+        *operands, geometry = args
+        return super().__new__(cls, *operands, _encoded(geometry))
 
     @property
     def geometry(self) -> Geometry:
@@ -195,9 +199,6 @@ def _p(printer, e) -> str:
 
 class Conv(_GeometryNode):
     """K * Z: the cross-correlation of the feature maps in the columns of Z with the kernel K."""
-
-    def __new__(cls, K, Z, geometry: Geometry):
-        return super().__new__(cls, K, Z, _encoded(geometry))
 
     @property
     def shape(self):
@@ -223,9 +224,6 @@ class Conv(_GeometryNode):
 class ConvTranspose(_GeometryNode):
     """T(K)^T G: the adjoint of `Conv` (a transposed convolution) on the input grid."""
 
-    def __new__(cls, K, G, geometry: Geometry):
-        return super().__new__(cls, K, G, _encoded(geometry))
-
     @property
     def shape(self):
         return (self.geometry.in_width, self.args[1].shape[1])
@@ -250,9 +248,6 @@ class ConvTranspose(_GeometryNode):
 class ConvKernelGrad(_GeometryNode):
     """corr(Z, G): entry (c_out, (c_in, w)) is the sum over positions o and samples of
     G[(c_out, o)] Z[(c_in, o s + w)] -- every position's share of the one shared kernel."""
-
-    def __new__(cls, G, Z, geometry: Geometry):
-        return super().__new__(cls, G, Z, _encoded(geometry))
 
     @property
     def shape(self):
@@ -289,9 +284,6 @@ class ChannelBias(_GeometryNode):
     """b (C_out x 1) repeated over the positions of each channel: a column of C_out P entries
     (times 1^T for a batch, as a dense layer's b 1^T)."""
 
-    def __new__(cls, b, geometry: Geometry):
-        return super().__new__(cls, b, _encoded(geometry))
-
     @property
     def shape(self):
         return (self.geometry.out_width, 1)
@@ -313,9 +305,6 @@ class ChannelBias(_GeometryNode):
 
 class ChannelSum(_GeometryNode):
     """The sum of G over every position and sample of each output channel: C_out x 1."""
-
-    def __new__(cls, G, geometry: Geometry):
-        return super().__new__(cls, G, _encoded(geometry))
 
     @property
     def shape(self):
@@ -345,9 +334,6 @@ class ChannelSum(_GeometryNode):
 class MaxPool(_GeometryNode):
     """The maximum of each window of each channel (windows of `kernel`, every `stride`)."""
 
-    def __new__(cls, A, geometry: Geometry):
-        return super().__new__(cls, A, _encoded(geometry))
-
     @property
     def shape(self):
         return (self.geometry.out_width, self.args[0].shape[1])
@@ -371,9 +357,6 @@ class MaxPool(_GeometryNode):
 class MaxPoolGrad(_GeometryNode):
     """The adjoint of `MaxPool` at A (whose pooled values are M): each entry of G goes to its
     window's arg-max in A."""
-
-    def __new__(cls, G, A, M, geometry: Geometry):
-        return super().__new__(cls, G, A, M, _encoded(geometry))
 
     @property
     def shape(self):
@@ -406,9 +389,6 @@ class MaxPoolGrad(_GeometryNode):
 class AvgPool(_GeometryNode):
     """The mean of each window of each channel."""
 
-    def __new__(cls, A, geometry: Geometry):
-        return super().__new__(cls, A, _encoded(geometry))
-
     @property
     def shape(self):
         return (self.geometry.out_width, self.args[0].shape[1])
@@ -429,9 +409,6 @@ class AvgPool(_GeometryNode):
 
 class AvgPoolTranspose(_GeometryNode):
     """The adjoint of `AvgPool`: each entry of G spread evenly over its window."""
-
-    def __new__(cls, G, geometry: Geometry):
-        return super().__new__(cls, G, _encoded(geometry))
 
     @property
     def shape(self):

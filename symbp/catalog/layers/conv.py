@@ -30,13 +30,14 @@ from ...graph.nodes import Sigma
 from ...graph.ops import Op, Param, Part
 from ...spec import fields
 from ..activations import ACTIVATIONS, Activation
+from .activated import Activated, parse_activation
 
 PADDINGS = ("valid", "same", "circular")
 _AXES = {1: "(channels, length)", 2: "(channels, height, width)"}
 
 
 @dataclass(frozen=True)
-class ConvLayer:
+class ConvLayer(Activated):
     """A convolutional layer of `kind` "conv1d" or "conv2d"."""
 
     kind: str
@@ -53,26 +54,14 @@ class ConvLayer:
     def dims(self) -> int:
         return int(self.kind[-2])
 
-    @property
-    def sigma(self) -> Activation:
-        act = self.activation
-        return act if isinstance(act, Activation) else ACTIVATIONS[act]
-
-    @property
-    def activation_name(self) -> str:
-        return self.sigma.name
-
     def to_dict(self) -> dict:
-        sigma = self.sigma
         return {
             "type": self.kind,
             "channels": self.channels,
             "kernel": list(self.kernel),
             "stride": list(self.stride),
             "padding": self.padding,
-            "activation": sigma.name
-            if sigma.source is None
-            else {"name": sigma.name, "expr": sigma.source},
+            "activation": self.activation_out(),
             "bias": self.bias,
         }
 
@@ -139,13 +128,7 @@ class ConvKind:
         for key in ("channels", "kernel"):
             if key not in table:
                 raise SpecError(f"{where}.{key}", "missing required field", source)
-        activation = table.get("activation", "relu")
-        if isinstance(activation, dict):
-            activation = fields.custom_activation(activation, f"{where}.activation", source)
-        else:
-            activation = fields.choice(
-                activation, f"{where}.activation", tuple(ACTIVATIONS), source
-            )
+        activation = parse_activation(table, where, source, "relu")
         channels = _per_axis(table["channels"], f"{where}.channels", 1, source)[0]
         return ConvLayer(
             kind=self.name,

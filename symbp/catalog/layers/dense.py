@@ -20,12 +20,13 @@ from ...graph.ops import Op, Param, Part
 from ...spec import fields
 from ..activations import ACTIVATIONS, Activation
 from ..losses import LOSSES
+from .activated import Activated, parse_activation
 
 FIELDS = ("units", "activation", "bias", "skip_from")
 
 
 @dataclass(frozen=True)
-class Layer:
+class Layer(Activated):
     """A dense layer: `units` outputs, its `activation` (a registry name or a custom
     `Activation`), whether it adds a bias, and the earlier layer whose output it adds, if any."""
 
@@ -36,24 +37,11 @@ class Layer:
 
     kind = "dense"
 
-    @property
-    def sigma(self) -> Activation:
-        """The activation itself (registry names resolved)."""
-        act = self.activation
-        return act if isinstance(act, Activation) else ACTIVATIONS[act]
-
-    @property
-    def activation_name(self) -> str:
-        return self.sigma.name
-
     def to_dict(self) -> dict:
         """The TOML form (`skip_from` only when set, so older specs keep their digest)."""
-        sigma = self.sigma
         out = {
             "units": fields.width_out(self.units),
-            "activation": sigma.name
-            if sigma.source is None
-            else {"name": sigma.name, "expr": sigma.source},
+            "activation": self.activation_out(),
             "bias": self.bias,
         }
         if self.skip_from is not None:
@@ -66,11 +54,7 @@ def parse(table: dict, where: str, source: str | None, default_bias: bool) -> La
     fields.known(table, (*FIELDS, "type"), where, source)
     if "units" not in table:
         raise SpecError(f"{where}.units", "missing required field", source)
-    activation = table.get("activation", "sigmoid")
-    if isinstance(activation, dict):
-        activation = fields.custom_activation(activation, f"{where}.activation", source)
-    else:
-        activation = fields.choice(activation, f"{where}.activation", tuple(ACTIVATIONS), source)
+    activation = parse_activation(table, where, source, "sigmoid")
     skip = table.get("skip_from")
     return Layer(
         units=fields.width(table["units"], f"{where}.units", source),
