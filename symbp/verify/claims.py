@@ -280,8 +280,9 @@ class _Tree(lark.Transformer):
         return f"{items[0]}{items[1]}"
 
     def component(self, meta, items):
-        """_{3,i}: entry i of layer 3's vector (a claim about one entry, `components`)."""
-        return f"{items[0]},{items[1]}"
+        """_{3,i}: entry i of layer 3's vector (a claim about one entry, `components`); _{1,4}
+        and _{0,0,2} (numbered entries) are read to be refused by name."""
+        return ",".join(str(i) for i in items)
 
     def layer_offset_sup(self, meta, items):
         """^{l+1}, ^{(l-1)}: a layer counted from a layer variable, as a superscript."""
