@@ -55,6 +55,7 @@ from ..naming import PER_SAMPLE, N, Names, subscript
 from ..printing.text import TextPrinter, text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
+from . import claims
 from .claims import RULE_MARK, SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
@@ -318,11 +319,8 @@ class Resolver:
         δ_j of such a layer, and a kernel entry k_w, are refused with the reason; None for the
         names read as in a dense layer."""
         layers = _layer_kinds(self.spec)
-        if stem == "k":
-            raise Unsupported(
-                f"k_{index}, one entry of a kernel: verify reads the kernel K_j whole "
-                "(∂f/∂K_j = corr(z_{j-1}, δ_j)), not its entries"
-            )
+        if stem == "k" and layers:
+            raise Unsupported(KERNEL_ENTRY_WORDS)
         if stem == "K":
             k = self._layer(node, index, 1, "K")
             if layers.get(k, ("dense",))[0] != "conv":
@@ -1434,8 +1432,19 @@ def _scale_words(spec: Spec) -> str:
     return f'for f = {objective} (loss_scale = "{spec.loss_scale}", --loss-scale {spec.loss_scale})'
 
 
+KERNEL_ENTRY_WORDS = (
+    "k_w is one entry of a kernel: verify reads the kernel K_j whole "
+    "(∂f/∂K_j = corr(z_{j-1}, δ_j)), not its entries"
+)
+#: ∂f/∂k_{0,0,2}: a kernel entry's derivative, written out entry by entry (often too long to read)
+_KERNEL_ENTRY = re.compile(r"\A[^=]*\\partial\s*(?:\\mathrm\{|\\mathit\{)?k_\{?[0-9]")
+
+
 def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
     """`verify` under `spec`'s own conventions."""
+    if isinstance(claim, str) and _KERNEL_ENTRY.match(claim[: claims.MAX_LENGTH]):
+        if _layer_kinds(spec):
+            return Verdict(claim, "unsupported", KERNEL_ENTRY_WORDS)
     try:
         trees = within(seconds, lambda: parse(claim), lambda: None)
     except ClaimSyntaxError as exc:
