@@ -344,8 +344,9 @@ class Resolver:
                 raise Wrong(f"b_{k} is not defined in this network: layer {k} has no bias")
             return _parameter(self.spec, f"b{k}")
         if kind == "pool":
+            shown = {"delta": "δ", "Delta": "Δ"}.get(stem, stem)
             raise Wrong(
-                f"{stem}_{k} is not defined in this network: layer {k} is a pooling layer, "
+                f"{shown}_{k} is not defined in this network: layer {k} is a pooling layer, "
                 f"without weights, bias or pre-activation (z_{k} = pool(z_{k - 1}))"
             )
         return None
@@ -363,7 +364,9 @@ class Resolver:
     def _rows(self, x, rows: int, what: str) -> None:
         if not _is_matrix(x) or x.shape[0] != rows:
             shown = _dims(x) if _is_matrix(x) else "a scalar"
-            raise Wrong(f"{what} takes {rows} rows, but {text(x) if _is_matrix(x) else x} is {shown}")
+            raise Wrong(
+                f"{what} takes {rows} rows, but {text(x) if _is_matrix(x) else x} is {shown}"
+            )
 
     def op_conv(self, node: Op):
         """K_j ⋆ z: layer j's cross-correlation of z with its kernel (T(K_j) z)."""
@@ -468,6 +471,8 @@ class Resolver:
         """maxpool'_{a}(g): the adjoint of max pooling at its input a, routing g to each
         window's maximum."""
         (name, A), G = head.args, values
+        if not isinstance(name, Sym):
+            raise Wrong("maxpool'_{z}(g) is the derivative of maxpool, written as it is")
         if name.stem != "maxpool":
             raise Unsupported(
                 f"{name.stem}'_{{…}}: verify reads maxpool'_{{z}}(g); average pooling's adjoint "
@@ -908,15 +913,38 @@ def _layer_kinds(spec: Spec) -> dict:
     return out
 
 
+def _max_pools(forward) -> list:
+    """The max pooling nodes of a forward pass."""
+    return [
+        node
+        for _, rhs in forward
+        for node in sp.preorder_traversal(rhs)
+        if isinstance(node, MaxPool)
+    ]
+
+
+def _pool_windows(g: Geometry) -> list[list[int]]:
+    """The input rows of each output row (channel c, position o) of a pooling layer."""
+    size = 1
+    for n in g.size_in:
+        size *= n
+    by_position: dict = {}
+    for o, _, i in g.taps:
+        by_position.setdefault(o, []).append(i)
+    return [
+        [c * size + i for i in by_position.get(o, [])]
+        for c in range(g.channels_out)
+        for o in range(g.positions)
+    ]
+
+
 def _pool_kind(spec: Spec, k: int) -> str:
-    """"max" or "avg": the pooling of layer k (a pooling layer of `_layer_kinds`)."""
-    for lhs, rhs in derive(spec).sample.forward:
-        for node in sp.preorder_traversal(rhs):
-            if isinstance(node, MaxPool) and node.geometry.layer == k:
-                return "max"
-            if isinstance(node, AvgPool) and node.geometry.layer == k:
-                return "avg"
-    raise KeyError(k)
+    """ "max" or "avg": the pooling of layer k (a pooling layer of `_layer_kinds`)."""
+    return (
+        "max"
+        if any(p.geometry.layer == k for p in _max_pools(derive(spec).sample.forward))
+        else "avg"
+    )
 
 
 def _parameter(spec: Spec, key: str) -> MatrixSymbol:
@@ -1312,9 +1340,22 @@ class _AtPoint:
 
     def at_kink(self) -> bool:
         """Whether a pre-activation entry is exactly 0 here (where relu, leaky relu and the
-        step function have a kink: finite differences there are not the derivative)."""
+        step function have a kink: finite differences there are not the derivative), or a max
+        pooling window has two largest entries (where its derivative is not defined)."""
         names, layers = self.ev.pass_.names, range(1, self.ev.spec.depth + 1)
-        return any(v == 0 for j in layers if names.u(j) in self.env for v in self.env[names.u(j)])
+        if any(v == 0 for j in layers if names.u(j) in self.env for v in self.env[names.u(j)]):
+            return True
+        return any(self._tied(node) for node in _max_pools(self.ev.pass_.forward))
+
+    def _tied(self, pool: MaxPool) -> bool:
+        """Whether some window of `pool` has its maximum twice at this point."""
+        A = evaluate(pool.args[0], self.env, self.ev.ex.cols)
+        for rows in _pool_windows(pool.geometry):
+            for n in range(A.shape[1]):
+                window = [A[i, n] for i in rows]
+                if window.count(max(window)) > 1:
+                    return True
+        return False
 
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
