@@ -158,3 +158,39 @@ def test_the_matrix_sections_displays_are_left_unchecked_with_the_reason():
         verdict = _judge(CIRCULAR, claim)
         assert verdict.status == "unsupported", verdict.message
         assert "K_j" in verdict.message and "\n" not in verdict.message
+
+
+LECTURE = symbp.lecture_spec()
+
+
+@pytest.mark.parametrize(
+    "spec, claim, status, words",
+    [
+        (
+            LECTURE,
+            r"\frac{\partial f}{\partial K_1} = \operatorname{corr}(z_0, \delta_1)",
+            "wrong",
+            "not a convolution",
+        ),
+        (
+            LECTURE,
+            r"\delta_1 = \operatorname{maxpool}'_{z_0}(\delta_1)",
+            "wrong",
+            "no max pooling layer",
+        ),
+        (
+            LECTURE,
+            r"\delta_1 = \operatorname{sum}_{\text{pos}}(\delta_1)",
+            "wrong",
+            "no convolutional layer",
+        ),
+        (CIRCULAR, r"\delta_1 = z_0 \star z_0", "wrong", "kernel K_j on its left"),
+        (CIRCULAR, r"\delta_1 = \operatorname{corr}(z_0)", "wrong", "two arguments"),
+        (DIGITS, r"\delta_1 = \operatorname{maxpool}^{T}(\delta_1)", "unsupported", "not linear"),
+        (DIGITS, r"\frac{\partial f}{\partial b_1} = b_1 + \delta_1", "wrong", "16×1"),
+    ],
+)
+def test_misused_convolutional_notation_gets_the_reason(spec, claim, status, words):
+    verdict = _judge(spec, claim)
+    assert verdict.status == status, verdict.message
+    assert words in verdict.message
