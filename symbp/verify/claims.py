@@ -56,7 +56,9 @@ def _col(meta) -> int:
     return getattr(meta, "column", 0) or 0
 
 
-_FUNCTION = re.compile(r"(?:sigma|dsigma|dsig|diag|hadamard|tanh|exp|phi)\d*")  #: applied stems
+_FUNCTION = re.compile(  #: applied stems (corr, sum_pos, maxpool, avgpool, T(K): convolutions)
+    r"(?:sigma|dsigma|dsig|diag|hadamard|tanh|exp|phi|corr|sum|maxpool|avgpool|T)\d*"
+)
 _ELEMENTARY = ("tanh", "exp")  #: functions that take a power before their argument (\tanh^2 u)
 _GREEK = {
     "δ": "delta",
@@ -104,9 +106,13 @@ _ANNOTATION = re.compile(
 
 
 def _applies_function(call: Op) -> bool:
-    """Whether a "call" applies a function (σ_2(u), diag(v), σ'(u)) rather than juxtaposes a
-    factor with a bracketed one (δ_4 (a_3 + z_1))."""
+    """Whether a "call" applies a function (σ_2(u), diag(v), σ'(u), maxpool'_{z}(g),
+    avgpool^T(g)) rather than juxtaposes a factor with a bracketed one (δ_4 (a_3 + z_1))."""
     head = call.args[0]
+    if isinstance(head, Op) and head.kind in ("pool_prime", "T") and len(head.args) == 1:
+        head = head.args[0]  # avgpool^T: a transposed pooling, applied
+    elif isinstance(head, Op) and head.kind == "pool_prime":
+        return True
     return isinstance(head, Sym) and bool(head.primes or _FUNCTION.fullmatch(head.stem))
 
 
@@ -230,6 +236,8 @@ class _Tree(lark.Transformer):
         return method
 
     add = _binary("add")
+    conv = _binary("conv")
+    conv_t = _binary("conv_t")
     sub = _binary("sub")
     hadamard = _binary("hadamard")
     mul = _binary("mul")
@@ -257,13 +265,24 @@ class _Tree(lark.Transformer):
     def index(self, meta, items):
         return str(items[0])
 
+    def text_index(self, meta, items):
+        """_{\\text{pos}}: a word as an index (\\operatorname{sum}_{\\text{pos}})."""
+        return str(items[1])
+
+    def pool_prime(self, meta, items):
+        """\\operatorname{maxpool}'_{z_1}: a pooling's derivative at its input z_1, applied
+        to the gradient in the brackets after it."""
+        name, at = (i for i in items if not (isinstance(i, lark.Token) and i.type != "POOL"))
+        return Op("pool_prime", (Sym(str(name), None, 1, _col(meta)), at), _col(meta))
+
     def layer_offset(self, meta, items):
         """_{l+1}, _{j-1}: a layer counted from a layer variable (`LAYER_VARIABLES`)."""
         return f"{items[0]}{items[1]}"
 
     def component(self, meta, items):
-        """_{3,i}: entry i of layer 3's vector (a claim about one entry, `components`)."""
-        return f"{items[0]},{items[1]}"
+        """_{3,i}: entry i of layer 3's vector (a claim about one entry, `components`); _{1,4}
+        and _{0,0,2} (numbered entries) are read to be refused by name."""
+        return ",".join(str(i) for i in items)
 
     def layer_offset_sup(self, meta, items):
         """^{l+1}, ^{(l-1)}: a layer counted from a layer variable, as a superscript."""

@@ -38,11 +38,24 @@ from ..catalog.losses import LOSSES, SCALES
 from ..derivation import rules
 from ..derivation.derive import derive
 from ..derivation.lecture import perceptron_pass
+from ..graph.convolution import (
+    AvgPool,
+    AvgPoolTranspose,
+    ChannelBias,
+    ChannelSum,
+    Conv,
+    ConvKernelGrad,
+    ConvTranspose,
+    Geometry,
+    MaxPool,
+    MaxPoolGrad,
+)
 from ..graph.nodes import Elementwise, Partial, ShapedLikeArg, Sigma
 from ..naming import PER_SAMPLE, N, Names, subscript
 from ..printing.text import TextPrinter, text
 from ..proof.expansion import equal, evaluate, explicit, proof_spec
 from ..spec.model import Spec
+from . import claims
 from .claims import RULE_MARK, SUPERSCRIPT_STEMS, ClaimSyntaxError, Op, Sym, parse
 
 F = sp.Symbol("f")
@@ -231,8 +244,17 @@ class Resolver:
                 f"{stem}_{{{node.index}}}: verify reads entries of vectors (δ_{{3,i}}), not of "
                 "matrices; write the claim with whole matrices"
             )
+        if node.index and "," in node.index and not node.index.split(",")[1].isalpha():
+            raise Unsupported(
+                f"{stem}_{{{node.index}}}: verify reads entry i of a vector (δ_{{3,i}}), not a "
+                "numbered entry; write the claim with whole vectors (∂f/∂K_j = corr(z_{j-1}, δ_j))"
+            )
         if stem == "Sigma":
             return self._batch_sigma_prime(node, index)
+        if stem in ("K", "k") or stem in NAMED:
+            conv = self._convolutional(node, stem, index)
+            if conv is not None:
+                return conv
         if stem in COST_NAMES and index is None and not node.primes:
             return F
         if stem == "e" and index is None:
@@ -290,6 +312,209 @@ class Resolver:
             k = self.J if index == "J" else index
             hint = f"; did you mean z_{index}?" if str(k).isdigit() and int(k) <= self.J else ""
         raise Wrong(f"{shown} is not defined in this network{hint}")
+
+    def _convolutional(self, node: Sym, stem: str, index: str | None):
+        """A name that means something else in a convolutional or pooling layer: the kernel
+        K_j and a convolution's bias b_j (C_out x 1) are the graph's parameters; W_j, u_j and
+        δ_j of such a layer, and a kernel entry k_w, are refused with the reason; None for the
+        names read as in a dense layer."""
+        layers = _layer_kinds(self.spec)
+        if stem == "k" and layers:
+            raise Unsupported(KERNEL_ENTRY_WORDS)
+        if stem == "K":
+            k = self._layer(node, index, 1, "K")
+            if layers.get(k, ("dense",))[0] != "conv":
+                raise Wrong(
+                    f"K_{k} is not defined in this network: layer {k} is not a convolution "
+                    f"(K_j is a convolutional layer's kernel)"
+                )
+            return _parameter(self.spec, f"K{k}")
+        if not layers or stem not in ("W", "b", "u", "U", "delta", "Delta") or index is None:
+            return None
+        if not index.isdigit() or int(index) not in layers:
+            return None
+        k, kind = int(index), layers[int(index)][0]
+        if kind == "conv" and stem == "W":
+            raise Wrong(
+                f"W_{k} is not defined in this network: layer {k} is a convolution, its weights "
+                f"are the kernel K_{k} (u_{k} = K_{k} ⋆ z_{k - 1})"
+            )
+        if kind == "conv" and stem == "b":
+            if not self.spec.layers[k - 1].bias:
+                raise Wrong(f"b_{k} is not defined in this network: layer {k} has no bias")
+            return _parameter(self.spec, f"b{k}")
+        if kind == "pool":
+            shown = {"delta": "δ", "Delta": "Δ"}.get(stem, stem)
+            raise Wrong(
+                f"{shown}_{k} is not defined in this network: layer {k} is a pooling layer, "
+                f"without weights, bias or pre-activation (z_{k} = pool(z_{k - 1}))"
+            )
+        return None
+
+    def _geometry(self, k: int) -> Geometry:
+        return _layer_kinds(self.spec)[k][1]
+
+    def _kernel_layer(self, K, operation: str) -> int:
+        """The layer whose kernel `K` is (the left operand of ⋆ or ⋆ᵀ)."""
+        for k, (kind, _) in _layer_kinds(self.spec).items():
+            if kind == "conv" and K == _parameter(self.spec, f"K{k}"):
+                return k
+        raise Wrong(f"{operation} takes a layer's kernel K_j on its left, not {text(K)}")
+
+    def _rows(self, x, rows: int, what: str) -> None:
+        if not _is_matrix(x) or x.shape[0] != rows:
+            shown = _dims(x) if _is_matrix(x) else "a scalar"
+            raise Wrong(
+                f"{what} takes {rows} rows, but {text(x) if _is_matrix(x) else x} is {shown}"
+            )
+
+    def op_conv(self, node: Op):
+        """K_j ⋆ z: layer j's cross-correlation of z with its kernel (T(K_j) z)."""
+        K, Z = (self._value(self(x)) for x in node.args)
+        k = self._kernel_layer(K, "⋆")
+        g = self._geometry(k)
+        self._rows(Z, g.in_width, f"K_{k} ⋆ (…)")
+        return Conv(K, Z, g)
+
+    def op_conv_t(self, node: Op):
+        """K_j ⋆ᵀ g: the adjoint of layer j's convolution (T(K_j)ᵀ g)."""
+        K, G = (self._value(self(x)) for x in node.args)
+        k = self._kernel_layer(K, "⋆ᵀ")
+        g = self._geometry(k)
+        self._rows(G, g.out_width, f"K_{k} ⋆ᵀ (…)")
+        return ConvTranspose(K, G, g)
+
+    def _convolution_layer(self, candidates: list, hints: tuple, what: str) -> int:
+        """The layer an operation without a kernel (corr, sum_pos, a pooling) belongs to, among
+        `candidates` (layers whose shapes fit): the one its operands name (`hints`: layer ->
+        whether an operand is that layer's own value), else the claim's left side's, else the
+        only one."""
+        if not candidates:
+            raise Wrong(what)
+        named = [k for k in candidates if hints and hints(k)]
+        if named:
+            return named[0]
+        if self.context in candidates:
+            return self.context
+        if len(candidates) == 1:
+            return candidates[0]
+        raise Unsupported(
+            f"{what.split(':')[0]}: layers {', '.join(map(str, candidates))} fit; name their "
+            "operands (z_{j-1}, δ_j)"
+        )
+
+    def _names_of(self, k: int, x, stems) -> bool:
+        """Whether `x` is layer k's value of one of `stems` (z, u, delta), one sample or batch."""
+        for names in (self.names, self.batch):
+            for stem in stems:
+                if x == getattr(names, stem)(k):
+                    return True
+        return False
+
+    def _corr(self, values):
+        """corr(z, g): the kernel gradient of a convolutional layer, z its input, g its δ."""
+        if len(values) != 2 or not all(_is_matrix(v) for v in values):
+            raise Wrong("corr(z, δ) takes two arguments, a layer's input z_{j-1} and its δ_j")
+        Z, G = values
+        convs = [k for k, (kind, _) in _layer_kinds(self.spec).items() if kind == "conv"]
+        fits = [
+            k
+            for k in convs
+            if Z.shape[0] == self._geometry(k).in_width
+            and G.shape[0] == self._geometry(k).out_width
+            and Z.shape[1] == G.shape[1]
+        ]
+        k = self._convolution_layer(
+            fits,
+            lambda k: self._names_of(k - 1, Z, ("z",)) or self._names_of(k, G, ("delta",)),
+            f"corr({text(Z)}, {text(G)}): no convolutional layer takes a {_dims(Z)} input and "
+            f"a {_dims(G)} δ; write corr(z_{{j-1}}, δ_j)",
+        )
+        return ConvKernelGrad(G, Z, self._geometry(k))
+
+    def _channel_sum(self, values):
+        """sum_pos(g): the sum of g over the positions of each channel (∂f/∂b_j of a
+        convolution)."""
+        if len(values) != 1 or not _is_matrix(values[0]):
+            raise Wrong("sum_pos(δ) takes one argument, a convolutional layer's δ_j")
+        (G,) = values
+        convs = [k for k, (kind, _) in _layer_kinds(self.spec).items() if kind == "conv"]
+        fits = [k for k in convs if G.shape[0] == self._geometry(k).out_width]
+        k = self._convolution_layer(
+            fits,
+            lambda k: self._names_of(k, G, ("delta",)),
+            f"sum_pos({text(G)}): no convolutional layer has a {_dims(G)} δ",
+        )
+        return ChannelSum(G, self._geometry(k))
+
+    def _pooling(self, name: str, values, adjoint: bool = False):
+        """maxpool(a), avgpool(a) of a pooling layer's input; avgpoolᵀ(g) the adjoint."""
+        if len(values) != 1 or not _is_matrix(values[0]):
+            raise Wrong(f"{name}(…) takes one argument, a vector or matrix")
+        (A,) = values
+        kind = "max" if name == "maxpool" else "avg"
+        pools = [k for k, (t, g) in _layer_kinds(self.spec).items() if t == "pool"]
+        pools = [k for k in pools if _pool_kind(self.spec, k) == kind]
+        side = "out_width" if adjoint else "in_width"
+        fits = [k for k in pools if A.shape[0] == getattr(self._geometry(k), side)]
+        k = self._convolution_layer(
+            fits,
+            None if adjoint else (lambda k: self._names_of(k - 1, A, ("z",))),
+            f"{name}{'ᵀ' if adjoint else ''}({text(A)}): no {name} layer takes {_dims(A)}",
+        )
+        g = self._geometry(k)
+        if adjoint:
+            return AvgPoolTranspose(A, g)
+        return MaxPool(A, g) if kind == "max" else AvgPool(A, g)
+
+    def _pool_derivative(self, head: Op, values):
+        """maxpool'_{a}(g): the adjoint of max pooling at its input a, routing g to each
+        window's maximum."""
+        (name, A), G = head.args, values
+        if not isinstance(name, Sym):
+            raise Wrong("maxpool'_{z}(g) is the derivative of maxpool, written as it is")
+        if name.stem != "maxpool":
+            raise Unsupported(
+                f"{name.stem}'_{{…}}: verify reads maxpool'_{{z}}(g); average pooling's adjoint "
+                "is written avgpool^{T}(g)"
+            )
+        A = self._value(self(A))
+        if len(G) != 1 or not (_is_matrix(A) and _is_matrix(G[0])):
+            raise Wrong("maxpool'_{z}(g) takes one argument g and is taken at a matrix z")
+        (G,) = G
+        pools = [k for k, (t, _) in _layer_kinds(self.spec).items() if t == "pool"]
+        fits = [
+            k
+            for k in pools
+            if _pool_kind(self.spec, k) == "max"
+            and A.shape[0] == self._geometry(k).in_width
+            and G.shape[0] == self._geometry(k).out_width
+            and A.shape[1] == G.shape[1]
+        ]
+        k = self._convolution_layer(
+            fits,
+            lambda k: self._names_of(k - 1, A, ("z",)),
+            f"maxpool'_{{{text(A)}}}({text(G)}): no max pooling layer takes a {_dims(A)} input "
+            f"and a {_dims(G)} gradient",
+        )
+        g = self._geometry(k)
+        names = self.batch if A.shape[1] == N else self.names
+        pooled = names.z(k) if A == names.z(k - 1) else MaxPool(A, g)
+        return MaxPoolGrad(G, A, pooled, g)
+
+    def _channel_bias(self, a, b):
+        """(a, b) with a convolution's bias b_j (C_out x 1) beside a feature map of layer j
+        (C_out P rows) repeated over the positions of each channel, as the layer adds it."""
+        for x, other in ((a, b), (b, a)):
+            for k, (kind, g) in _layer_kinds(self.spec).items():
+                if kind != "conv" or not self.spec.layers[k - 1].bias:
+                    continue
+                if x == _parameter(self.spec, f"b{k}") and other.shape[0] == g.out_width:
+                    repeated = ChannelBias(x, g)
+                    if other.shape[1] != 1:
+                        repeated = MatMul(repeated, sp.OneMatrix(1, other.shape[1]))
+                    return (repeated, other) if x is a else (other, repeated)
+        return a, b
 
     # operations ----------------------------------------------------------------------------
     def _value(self, x, jacobian_ok: bool = False):
@@ -393,6 +618,8 @@ class Resolver:
 
     def _sum_of(self, a, b, sign: int):
         """a + b (sign 1) or a − b (sign −1): a number beside a matrix is added to each entry."""
+        if _is_matrix(a) and _is_matrix(b) and a.shape != b.shape:
+            a, b = self._channel_bias(a, b)
         if _is_matrix(a) != _is_matrix(b):  # 1 - z: a number broadcast over the entries
             m = a if _is_matrix(a) else b
             a, b = (x if _is_matrix(x) else x * sp.OneMatrix(*m.shape) for x in (a, b))
@@ -473,6 +700,9 @@ class Resolver:
     def op_call(self, node: Op):
         head, *args = node.args
         values = [self._value(self(a)) for a in args]
+        convolutional = self._convolutional_call(head, values)
+        if convolutional is not None:
+            return convolutional
         if isinstance(head, Sym) and head.stem == "diag" and head.index is None:
             if len(values) != 1 or not (_is_matrix(values[0]) and values[0].shape[1] == 1):
                 raise Wrong("diag(·) takes one vector")
@@ -510,6 +740,36 @@ class Resolver:
         if len(values) != 1:
             raise Wrong(f"{text(self._value(f))}(…) takes one argument")
         return self.product(self._value(f), values[0])
+
+    def _convolutional_call(self, head, values):
+        """corr(z, δ), sum_pos(δ), maxpool(z), avgpool(z), avgpoolᵀ(g), maxpool'_{z}(g) as
+        the convolutional nodes print them (`graph.convolution`); T(K_j) refused; else None."""
+        if isinstance(head, Op) and head.kind == "pool_prime":
+            return self._pool_derivative(head, values)
+        if isinstance(head, Op) and head.kind == "T" and isinstance(head.args[0], Sym):
+            name = head.args[0]
+            if name.stem == "avgpool" and name.index is None and not name.primes:
+                return self._pooling("avgpool", values, adjoint=True)
+            if name.stem == "maxpool" and name.index is None:
+                raise Unsupported(
+                    "maxpool^T: max pooling is not linear; its adjoint is written maxpool'_{z}(g)"
+                )
+            return None
+        if not isinstance(head, Sym) or head.primes:
+            return None
+        if head.stem == "corr" and head.index is None:
+            return self._corr(values)
+        if head.stem == "sum" and head.index == "pos":
+            return self._channel_sum(values)
+        if head.stem in ("maxpool", "avgpool") and head.index is None:
+            return self._pooling(head.stem, values)
+        if head.stem == "T" and head.index is None and _layer_kinds(self.spec):
+            raise Unsupported(
+                "T(K_j), a convolution written as its dense Toeplitz matrix: verify reads the "
+                "kernel K_j and K_j ⋆ z (the section 'Convolutions are matrices' derives "
+                "∂f/∂K_j = corr(z_{j-1}, δ_j), which it checks)"
+            )
+        return None
 
     def _scalar_function(self, name: str, values):
         """tanh(u_j), exp(…), log(…), sigmoid(…) entry by entry; σ_j itself when the argument is
@@ -561,6 +821,8 @@ class Resolver:
         for k in range(1, self.J + 1):
             u, W = self.oriented(self.names.u(k)), self.oriented(self.names.W(k))
             if arg == u or any(isinstance(t, MatMul) and W in t.args for t in terms):
+                return k
+            if any(isinstance(t, Conv) and t.geometry.layer == k for t in terms):
                 return k
         return None
 
@@ -637,6 +899,62 @@ class Resolver:
         return f"{operation_text(a, 'product', b)} multiplies a {_dims(a)} by a {_dims(b)}"
 
 
+@lru_cache(maxsize=32)
+def _layer_kinds(spec: Spec) -> dict:
+    """Layer j -> ("conv" | "pool", its `Geometry`) for every convolutional or pooling layer of
+    `spec`, read from the derivation's forward pass (empty for a dense network)."""
+    out = {}
+    for _, rhs in derive(spec).sample.forward:
+        for node in sp.preorder_traversal(rhs):
+            if isinstance(node, Conv):
+                out[node.geometry.layer] = ("conv", node.geometry)
+            elif isinstance(node, (MaxPool, AvgPool)):
+                out[node.geometry.layer] = ("pool", node.geometry)
+    return out
+
+
+def _max_pools(forward) -> list:
+    """The max pooling nodes of a forward pass."""
+    return [
+        node
+        for _, rhs in forward
+        for node in sp.preorder_traversal(rhs)
+        if isinstance(node, MaxPool)
+    ]
+
+
+def _pool_windows(g: Geometry) -> list[list[int]]:
+    """The input rows of each output row (channel c, position o) of a pooling layer."""
+    size = 1
+    for n in g.size_in:
+        size *= n
+    by_position: dict = {}
+    for o, _, i in g.taps:
+        by_position.setdefault(o, []).append(i)
+    return [
+        [c * size + i for i in by_position.get(o, [])]
+        for c in range(g.channels_out)
+        for o in range(g.positions)
+    ]
+
+
+def _pool_kind(spec: Spec, k: int) -> str:
+    """ "max" or "avg": the pooling of layer k (a pooling layer of `_layer_kinds`)."""
+    return (
+        "max"
+        if any(p.geometry.layer == k for p in _max_pools(derive(spec).sample.forward))
+        else "avg"
+    )
+
+
+def _parameter(spec: Spec, key: str) -> MatrixSymbol:
+    """The graph's parameter `key` (K1, b1: a convolution's kernel and bias)."""
+    for param in derive(spec).sample.graph.params:
+        if param.key == key:
+            return param.symbol
+    raise Wrong(f"{key} is not a parameter of this network")
+
+
 def _constant(c, shape):
     """The matrix of `shape` with c in every entry."""
     return sp.ZeroMatrix(*shape) if c == 0 else MatMul(c, sp.OneMatrix(*shape))
@@ -705,7 +1023,7 @@ def _columns_meaning(x):
 
 _LAYERED = {"z", "u", "W", "w", "b", "delta", "zeta", "Z", "U", "Delta", "Zeta", "A", "a"}
 _LAYERED |= {"act", "Act"}
-_CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U"}
+_CONTEXT_STEMS = {"delta", "Delta", "zeta", "Zeta", "W", "b", "u", "U", "K"}
 
 
 def _stem_and_index(node: Sym) -> tuple[str, str | None]:
@@ -1022,9 +1340,22 @@ class _AtPoint:
 
     def at_kink(self) -> bool:
         """Whether a pre-activation entry is exactly 0 here (where relu, leaky relu and the
-        step function have a kink: finite differences there are not the derivative)."""
+        step function have a kink: finite differences there are not the derivative), or a max
+        pooling window has two largest entries (where its derivative is not defined)."""
         names, layers = self.ev.pass_.names, range(1, self.ev.spec.depth + 1)
-        return any(v == 0 for j in layers if names.u(j) in self.env for v in self.env[names.u(j)])
+        if any(v == 0 for j in layers if names.u(j) in self.env for v in self.env[names.u(j)]):
+            return True
+        return any(self._tied(node) for node in _max_pools(self.ev.pass_.forward))
+
+    def _tied(self, pool: MaxPool) -> bool:
+        """Whether some window of `pool` has its maximum twice at this point."""
+        A = evaluate(pool.args[0], self.env, self.ev.ex.cols)
+        for rows in _pool_windows(pool.geometry):
+            for n in range(A.shape[1]):
+                window = [A[i, n] for i in rows]
+                if window.count(max(window)) > 1:
+                    return True
+        return False
 
     def __call__(self, expr) -> sp.Matrix | None:
         """`expr`'s entries; None if one is not a finite real number there."""
@@ -1142,8 +1473,19 @@ def _scale_words(spec: Spec) -> str:
     return f'for f = {objective} (loss_scale = "{spec.loss_scale}", --loss-scale {spec.loss_scale})'
 
 
+KERNEL_ENTRY_WORDS = (
+    "k_w is one entry of a kernel: verify reads the kernel K_j whole "
+    "(∂f/∂K_j = corr(z_{j-1}, δ_j)), not its entries"
+)
+#: ∂f/∂k_{0,0,2}: a kernel entry's derivative, written out entry by entry (often too long to read)
+_KERNEL_ENTRY = re.compile(r"\A[^=]*\\partial\s*(?:\\mathrm\{|\\mathit\{)?k_\{?[0-9]")
+
+
 def _verdict_as_declared(spec: Spec, claim: str, seconds: float) -> Verdict:
     """`verify` under `spec`'s own conventions."""
+    if isinstance(claim, str) and _KERNEL_ENTRY.match(claim[: claims.MAX_LENGTH]):
+        if _layer_kinds(spec):
+            return Verdict(claim, "unsupported", KERNEL_ENTRY_WORDS)
     try:
         trees = within(seconds, lambda: parse(claim), lambda: None)
     except ClaimSyntaxError as exc:
@@ -1326,8 +1668,11 @@ def _small_spec(spec: Spec) -> Spec:
     """The spec at the proof's small widths (`proof_spec`), keeping d_J when the loss scale is
     1/d_J: a claim may write that factor as a number."""
     small = proof_spec(spec)
-    if spec.loss_scale == "1/d_J":
-        small = small.with_widths((*small.widths[:-1], spec.widths[-1]))
+    if spec.loss_scale == "1/d_J" and small.widths[-1] != spec.widths[-1]:
+        if all(layer.kind == "dense" for layer in spec.layers):
+            return small.with_widths((*small.widths[:-1], spec.widths[-1]))
+        last = replace(small.layers[-1], units=spec.widths[-1])  # a dense output layer
+        small = replace(small, layers=(*small.layers[:-1], last))
     return small
 
 
