@@ -176,8 +176,11 @@ def _generate(args) -> int:
 def _check(args) -> int:
     spec = _spec(args)
     report = check(spec, max_width=args.max_width)
-    widths = "-".join(map(str, report.proof_widths))
-    print(f"proof by expansion at widths {widths}, every sigma_j an undefined function:")
+    if report.proof_shapes:  # feature maps: their shapes say more than their sizes
+        at = "shapes " + "-".join("x".join(map(str, s)) for s in report.proof_shapes)
+    else:
+        at = "widths " + "-".join(map(str, report.proof_widths))
+    print(f"proof by expansion at {at}, every sigma_j an undefined function:")
     if note := widths_note(report):
         print(f"  ({note})")
     for c in report.checks:

@@ -188,7 +188,7 @@ def test_the_circular_1d_derivation_is_proved_by_expansion():
 @pytest.mark.parametrize(
     ("layers", "field", "words"),
     [
-        ([{"type": "conv2d", "channels": 2, "kernel": 5}], "layers[0].kernel", "larger than"),
+        ([{"type": "conv2d", "channels": 2, "kernel": 5}], "layers[0].kernel", "longer than"),
         (
             [{"type": "conv2d", "channels": 2, "kernel": 2, "stride": 3}],
             "layers[0].stride",
@@ -301,3 +301,10 @@ def test_the_digits_cnn_trains_to_a_held_out_accuracy_checked_independently(tmp_
     mine = _digits_cnn_accuracy(p, X[:, held], labels[held])
     assert printed == pytest.approx(mine, abs=0.0006)  # printed to 0.1 %
     assert mine >= 0.94, out  # the README's 40 epochs reach >= 97 %
+
+
+def test_symbp_check_names_the_shapes_its_proof_ran_at(symbp_main):
+    run = symbp_main("check", ROOT / "examples" / "conv1d_circular.toml")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "proof by expansion at shapes 1x3-1x3-2" in run.stdout  # k = 3 needs 3, run.stdout
+    assert "not the spec's 1x6-1x6-2" in run.stdout and "at most 2 channels" in run.stdout

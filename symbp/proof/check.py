@@ -61,6 +61,8 @@ class Report:
     numeric: Numeric
     spec_widths: tuple = ()  # d_0..d_J as the spec gives them
     proof_widths: tuple = ()  # the widths the proof by expansion ran at
+    spec_shapes: tuple = ()  # z_0..z_J's shapes, where a layer makes feature maps
+    proof_shapes: tuple = ()
     gradient_norms: tuple[LayerNorm, ...] = ()  # at the spec's initialisation (`gradient_norms`)
 
     @property
@@ -209,14 +211,34 @@ def check(spec: Spec, max_width: int | None = None) -> Report:
         numeric_check(spec, module=module),
         spec_widths=tuple(spec.widths),
         proof_widths=tuple(proof_spec(spec, max_width).widths),
+        spec_shapes=_maps(spec),
+        proof_shapes=_maps(proof_spec(spec, max_width)),
         gradient_norms=gradient_norms(spec, module=module),
     )
+
+
+def _maps(spec) -> tuple:
+    """The shapes of z_0..z_J when the spec has feature maps, else () (widths say it all)."""
+    shapes = spec.shapes
+    return shapes if any(len(s) > 1 for s in shapes) else ()
+
+
+def _shape_text(shapes) -> str:
+    return "-".join("x".join(map(str, s)) for s in shapes)
 
 
 def widths_note(report: Report) -> str | None:
     """Why the proof's widths differ from the spec's; None when they do not."""
     if report.proof_widths == report.spec_widths:
         return None
+    if report.spec_shapes:
+        return (
+            f"not the spec's {_shape_text(report.spec_shapes)}: the expansion grows with every "
+            f"entry, so feature maps keep at most 2 channels and the smallest grid on which "
+            f"every kernel, stride and pool is valid, and dense widths at most "
+            f"{max(s[0] for s in report.proof_shapes if len(s) == 1)}; --max-width changes "
+            "the dense cap"
+        )
     symbolic = not all(isinstance(w, int) for w in report.spec_widths)
     return (
         f"not the spec's {'-'.join(map(str, report.spec_widths))}: the expanded derivative grows "

@@ -220,8 +220,9 @@ class PoolKind:
             if n % p:
                 raise SpecError(
                     f"{where}.size",
-                    f"a window of {p} does not divide axis {axis + 1} of the input ({n} "
-                    f"positions); choose a size that divides {n}",
+                    f"a window of {p} does not divide the input's "
+                    f"{_axis_names(before[1:])[axis]} ({n} positions); choose a size that "
+                    f"divides {n}",
                     src,
                 )
         if i == spec.depth - 1:
@@ -267,12 +268,18 @@ def _feature_map(spec, i: int, dims: int, where: str) -> tuple:
     return before
 
 
+def _axis_names(size) -> tuple[str, ...]:
+    """How messages name a grid's axes: the length of a 1-D map, the height and width of 2-D."""
+    return ("length",) if len(size) == 1 else ("height", "width")
+
+
 def _check_windows(kernel, stride, padding, size, where: str, src) -> None:
+    names = _axis_names(size)
     for axis, (n, k, s) in enumerate(zip(size, kernel, stride, strict=True)):
         if padding == "valid" and k > n:
             raise SpecError(
                 f"{where}.kernel",
-                f"the kernel ({k}) is larger than axis {axis + 1} of the input ({n}) without "
+                f"the kernel ({k}) is longer than the input's {names[axis]} ({n}) without "
                 'padding; use a smaller kernel or padding = "same"',
                 src,
             )
@@ -285,9 +292,10 @@ def _check_windows(kernel, stride, padding, size, where: str, src) -> None:
         if padding == "valid" and (n - k) % s:
             raise SpecError(
                 f"{where}.stride",
-                f"a stride of {s} skips the last {(n - k) % s} input position(s) of axis "
-                f"{axis + 1} ({n} positions, kernel {k}); choose a stride dividing {n - k} or "
-                'padding = "same"',
+                f"a stride of {s} skips the last {(n - k) % s} position(s) of the input's "
+                f"{names[axis]} ({n} positions, kernel {k}: the windows start every {s} "
+                f"positions up to {n - k}); use a stride that divides {n - k}, another kernel, "
+                'or padding = "same"',
                 src,
             )
         if padding == "circular" and k > n:
