@@ -94,7 +94,9 @@ def _profile_hook():
 
 def within(seconds: float, work: Callable[[], T], fallback: Callable[[], T]) -> T:
     """``work()`` if it returns within `seconds` of CPU time (and within every enclosing
-    budget), else ``fallback()``.  Exceptions of `work` propagate unchanged."""
+    budget), else ``fallback()``, also when `work` returned late: an interruption can be lost
+    (Python swallows an exception raised in a gc callback), and the outcome must not depend on
+    where a signal lands.  Exceptions of `work` propagate unchanged."""
     stack = _deadlines()
     deadline = _clock() + seconds
     stack.append(min(deadline, stack[-1]) if stack else deadline)
@@ -109,7 +111,9 @@ def within(seconds: float, work: Callable[[], T], fallback: Callable[[], T]) -> 
     if signalled:
         _arm_timer(stack)
     try:
-        return work()
+        result = work()
+        if _clock() < stack[-1]:
+            return result
     except OutOfTime:
         if _clock() < stack[-1]:
             raise
