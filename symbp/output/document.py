@@ -33,6 +33,7 @@ from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec
 from .convolutions import conv_sections
 from .files import default_command, stamp
+from .pictures import latex_pictures
 from .texlayout import Equation, Line, align_lines, chunk, line_height
 
 
@@ -126,6 +127,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "stacks": [_stack("Delta", "delta"), _stack("Z", "z")],
         "update": update_rule(spec, b, page),
         "convolutions": conv_sections(p, page),
+        "pictures": latex_pictures(spec, slides=not math.isinf(page.height)),
     }
 
 

@@ -10,6 +10,28 @@ from .network import network_drawing, neuron_view
 from .svg import svg
 from .tikz import fitted, tikz
 
+#: the largest height (TeX) of each picture, in the article and on a slide (the frame's
+#: title and a sentence take the rest)
+MAX_HEIGHTS = {
+    False: {"network": r"0.45\textheight", "graph": r"0.8\textheight"},
+    True: {"network": r"0.72\textheight", "graph": r"0.72\textheight"},
+}
+
+
+def latex_pictures(spec, slides: bool = False) -> dict:
+    """The documents' pictures of `spec` as TikZ, each `fitted` to the page (`slides`: the
+    beamer frame): "network", "graph"; "neurons" (True when every neuron is drawn) and "sums",
+    the sums of adjoints of the values that feed several ops, as LaTeX math."""
+    heights = MAX_HEIGHTS[slides]
+    flow = graph_drawing(spec)
+    return {
+        "network": fitted(tikz(network_drawing(spec)), heights["network"]),
+        "graph": fitted(tikz(flow), heights["graph"]),
+        "neurons": neuron_view(spec),
+        "sums": [note.tex for note in flow.notes],
+    }
+
+
 __all__ = [
     "Drawing",
     "Label",
@@ -19,6 +41,7 @@ __all__ = [
     "carried",
     "fitted",
     "graph_drawing",
+    "latex_pictures",
     "network_drawing",
     "neuron_view",
     "pass_drawing",
