@@ -160,8 +160,8 @@ def test_cnn_is_drawn_as_convolution_and_pooling_boxes():
     boxes = {n.lines[0].text: [line.text for line in n.lines] for n in d.nodes}
     conv, pool = spec.layers[0], spec.layers[1]
     channels, height, width = conv.channels, *spec.input[1:]  # padding "same", stride 1
-    conv_box = boxes[f"layer 1: {conv.kind}, bias"]
-    assert f"{channels}×{height}×{width}" in conv_box
+    conv_box = boxes[f"layer 1: {conv.kind}"]
+    assert f"{channels}×{height}×{width}, bias" in conv_box
     assert f"kernel {conv.kernel[0]}×{conv.kernel[1]}, {conv.padding}" in conv_box
     assert "σ₁ = relu" in conv_box
     pool_box = boxes[f"layer 2: {pool.kind}"]

@@ -23,8 +23,10 @@ from ...derivation.derive import derive
 from ...graph.nodes import Partial
 from ...graph.ops import Op, f
 from .model import Drawing, Label, Node, Path, Text, equals
+from .network import objective
 
 PITCH, BOX_H, STUB, PLUS = 0.85, 0.46, 0.12, 0.22  #: cm: row pitch, box height, offsets, "+"
+MAX_LAYERS = 6  #: deeper networks show their first and last two layers (see `_shown_ops`)
 
 
 @dataclass(frozen=True)
@@ -82,18 +84,30 @@ def _edge_label(p, c: Carried, summed: bool) -> Label:
 def pass_drawing(p) -> Drawing:
     """The drawing of pass `p` (see the module docstring)."""
     graph = p.graph
-    rows = {graph.outputs[0]: 0} | {op.output: i + 1 for i, op in enumerate(graph.ops)}
-    boxes = [Label.of(graph.outputs[0])] + [
-        equals(Label.of(op.output), Label.of(op.equation)) for op in graph.ops
-    ]
+    shown, gap = _shown_ops(p)
+    rows = {graph.outputs[0]: 0}
+    boxes, styles = [Label.of(graph.outputs[0])], ["value"]
+    for op in shown:
+        if op is None:
+            boxes.append(Label.words(f"layers {gap[0]} to {gap[1]}"))
+            styles.append("gap")
+        elif op is graph.ops[-1]:
+            boxes.append(equals(Label.of(f), objective(graph)))
+            styles.append("loss")
+        else:
+            boxes.append(equals(Label.of(op.output), Label.of(op.equation)))
+            styles.append("value")
+        rows[op.output if op else None] = len(boxes) - 1
+    if gap:  # the elided ops' values: in the gap's row
+        rows |= {op.output: rows[None] for op in graph.ops if gap[0] <= (op.layer or 0) <= gap[1]}
     width = max(max(b.width for b in boxes) + 0.3, 1.2)
     nodes = [
-        Node(0.0, -r * PITCH, "box", width, BOX_H, (b,), "loss" if r == len(boxes) - 1 else "value")
-        for r, b in enumerate(boxes)
+        Node(0.0, -r * PITCH, "box", width, BOX_H, (b,), style)
+        for r, (b, style) in enumerate(zip(boxes, styles, strict=True))
     ]
     left, right = -width / 2, width / 2
     paths, texts = _forward(graph, rows, nodes, left), []
-    arrows = carried(p)
+    arrows = [c for c in carried(p) if rows[c.op.output] != rows[c.value]]
     summed = {x for x, _ in sums(p)}
     lane = right + 0.4
     near = [c for c in arrows if rows[c.op.output] - rows[c.value] == 1]
@@ -136,13 +150,26 @@ def pass_drawing(p) -> Drawing:
     )
 
 
+def _shown_ops(p) -> tuple[list, tuple | None]:
+    """The ops drawn, in order, with None where layers a..b are elided, and (a, b) or None.
+    Networks deeper than `MAX_LAYERS` without sums of adjoints show their first and last two
+    layers; the arrows into and out of the gap carry the adjoints that cross it."""
+    ops, depth = list(p.graph.ops), max(op.layer or 0 for op in p.graph.ops)
+    if depth <= MAX_LAYERS or sums(p):
+        return ops, None
+    a, b = 3, depth - 2
+    first = [op for op in ops if op.layer is not None and op.layer < a]
+    last = [op for op in ops if op.layer is None or op.layer > b]
+    return [*first, None, *last], (a, b)
+
+
 def _forward(graph, rows: dict, nodes: list, left: float) -> list[Path]:
     """Forward arrows: down the column from row to row, on the left where a value skips rows."""
     paths, lane = [], left - 0.3
     for op in graph.ops:
         r = rows[op.output]
         for x in op.inputs:
-            if x not in rows:
+            if x not in rows or rows[x] == r:
                 continue
             top, low = nodes[rows[x]], nodes[r]
             if rows[x] == r - 1:

@@ -27,6 +27,7 @@ class Label:
 
     tex: str
     text: str
+    size: float | None = None  #: width in cm where known better than `measure` guesses
 
     @classmethod
     def of(cls, expr) -> Label:
@@ -36,21 +37,33 @@ class Label:
     @classmethod
     def words(cls, words: str) -> Label:
         """Words shown literally (in ``\\text`` in LaTeX)."""
-        return cls(rf"\text{{{tex_text(words)}}}", words)
+        return cls(rf"\text{{{tex_text(words)}}}", words, _words_width(words))
 
     def __add__(self, other: Label) -> Label:
         """The two labels side by side, separated by a space."""
-        return Label(rf"{self.tex} \ {other.tex}", f"{self.text} {other.text}")
+        size = self.width + other.width + 0.33 * EM
+        return Label(rf"{self.tex} \ {other.tex}", f"{self.text} {other.text}", size)
 
     @property
     def width(self) -> float:
         """Estimated width in cm, in the pictures' font."""
-        return measure(self.tex).width * EM
+        return self.size if self.size is not None else measure(self.tex).width * EM
+
+
+def _words_width(words: str) -> float:
+    """Estimated width (cm) of `words` in roman type: average advances of Computer Modern."""
+    em = sum(
+        0.72 if c.isupper() else 0.5 if c.isalnum() else 0.33 if c == " " else 0.3 for c in words
+    )
+    return em * EM
 
 
 def joined(*labels: Label, tex: str = " ", plain: str = " ") -> Label:
     """`labels` in a row, separated by `tex` in LaTeX and `plain` in Unicode."""
-    return Label(tex.join(lab.tex for lab in labels), plain.join(lab.text for lab in labels))
+    size = None
+    if all(lab.size is not None for lab in labels):  # words only: the separator is estimated
+        size = sum(lab.size for lab in labels) + (len(labels) - 1) * Label(tex, plain).width
+    return Label(tex.join(lab.tex for lab in labels), plain.join(lab.text for lab in labels), size)
 
 
 def equals(lhs: Label, rhs: Label) -> Label:

@@ -23,7 +23,7 @@ from .model import EM, LINE, Drawing, Label, Node, Path, Text, equals, joined
 MAX_UNITS = 8  #: wider layers (or inputs) are drawn as boxes
 MAX_LAYERS = 6  #: deeper networks are drawn as boxes
 DX, DY, NEURON = 2.2, 0.8, 0.56  #: cm between columns, between neurons; a neuron's diameter
-MAX_ROW = 10.0  #: cm of boxes in one row (the beamer frame's width, less a margin)
+MAX_ROW = 11.5  #: cm of boxes in one row (a little more than a beamer frame's width)
 
 
 def network_drawing(spec) -> Drawing:
@@ -147,9 +147,14 @@ def _loss_node(graph: Graph, x: float, y: float) -> Node:
     return Node(x, y, "box", 0.5, 0.45, (Label.of(f),), "loss")
 
 
+def objective(graph: Graph) -> Label:
+    """The right side of f: the loss op's equation, plus each weight-decay penalty."""
+    terms = [graph.ops[-1].equation, *(op.equation for op in graph.penalties)]
+    return joined(*(Label.of(t) for t in terms), tex=" + ", plain=" + ")
+
+
 def _loss_equation(graph: Graph) -> Label:
-    loss = graph.ops[-1]
-    return equals(Label.of(loss.output), Label.of(loss.equation))
+    return equals(Label.of(graph.ops[-1].output), objective(graph))
 
 
 # ----------------------------------------------------------------------------- boxes
@@ -171,12 +176,10 @@ def _layer_lines(spec, graph: Graph, j: int) -> tuple[Label, ...]:
     """What layer j's box says: its number and kind, its output's shape, its kernel or window,
     its activation."""
     layer, shape = spec.layers[j - 1], spec.shapes[j]
-    kind = layer.kind + (", bias" if _has_bias(graph, j) else "")
-    lines = [Label.words(f"layer {j}: {kind}")]
-    if layer.kind == "dense":
-        lines.append(_shape(shape) + Label.words("units"))
-    else:
-        lines.append(_shape(shape))
+    lines = [Label.words(f"layer {j}: {layer.kind}")]
+    size = _shape(shape) + Label.words("units") if layer.kind == "dense" else _shape(shape)
+    bias = Label.words(", bias") if _has_bias(graph, j) else None
+    lines.append(joined(size, bias, tex="", plain="") if bias else size)
     kernel = getattr(layer, "kernel", None)
     if kernel is not None:
         lines.append(_sizes("kernel", kernel, f", {layer.padding}"))
@@ -197,10 +200,8 @@ def _box(x: float, lines: tuple[Label, ...], style: str) -> Node:
 def _boxes(spec, graph: Graph) -> Drawing:
     contents = [((Label.words("input"), _shape(spec.shapes[0])), "value")]
     contents += [(_layer_lines(spec, graph, j), "layer") for j in range(1, spec.depth + 1)]
-    contents.append(
-        ((Label.words("loss"), equals(Label.of(f), Label.of(graph.ops[-1].equation))), "loss")
-    )
-    gap = 0.8
+    contents.append(((Label.words("loss"), _loss_equation(graph)), "loss"))
+    gap = 0.65
     rows, x = [[]], 0.0
     for lines, style in contents:
         box = _box(x, lines, style)

@@ -17,6 +17,7 @@ NODE_FILLS = {
     "value": ("#f3f3f3", "#000"),
     "loss": ("#fbe6d2", "#000"),
     "plus": ("#ffffff", "#9e1b1b"),
+    "gap": ("#ffffff", "#808080"),
 }
 PATH_STROKES = {
     "weight": ("#999999", 0.6, ""),
@@ -66,6 +67,7 @@ def _node(n: Node, at: _Frame) -> list[str]:
     else:
         left, top = at((n.x - n.width / 2, n.y + n.height / 2))
         rounded = ' rx="3"' if n.shape == "box" else ""
+        rounded += ' stroke-dasharray="3,2"' if n.style == "gap" else ""
         shape = (
             f'<rect x="{_f(left)}" y="{_f(top)}" width="{_f(n.width * PX)}" '
             f'height="{_f(n.height * PX)}"{rounded} fill="{fill}" stroke="{stroke}"/>'

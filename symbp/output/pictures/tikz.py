@@ -14,6 +14,7 @@ NODE_STYLES = {
     "value": "rectangle, rounded corners=2pt, draw, fill=gray!8",
     "loss": "rectangle, rounded corners=2pt, draw, fill=orange!15",
     "plus": "circle, draw=red!70!black, fill=white",
+    "gap": "rectangle, rounded corners=2pt, draw=gray, dashed, fill=white",
 }
 #: TikZ options of each path style (an arrow head is added where the path has one)
 PATH_STYLES = {
