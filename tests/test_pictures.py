@@ -31,6 +31,7 @@ from symbp.output.pictures import (
     pass_drawing,
     sums,
     svg,
+    svg_pictures,
     tikz,
 )
 from symbp.printing.latex import latex
@@ -226,6 +227,27 @@ def test_every_arrow_of_the_graph_starts_and_ends_on_a_shape(name):
             assert any(_on_outline(point, n) for n in d.nodes), (path, point)
 
 
+def test_deep_graph_elides_the_middle_layers_and_keeps_the_adjoints_across():
+    widths = [3] * 9 + [2]  # J = 9
+    spec = _dense(widths)
+    p = derive(spec).sample
+    d = pass_drawing(p)
+    (gap,) = [n for n in d.nodes if n.style == "gap"]
+    assert gap.lines[0].text == "layers 3 to 7"
+    shown = " ".join(n.lines[0].text for n in d.nodes if n.style in ("value", "loss"))
+    assert "u₂" in shown and "u₈" in shown and "u₃ " not in shown and "u₇ " not in shown
+    names = p.names
+    crossing = {  # the adjoints that enter and leave the gap: W_3^T delta_3, W_8^T delta_8
+        latex(MatMul(Transpose(names.W(j)), names.delta(j))) for j in (3, 8)
+    }
+    pitch = abs(d.nodes[1].y - d.nodes[0].y)
+    beside = {  # the labels of the arrows that end or start at the gap
+        t.label.tex for t in d.texts if t.style == "backward" and abs(t.y - gap.y) < pitch
+    }
+    assert len(beside) == 2
+    assert crossing == beside
+
+
 # ------------------------------------------------------------------------------- SVG
 
 
@@ -246,6 +268,16 @@ def test_svg_is_well_formed_and_shows_the_labels(name):
         assert {text(names.W(j)) for j in range(1, spec.depth + 1)} <= network
     else:
         assert all(any(f"layer {j}:" in s for s in network) for j in range(1, spec.depth + 1))
+
+
+def test_svg_pictures_for_a_web_page_are_well_formed():
+    spec = _example("residual")
+    pictures = svg_pictures(spec)
+    for key in ("network", "graph"):
+        assert ET.fromstring(pictures[key]).tag == f"{SVG}svg"
+    p = derive(spec).sample
+    z1 = p.names.z(1)
+    assert pictures["sums"] == [f"{text(Partial(f, z1))} = {text(MatAdd(*p.contributions[z1]))}"]
 
 
 def test_svg_and_tikz_escape_user_text():

@@ -32,6 +32,18 @@ def latex_pictures(spec, slides: bool = False) -> dict:
     }
 
 
+def svg_pictures(spec) -> dict:
+    """The same pictures as inline SVG for a web page: "network", "graph" (``<svg>`` strings,
+    labels as Unicode text, XML-escaped), "neurons", and "sums" as plain Unicode text."""
+    flow = graph_drawing(spec)
+    return {
+        "network": svg(network_drawing(spec), title=f"The network {spec.name}"),
+        "graph": svg(flow, title=f"The computational graph of {spec.name}"),
+        "neurons": neuron_view(spec),
+        "sums": [note.text for note in flow.notes],
+    }
+
+
 __all__ = [
     "Drawing",
     "Label",
@@ -47,5 +59,6 @@ __all__ = [
     "pass_drawing",
     "sums",
     "svg",
+    "svg_pictures",
     "tikz",
 ]
