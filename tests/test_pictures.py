@@ -138,6 +138,21 @@ def test_wide_or_deep_networks_are_drawn_one_box_per_layer(widths):
     assert values == [f"z{chr(0x2080 + j)}" for j in range(len(widths))]
 
 
+def test_symbolic_widths_are_drawn_as_boxes_named_by_their_width():
+    spec = symbp.from_dict(
+        {
+            "name": "sym",
+            "input": "Xscr",
+            "layers": [{"units": "h", "activation": "tanh"}, {"units": 2}],
+        }
+    )
+    assert not neuron_view(spec)
+    d = network_drawing(spec)
+    lines = [line.tex for n in d.nodes for line in n.lines]
+    assert r"\mathit{Xscr}" in lines and any(r"\mathit{h}" in line for line in lines)
+    assert r"\mathscr" not in tikz(d)
+
+
 def test_residual_network_shows_its_skip_connection():
     spec = _example("residual")
     d = network_drawing(spec)

@@ -162,7 +162,7 @@ def _loss_equation(graph: Graph) -> Label:
 
 def _shape(shape: tuple) -> Label:
     """A value's shape per sample: 8, or channels x height x width."""
-    parts = [Label.of(sp.sympify(n)) for n in shape]
+    parts = [Label.of(sp.Integer(n) if isinstance(n, int) else n) for n in shape]
     return joined(*parts, tex=r" \times ", plain="×")
 
 
