@@ -18,7 +18,7 @@ from ...catalog.layers.conv import PoolLayer
 from ...derivation.derive import derive
 from ...graph.ops import Graph, f
 from ...naming import subscript
-from .model import EM, LINE, Drawing, Label, Node, Path, Text, equals, joined
+from .model import LINE, Drawing, Label, Node, Path, Text, equals, joined
 
 MAX_UNITS = 8  #: wider layers (or inputs) are drawn as boxes
 MAX_LAYERS = 6  #: deeper networks are drawn as boxes
@@ -243,4 +243,4 @@ def _boxes(spec, graph: Graph) -> Drawing:
     return Drawing(tuple(nodes), tuple(paths), tuple(texts), summary="one box per layer")
 
 
-__all__ = ["EM", "MAX_LAYERS", "MAX_UNITS", "network_drawing", "neuron_view"]
+__all__ = ["MAX_LAYERS", "MAX_UNITS", "network_drawing", "neuron_view"]
