@@ -15,9 +15,11 @@ form, the update rule, and for deep linear networks block-coordinate descent (an
 
 from __future__ import annotations
 
+import html
+
 import sympy as sp
 from markupsafe import Markup  # jinja2's own escaping type: fragments the printer escaped
-from sympy import MatAdd, MatMul, OneMatrix, ZeroMatrix
+from sympy import MatAdd, MatMul, OneMatrix
 
 from .. import naming
 from ..catalog import activations as activations_module
@@ -93,7 +95,6 @@ def context(spec: Spec, convexity: bool = False) -> dict:
         "frozen": _frozen(p, b, spec.depth == 1) if frozen_layers(spec) else None,
         "legend": _legend([step.reason for chain in d.chains for step in chain.steps]),
         "chains": [_chain(chain, p, chain is first_sum) for chain in d.chains],
-        "assumptions": [a.text for a in d.assumptions],
         "recursion": [row(m(lhs), EQ, m(rhs)) for lhs, rhs in p.adjoints]
         + [row(lhs, EQ, m(g)) for lhs, g, _ in grads],
         "batch_loss": [row(m(f), EQ, _scaled(scale, b.data_objective / b.scale, b))],
@@ -151,11 +152,11 @@ def _network_rows(p) -> list[dict]:
 
 def _scaled(scale, body, b) -> Markup:
     """``scale body`` and the weight-decay terms, a leading minus of the body moved in front."""
-    shown = m(body)
+    shown = str(m(body))
     decay = [seq(mm.mo("+"), m(op.equation)) for op in b.graph.penalties]
     minus = f"<mrow>{mm.mo(mm.MINUS)}"
     if scale and shown.startswith(minus):
-        return seq(mm.mo(mm.MINUS), scale, Markup("<mrow>" + shown[len(minus) :]), *decay)
+        return seq(mm.mo(mm.MINUS), scale, "<mrow>" + shown[len(minus) :], *decay)
     return seq(scale, shown, *decay)
 
 
@@ -497,10 +498,10 @@ def _convexity() -> dict:
 
 
 def _comment_header(text: str) -> str:
-    """`text` (symbp's stamped page) with its header lines inside an HTML comment, ``>`` in
-    them written ``&gt;`` so that no name in the header can end the comment, resealed."""
+    """`text` (symbp's stamped page) with its header lines inside an HTML comment, escaped
+    (``&``, ``<``, ``>`` as entities) so that no name in them can end the comment, resealed."""
     lines = text.split("\n")
-    header = [line.replace(">", "&gt;") for line in lines[:4]]
+    header = [html.escape(line, quote=False) for line in lines[:4]]
     return seal(("<!--\n" + "\n".join(header) + "\n-->\n" + "\n".join(lines[4:])).encode()).decode()
 
 
@@ -517,5 +518,6 @@ def page_source(spec: Spec, command: str | None = None, convexity: bool = False)
             spec.source,
         )
     body = render("html/page.html.j2", **context(spec, convexity))
-    command = command or default_command("html", spec.source, f"{spec.name}.html")
+    extra = ["--convexity"] * convexity
+    command = command or default_command("html", spec.source, f"{spec.name}.html", extra)
     return _comment_header(stamp(body, "#", spec.name, spec.digest(), command))
