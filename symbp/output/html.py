@@ -32,7 +32,7 @@ from ..derivation.lecture import frozen_layers, perceptron_pass
 from ..derivation.linear import bcd_applies, bcd_blocks, convexity_example, is_deep_linear
 from ..errors import SpecError
 from ..graph.convolution import Conv, ConvTranspose, Geometry
-from ..graph.nodes import Partial
+from ..graph.nodes import ElementSum, Partial
 from ..graph.ops import f
 from ..naming import Names
 from ..printing import mathml as mm
@@ -222,13 +222,7 @@ def _decay_meaning() -> Markup:
     return Markup(
         "the chain rule on the loss term, plus the gradient <math>{}</math> of the weight decay "
         "<math>{}</math>"
-    ).format(m(2 * lam * W), seq(m(lam), m(_element_sum(penalty))))
-
-
-def _element_sum(expr):
-    from ..graph.nodes import ElementSum
-
-    return ElementSum(expr)
+    ).format(m(2 * lam * W), seq(m(lam), m(ElementSum(penalty))))
 
 
 def _chain(chain, p, first_sum: bool) -> dict:
@@ -332,7 +326,7 @@ def _update(spec: Spec, p) -> dict:
     theta, alpha = m(optimizers.theta), m(optimizers.alpha)
     flat, direction = Markup("<mi>𝐰</mi>"), Markup("<mi>𝐝</mi>")
     layer, layer_step = Markup(mm.generic("W")), Markup(f"<msub>{m(naming.ALPHA)}<mi>j</mi></msub>")
-    layer_direction = Markup(f"<msub><mi>{mm._bold('D')}</mi><mi>j</mi></msub>")
+    layer_direction = Markup(f"<msub><mi>{mm.bold('D')}</mi><mi>j</mi></msub>")
     size = sp.Add(*(sp.Mul(*prm.symbol.shape) for prm in p.graph.params))
     forms = [
         row(

@@ -32,13 +32,14 @@ def _char(name: str) -> str:
     return unicodedata.lookup(f"MATHEMATICAL {name}")
 
 
-def _bold(letter: str) -> str:
+def bold(letter: str) -> str:
+    """`letter` as Unicode's mathematical bold letter (LaTeX's \\mathbf)."""
     return _char(f"BOLD {'CAPITAL' if letter.isupper() else 'SMALL'} {letter.upper()}")
 
 
 # code stem -> its letter as LaTeX's \mathbf (upright bold) or \boldsymbol (bold italic Greek)
-_STEMS = {stem: _bold(stem) for stem in ("z", "u", "a", "y", "W", "K", "b", "P", "Z", "U")}
-_STEMS |= {stem: _bold(stem) for stem in ("A", "Y")}
+_STEMS = {stem: bold(stem) for stem in ("z", "u", "a", "y", "W", "K", "b", "P", "Z", "U")}
+_STEMS |= {stem: bold(stem) for stem in ("A", "Y")}
 _STEMS |= {
     "delta": _char("BOLD ITALIC SMALL DELTA"),
     "zeta": _char("BOLD ITALIC SMALL ZETA"),
@@ -318,7 +319,7 @@ class SymbpMathMLPrinter(Strict, MathMLPresentationPrinter):
         return self._el("msup", self._factor(expr.base), sup)
 
     def _print_Identity(self, expr):
-        return self._mi(_bold("I"))
+        return self._mi(bold("I"))
 
     def _print_ZeroMatrix(self, expr):
         return self._text("mn", ZERO)
