@@ -1,5 +1,6 @@
 """Regenerate generated/ from examples/: for each spec a NumPy module, a LaTeX article and beamer
-slides (deep linear specs with the convexity example).  The golden test compares these bytes.
+slides, and a web page (deep linear specs with the convexity example).  The golden test compares
+these bytes.
 
     python generated/regenerate.py
 """
@@ -12,6 +13,7 @@ import symbp
 from symbp.derivation.linear import is_deep_linear
 from symbp.escape import one_line
 from symbp.output.files import default_command, write
+from symbp.output.html import page_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +31,8 @@ def outputs(root: Path = ROOT) -> dict[str, str]:
             extra = ["--beamer"] * beamer + convexity
             command = default_command("latex", rel, f"generated/{target}", extra)
             out[target] = symbp.latex_document(spec, beamer, command, bool(convexity))
+        command = default_command("html", rel, f"generated/{name}.html", convexity)
+        out[f"{name}.html"] = page_source(spec, command, bool(convexity))
     return out
 
 

@@ -3,6 +3,7 @@
     symbp derive   [SPEC]                    the delta recursion and every gradient, in Unicode
     symbp latex    [SPEC] -o OUT.tex [--pdf] [--beamer]
     symbp generate [SPEC] -o OUT.py
+    symbp html     [SPEC] -o OUT.html         the article as one web page (MathML, no script)
     symbp check    [SPEC]                    proof by expansion + finite-difference check
     symbp verify   [SPEC] --claim 'CLAIM'    check a hand derivation (also --claims, --tex)
 
@@ -32,6 +33,7 @@ from .escape import one_line
 from .output import backends
 from .output.document import document_source
 from .output.files import PDF_MARK, default_command, existing_mode, seal, write
+from .output.html import page_source
 from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
@@ -94,6 +96,15 @@ def _latex(args) -> int:
     _wrote(output, write(output, text, force=args.force))
     if args.pdf:
         _wrote(compile_pdf(output, force=args.force))
+    return 0
+
+
+def _html(args) -> int:
+    spec = _spec(args)  # a bad spec is named first, then a bad -o, before any derivation
+    output = _output(args.output, ".html", "html")
+    extra = ["--convexity"] * args.convexity
+    text = page_source(spec, _command(args, args.output, *extra), convexity=args.convexity)
+    _wrote(output, write(output, text, force=args.force))
     return 0
 
 
@@ -381,6 +392,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the .tex file to write")
     p.add_argument("--pdf", action="store_true", help="also compile it with pdflatex")
     p.add_argument("--beamer", action="store_true", help="slides instead of an article")
+    p.add_argument(
+        "--convexity",
+        action="store_true",
+        help="add the two-layer example showing ERM is not jointly convex (deep linear specs)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
+    p = command("html", _html, "write the derivation as one self-contained web page")
+    p.add_argument("-o", "--output", required=True, help="the .html file to write")
     p.add_argument(
         "--convexity",
         action="store_true",

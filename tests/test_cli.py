@@ -51,6 +51,7 @@ AS_A_PROCESS = {
     "check": ([ROOT / "examples" / "perceptron.toml"], "all checks passed", None),
     "generate": (["-o", "net.py"], "wrote net.py", "net.py"),
     "latex": (["-o", "net.tex"], "wrote net.tex", "net.tex"),
+    "html": (["-o", "net.html"], "wrote net.html", "net.html"),
     "verify": (["--claim", r"\delta_2 = (W_3^T \delta_3) \circ \sigma'_2"], "correct: ", None),
 }
 

@@ -35,7 +35,9 @@ def _regenerate():
 
 def test_generated_files_are_byte_for_byte_reproducible():
     expected = _regenerate().outputs(ROOT)
-    stored = {p.name for p in (ROOT / "generated").iterdir() if p.suffix in (".py", ".tex")}
+    stored = {
+        p.name for p in (ROOT / "generated").iterdir() if p.suffix in (".py", ".tex", ".html")
+    }
     assert stored - {"regenerate.py"} == set(expected), "generated/ has stale or missing files"
     for filename, text in expected.items():
         data = (ROOT / "generated" / filename).read_bytes()

@@ -34,6 +34,11 @@ class _FolderEnvironment(jinja2.Environment):
         return posixpath.join(posixpath.dirname(parent), template)
 
 
+def _escapes_html(template: str | None) -> bool:
+    """Autoescaping on for the web page's templates (`html/`), off for LaTeX and code."""
+    return bool(template) and template.startswith("html/")
+
+
 @cache
 def environment() -> jinja2.Environment:
     return _FolderEnvironment(
@@ -42,7 +47,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=_escapes_html,
         block_start_string="<%",
         block_end_string="%>",
         variable_start_string="<<",
