@@ -5,7 +5,7 @@
 fills with autoescaping on: a printed fragment arrives as `Markup` (the printer escapes every text
 node it writes), every other string (the spec's name, activation names, notes) is escaped by the
 template.  The page has no script, no style sheet, font or image fetched from anywhere; its
-`pictures` are inline SVG (title, markup) pairs, empty until the picture module fills them.
+`pictures` are inline SVG (title, markup) pairs drawn by `output.pictures`.
 
 The sections follow the article (`output.document`): the network, convolutions as matrices,
 the activation derivatives, each layer's chain with its reasons, the general case, the batch
@@ -50,6 +50,7 @@ from .document import (
     perceptron_updates,
 )
 from .files import default_command, seal, stamp
+from .pictures import svg_pictures
 
 EQ, DEF, ARROW = mm.mo("="), mm.mo("≜"), mm.mo("←")
 
@@ -69,6 +70,23 @@ def seq(*parts) -> Markup:
     return Markup("<mrow>" + "".join(str(p) for p in parts) + "</mrow>")
 
 
+def _pictures(spec: Spec) -> list[tuple[str, Markup]]:
+    """(caption, inline <svg>) of the network and of its computational graph, drawn by
+    `output.pictures` (labels XML-escaped there)."""
+    drawn = svg_pictures(spec)
+    inline = {  # in HTML the parser puts <svg> in its namespace: no namespace URL in the page
+        key: drawn[key].replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
+        for key in ("network", "graph")
+    }
+    return [
+        ("The network", Markup(inline["network"])),
+        (
+            "The computational graph: the forward ops, and the adjoints flowing back",
+            Markup(inline["graph"]),
+        ),
+    ]
+
+
 def context(spec: Spec, convexity: bool = False) -> dict:
     """The template variables: every formula printed as MathML, every display a list of rows."""
     d = derive(spec)
@@ -83,7 +101,7 @@ def context(spec: Spec, convexity: bool = False) -> dict:
     )
     return {
         "name": spec.name,
-        "pictures": [],  # (title, inline <svg> markup): filled by the picture module
+        "pictures": _pictures(spec),
         "tex": _notation(spec, p),
         "network": _network_rows(p),
         "skips": _skips(p),
