@@ -203,6 +203,9 @@ def optimizer_context(printer, optimizer: optimizers.Optimizer) -> dict:
         "steps": [python_string(line) for line in shown],
         "arguments": ", ".join(["theta", "grad", *state, *scratch, "lr", "k", *optimizer.hyper]),
         "lines": list(lowered.lines),
+        "assignments": [(str(t), printer({}).doprint(f)) for t, f in code],  # no in-place writes
+        "state_names": state,
+        "hyper_names": list(optimizer.hyper),
         "initial": [repr(float(x.initial)) for x in optimizer.state],
         "scratch": lowered.scratch,
         "hyper": json.dumps(optimizer.hyper),
@@ -218,6 +221,9 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     """The module's full text, header included, for `backend` (a name in `backends.BACKENDS`);
     deterministic for a given spec, command and backend."""
     chosen = backends.backend(backend)
+    refuse = getattr(chosen.printer, "refuse", None)  # what a backend cannot emit yet
+    if refuse is not None:
+        refuse(spec)  # a one-line SpecError
     refuse_large_arrays(spec, "generate")
     for where, width in (
         ("input", spec.widths[0]),
