@@ -322,6 +322,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
             n if n in {z.name for z in batch.graph.outputs} else "_" for n in names
         ),
         unpacked=", ".join(n if n in used_by_gradients | used_by_loss else "_" for n in names),
+        gradients_unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
+        gradient_params=[p for p in params if p["key"] in used_by_gradients],
         backward=backward,
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
