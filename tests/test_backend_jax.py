@@ -183,6 +183,17 @@ def test_training_by_gd_follows_the_numpy_modules_run(name, optimizer):
     )
 
 
+def test_sgd_step_equals_the_numpy_modules():
+    spec = example("binary_classifier")
+    mod, numpy_mod = jax_module_for(spec), module_for(spec)
+    params, X, Y = problem(spec)
+    want = {k: v.copy() for k, v in params.items()}
+    numpy_mod.sgd_step(want, X, Y, 0.3)
+    with jax.enable_x64(True):
+        got = mod.sgd_step(*as_jax(params, X, Y), 0.3)
+    assert_close(got, want, 1e-12)
+
+
 def test_minibatch_sgd_lowers_the_loss():
     spec = example("deep_mlp")
     mod = jax_module_for(spec)
