@@ -18,6 +18,9 @@ checked against symbp's at the initial weights.  Contenders:
 - PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores (or
   `--threads N`, which also sets the BLAS and XLA thread pools of the others);
 - JAX: `jax.jit` of value-and-grad plus the update (compiled before timing);
+- symbp JAX: the module `symbp generate --backend jax` emits, its `jax.jit`-compiled
+  `sgd_step` (the derived backward pass as the objective's `jax.custom_vjp` rule, then the SGD
+  update), on one device;
 - GEMMs: only the step's matrix products (forward, deltas, weight gradients) into preallocated
   arrays: what any implementation on NumPy's BLAS pays at least.
 
@@ -216,6 +219,30 @@ def jax_contender(params, X, Y, activations):
     return step, gradients
 
 
+def symbp_jax_contender(spec, params, X, Y):
+    """(step, gradients) with the emitted JAX module's jitted sgd_step; None without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    mod = load_module(module_source(spec, backend="jax"), "bench_jax")
+    P = {k: jnp.asarray(v) for k, v in params.items()}
+    state = {"P": P}
+    jX, jY, lr = jnp.asarray(X), jnp.asarray(Y), jnp.asarray(LR, X.dtype)
+    jax.block_until_ready(mod.sgd_step(P, jX, jY, lr))  # compile outside the timing
+
+    def step():
+        state["P"] = mod.sgd_step(state["P"], jX, jY, lr)
+        jax.block_until_ready(state["P"])
+
+    def gradients():
+        return {k: np.asarray(v) for k, v in mod.gradients(P, jX, jY).items()}
+
+    return step, gradients
+
+
 def contenders(config: Config):
     """name -> a no-argument callable making one step, after checking every contender's
     gradients against symbp's at the same initial weights."""
@@ -247,6 +274,10 @@ def contenders(config: Config):
         if made is not None:
             steps[name], gradients = made
             found[name] = gradients()
+    made = symbp_jax_contender(spec, fresh(), X, Y)
+    if made is not None:
+        steps["symbp JAX"], gradients = made
+        found["symbp JAX"] = gradients()
     work, p_gemm = gemm_work(init, X, spec.depth), fresh()
     steps["GEMMs alone"] = lambda: gemm_step(p_gemm, X, acts, work)
     tol = 1e-9 if config.dtype == np.float64 else 2e-3
@@ -289,6 +320,7 @@ COLUMNS = (
     "NumPy by hand",
     "PyTorch",
     "JAX",
+    "symbp JAX",
     "GEMMs alone",
 )
 
@@ -298,6 +330,7 @@ def table(results: dict) -> str:
     present = [c for c in COLUMNS if any(c in r for r in results.values())]
     head = ["configuration", *(f"{c} (µs)" for c in present)]
     head += ["fastest peer / symbp train", "… / symbp train SGD", "GEMMs / symbp train"]
+    head += ["JAX / symbp JAX"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, r in results.items():
         peers = [r[p] for p in ("PyTorch", "JAX") if p in r]
@@ -306,6 +339,8 @@ def table(results: dict) -> str:
         cells.append(f"{min(peers) / ours:.2f}×" if peers else "–")
         cells.append(f"{min(peers) / r['symbp train SGD']:.2f}×" if peers else "–")
         cells.append(f"{r['GEMMs alone'] / ours:.0%}")
+        jax_pair = "JAX" in r and "symbp JAX" in r
+        cells.append(f"{r['JAX'] / r['symbp JAX']:.2f}×" if jax_pair else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SymbpError
+from ..printing.jax import JaxPrinter
 from ..printing.numpy import SymbpNumPyPrinter
 
 
@@ -29,7 +30,13 @@ class Backend:
 
 
 #: Every backend `symbp generate` can emit, by name.
-BACKENDS = {backend.name: backend for backend in (Backend("numpy", SymbpNumPyPrinter, "numpy"),)}
+BACKENDS = {
+    backend.name: backend
+    for backend in (
+        Backend("numpy", SymbpNumPyPrinter, "numpy"),
+        Backend("jax", JaxPrinter, "jax"),
+    )
+}
 DEFAULT = "numpy"
 
 

@@ -203,6 +203,9 @@ def optimizer_context(printer, optimizer: optimizers.Optimizer) -> dict:
         "steps": [python_string(line) for line in shown],
         "arguments": ", ".join(["theta", "grad", *state, *scratch, "lr", "k", *optimizer.hyper]),
         "lines": list(lowered.lines),
+        "assignments": [(str(t), printer({}).doprint(f)) for t, f in code],  # no in-place writes
+        "state_names": state,
+        "hyper_names": list(optimizer.hyper),
         "initial": [repr(float(x.initial)) for x in optimizer.state],
         "scratch": lowered.scratch,
         "hyper": json.dumps(optimizer.hyper),
@@ -218,6 +221,9 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     """The module's full text, header included, for `backend` (a name in `backends.BACKENDS`);
     deterministic for a given spec, command and backend."""
     chosen = backends.backend(backend)
+    refuse = getattr(chosen.printer, "refuse", None)  # what a backend cannot emit yet
+    if refuse is not None:
+        refuse(spec)  # a one-line SpecError
     refuse_large_arrays(spec, "generate")
     for where, width in (
         ("input", spec.widths[0]),
@@ -316,6 +322,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
             n if n in {z.name for z in batch.graph.outputs} else "_" for n in names
         ),
         unpacked=", ".join(n if n in used_by_gradients | used_by_loss else "_" for n in names),
+        gradients_unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
+        gradient_params=[p for p in params if p["key"] in used_by_gradients],
         backward=backward,
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),

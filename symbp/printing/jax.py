@@ -1,0 +1,63 @@
+"""JAX code for the batch pass: the NumPy printer with `jax.numpy` as the array module.
+
+Only the spelling differs from `numpy.SymbpNumPyPrinter`: ``jnp.`` for ``np.``, log-sum-exp
+through ``jax.nn.logsumexp`` (NumPy's ``logaddexp.reduce`` has no JAX counterpart).  The mathematics arrives from the derivation exactly as the
+NumPy backend prints it.
+
+`refuse` states what the JAX backend cannot emit yet (convolution and pooling layers, the
+perceptron rule, erf), as one-line errors naming the spec's field.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..catalog import activations
+from ..errors import SpecError
+from .numpy import SymbpNumPyPrinter
+
+#: the layer kinds whose ops this backend prints
+LAYER_KINDS = frozenset({"dense"})
+
+
+class JaxPrinter(SymbpNumPyPrinter):
+    module = "jnp"  #: ``import jax.numpy as jnp``
+
+    def _print_LogSumExp(self, expr):
+        return f"jax.nn.logsumexp({self._print(expr.arg)}, axis=0, keepdims=True)"
+
+    @staticmethod
+    def refuse(spec) -> None:
+        """`refuse`: what `output.module.module_source` calls before emitting for this backend."""
+        refuse(spec)
+
+
+def refuse(spec) -> None:
+    """A `SpecError` naming the first layer of `spec` the JAX backend cannot emit: a kind other
+    than dense (convolution, pooling), an activation whose derivative is zero almost everywhere
+    (the step: its perceptron rule is no gradient, so no custom_vjp rule), or a custom
+    activation using erf (JAX spells it outside jax.numpy, where symbp's float64 check of the
+    printed formula does not look)."""
+    for i, layer in enumerate(spec.layers):
+        if layer.kind not in LAYER_KINDS:
+            raise SpecError(
+                f"layers[{i}].type",
+                f"the jax backend does not support {layer.kind} layers yet; "
+                "generate this network with --backend numpy",
+                spec.source,
+            )
+        sigma = layer.sigma
+        if sigma.elementwise and activations.derivative(sigma).is_zero:
+            raise SpecError(
+                f"layers[{i}].activation",
+                "the step's derivative is 0 almost everywhere and the perceptron rule is no "
+                "gradient, so the jax backend has no backward rule for it; "
+                "use --backend numpy or a differentiable activation",
+                spec.source,
+            )
+        if sigma.source is not None and sigma.expr.has(sp.erf):
+            raise SpecError(
+                f"layers[{i}].activation.expr",
+                "the jax backend does not support erf yet; use --backend numpy",
+                spec.source,
+            )
