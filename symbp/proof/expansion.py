@@ -34,7 +34,7 @@ from ..derivation.lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
 from ..errors import SpecError, SymbpError
 from ..graph.nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
 from ..naming import N
-from ..spec.model import Spec
+from ..spec.model import RECURRENT, Spec
 
 SAMPLES = 2  #: columns used for the proof of the batch form
 
@@ -109,6 +109,7 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
             raise NotImplementedError(f"proof.evaluate has no case for {type(e).__name__}")
         return sp.sympify(e).subs(N, n)
 
+    go.env, go.n = env, n  # for nodes that evaluate sub-expressions with more values bound
     return go(expr)
 
 
@@ -182,7 +183,14 @@ def equal(a, b, table: dict) -> bool:
     return sp.expand(difference) == 0 or sp.cancel(sp.together(difference)) == 0
 
 
+PROOF_STEPS = 3  #: the longest sequence a proof of a recurrent network unrolls
+
+
 def _small(spec: Spec, max_width: int) -> Spec:
+    if spec.is_recurrent:
+        layers = tuple(replace(x, units=min(x.units, max_width)) for x in spec.layers)
+        steps = min(spec.steps or PROOF_STEPS, PROOF_STEPS)
+        return replace(spec, input=min(spec.input, max_width), layers=layers, steps=steps)
     if all(layer.kind == "dense" for layer in spec.layers):
         return spec.with_widths(
             [min(w, max_width) if isinstance(w, int) else max_width for w in spec.widths]
@@ -251,7 +259,8 @@ def explicit(
         )
         params.append(param.symbol)
     for j, layer in enumerate(spec.layers, start=1):
-        if concrete and layer.sigma.elementwise:
+        if (concrete or layer.kind in RECURRENT) and layer.sigma.elementwise:
+            # a recurrent cell writes sigma' through its output: the proof keeps its sigma
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
         else:
             env[("sigma", j)] = _sigma(spec, d, j, output_rule)
@@ -260,12 +269,13 @@ def explicit(
             dexpr = scalar(xi).diff(xi)
             derivatives[j] = lambda v, dexpr=dexpr: dexpr.subs(xi, v)  # Subs at symbolic v
     d0, dJ = spec.widths[0], spec.widths[-1]
-    env[names.z(0)] = sp.Matrix(d0, cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
-    env[names.y()] = sp.Matrix(dJ, cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
+    x_cols, y_cols = (int(sp.sympify(m.shape[1]).subs(N, cols)) for m in (names.z(0), names.y()))
+    env[names.z(0)] = sp.Matrix(d0, x_cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
+    env[names.y()] = sp.Matrix(dJ, y_cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
     if d.assumes(TARGETS_SUM_TO_ONE):
         # the derivation assumed probability targets: each column of y sums to one
         Y = env[names.y()]
-        for c in range(cols):
+        for c in range(y_cols):
             Y[dJ - 1, c] = 1 - sum(Y[a, c] for a in range(dJ - 1))
     for lhs, rhs in p.forward:
         env[lhs] = evaluate(rhs, env, cols)
