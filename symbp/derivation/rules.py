@@ -175,7 +175,7 @@ def sequence_form(info, expr, delta, S):
     c, p = info.cell, cell_pass(info.cell)
     subs = {p.delta: delta}
     for x in c.stored:
-        subs[x] = RowSlice(S, *c.rows_of(x))
+        subs[x] = RowSlice(S, *c.rows_of(x), x.name.split("_")[0].rstrip("0123456789"))
     H = c.hidden
     for index, (k, _) in enumerate(_gates(info.kind)):
         subs[c.step(f"delta{k}")] = RowSlice(delta, index * H, (index + 1) * H, k)

@@ -37,7 +37,7 @@ from functools import cache
 import sympy as sp
 from sympy import MatAdd, MatMul, MatrixExpr, OneMatrix, Transpose, ZeroMatrix
 
-from ..naming import step_symbol
+from ..naming import latex_name, step_symbol, subscript, unicode_name
 from .nodes import Sigma, SymbpNode, hadamard, lift
 from .ops import Op
 
@@ -280,6 +280,11 @@ class Recurrence(_InfoNode):
         return run_forward(self.info, go, *(go(a) for a in self.operands))
 
 
+def _renamed(symbol, stem: str) -> str:
+    """The name of the quantity of `symbol`'s layer with another stem: S1 -> H1."""
+    return stem + "".join(ch for ch in symbol.name if ch.isdigit())
+
+
 class Hidden(SymbpNode, MatrixExpr):
     """H: the hidden states h_1 .. h_T, the first `hidden` rows of the trace S."""
 
@@ -294,10 +299,10 @@ class Hidden(SymbpNode, MatrixExpr):
         return f"{_p(printer, self.args[0])}[:{int(self.args[1])}]"
 
     def _latex(self, printer):
-        return rf"\left[{printer._print(self.args[0])}\right]_{{\mathbf{{h}}}}"
+        return latex_name(_renamed(self.args[0], "H"))
 
     def _sympystr(self, printer):
-        return f"[{printer._print(self.args[0])}]_h"
+        return unicode_name(_renamed(self.args[0], "H"))
 
     def value(self, go):
         return go(self.args[0])[: int(self.args[1]), :]
@@ -316,10 +321,10 @@ class Last(_InfoNode):
         return f"{S}[:{H}].reshape({H}, {_steps_code(self.info)}, -1)[:, -1]"
 
     def _latex(self, printer):
-        return r"\mathbf{h}_{T}"
+        return rf"\mathbf{{h}}_{{{self.info.layer},T}}"
 
     def _sympystr(self, printer):
-        return "h_T"
+        return f"h{subscript(self.info.layer)},T"
 
     def value(self, go):
         S, info = go(self.operands[0]), self.info
@@ -339,10 +344,10 @@ class Shifted(_InfoNode):
         return f"_shifted({printer._print(self.operands[0])}, {_steps_code(self.info)})"
 
     def _latex(self, printer):
-        return rf"{printer._print(self.operands[0])}_{{\leftarrow}}"
+        return rf"\mathbf{{H}}^{{-}}_{{{self.info.layer}}}"
 
     def _sympystr(self, printer):
-        return f"{printer._print(self.operands[0])}₋₁"
+        return f"H⁻{subscript(self.info.layer)}"
 
     def value(self, go):
         H = go(self.operands[0])
