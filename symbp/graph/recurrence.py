@@ -108,6 +108,9 @@ class Apply(SymbpNode, MatrixExpr):
     def value(self, go):
         from ..catalog.activations import t
 
+        own = getattr(go, "env", {}).get(("apply", self.name))  # the proof's stand-in, if any
+        if own is not None:
+            return own(go(self.arg))
         expr = self.activation.expr
         return go(self.arg).applyfunc(lambda x: expr.subs(t, x))
 

@@ -156,6 +156,17 @@ def _sigma(spec: Spec, d, j: int, output_rule: bool = False) -> _Columnwise:
     return _Columnwise(sp.Function(f"sigma{j}"))
 
 
+def _gate(name: str) -> _Columnwise:
+    """A recurrent cell's gate activation for the proof: an otherwise undefined function whose
+    derivative is the activation's sigma' in terms of its output (sigmoid: s (1 - s))."""
+    formula = activations.derivative(activations.ACTIVATIONS[name]).expr
+
+    def fdiff(self, argindex=1):
+        return formula.subs(activations.s, self)
+
+    return _Columnwise(type(f"gate_{name}", (_OutputSigma,), {"fdiff": fdiff}))
+
+
 def equal(a, b, table: dict) -> bool:
     """a == b exactly.  Each sigma_j(...) and sigma_j'(...) is replaced, whole, by a fresh symbol
     (the same on both sides, via `table`: both come from one forward pass), which leaves
@@ -183,13 +194,23 @@ def equal(a, b, table: dict) -> bool:
     return sp.expand(difference) == 0 or sp.cancel(sp.together(difference)) == 0
 
 
-PROOF_STEPS = 3  #: the longest sequence a proof of a recurrent network unrolls
+PROOF_STEPS = 3  #: the longest sequence a proof of an Elman network unrolls
+GATED_PROOF = (2, 1)  #: steps and widths of a proof through LSTM or GRU cells (5+ gates a step)
+
+
+def _gated(spec: Spec) -> bool:
+    return any(layer.kind in ("lstm", "gru") for layer in spec.layers)
+
+
+def proof_steps(spec: Spec) -> int:
+    """T of a recurrent network's proof: 3 steps, 2 through gated cells."""
+    return GATED_PROOF[0] if _gated(spec) else PROOF_STEPS
 
 
 def _small(spec: Spec, max_width: int) -> Spec:
     if spec.is_recurrent:
         layers = tuple(replace(x, units=min(x.units, max_width)) for x in spec.layers)
-        steps = min(spec.steps or PROOF_STEPS, PROOF_STEPS)
+        steps = min(spec.steps or proof_steps(spec), proof_steps(spec))
         return replace(spec, input=min(spec.input, max_width), layers=layers, steps=steps)
     if all(layer.kind == "dense" for layer in spec.layers):
         return spec.with_widths(
@@ -259,11 +280,13 @@ def explicit(
         )
         params.append(param.symbol)
     for j, layer in enumerate(spec.layers, start=1):
-        if (concrete or layer.kind in RECURRENT) and layer.sigma.elementwise:
-            # a recurrent cell writes sigma' through its output: the proof keeps its sigma
+        if concrete and layer.sigma.elementwise:
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
-        else:
-            env[("sigma", j)] = _sigma(spec, d, j, output_rule)
+        else:  # a recurrent cell writes sigma' through its output where it can: so does the proof
+            env[("sigma", j)] = _sigma(spec, d, j, output_rule or layer.kind in RECURRENT)
+    if not concrete:  # the gates' sigmoid and tanh: any function with their sigma'(output)
+        for name in ("sigmoid", "tanh"):
+            env[("apply", name)] = _gate(name)
         if layer.sigma.elementwise and j in activated:
             scalar = env[("sigma", j)].scalar
             dexpr = scalar(xi).diff(xi)
@@ -302,9 +325,12 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
 
 def proof_spec(spec: Spec, max_width: int | None = None) -> Spec:
     """`spec` at the widths of its proof: <= `max_width`, by default 3 for J <= 3, else 2
-    (the expanded derivative grows like width^J)."""
+    (the expanded derivative grows like width^J); a recurrent network's at 2 (1 through LSTM
+    or GRU cells) over `proof_steps` steps."""
     if max_width is None:
         max_width = 3 if spec.depth <= 3 else 2
+        if spec.is_recurrent:  # every step multiplies the expansion
+            max_width = GATED_PROOF[1] if _gated(spec) else 2
     if isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 1:
         raise SymbpError(f"--max-width must be an integer >= 1, got {max_width!r}")
     return _small(spec, max_width)
@@ -339,7 +365,10 @@ def prove_activations(spec: Spec) -> list[Check]:
 
 def _prove_activations(spec: Spec) -> list[Check]:
     checks = []
-    for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
+    used = [layer.sigma for layer in spec.layers if layer.sigma.elementwise]
+    if _gated(spec):  # the gates' sigmoid and tanh
+        used += [activations.ACTIVATIONS[name] for name in ("sigmoid", "tanh")]
+    for act in dict.fromkeys(used):
         d, sigma, name = activations.derivative(act), act.expr, act.name
         claimed = d.expr.subs(activations.s, sigma) if d.of_output else d.expr
         ok = activations.proved_equal(claimed, sp.diff(sigma, activations.t))
