@@ -164,9 +164,7 @@ def refuse_large_arrays(spec, command: str) -> None:
                 spec.source,
             )
     total = sum(size for _, size in sizes) + sum(
-        spec.widths[j] if x.kind == "dense" else x.channels
-        for j, x in enumerate(spec.layers, start=1)
-        if x.bias
+        _bias_size(spec, j, x) for j, x in enumerate(spec.layers, start=1) if x.bias
     )
     if command == "check" and total > MAX_CHECKED_WEIGHTS:
         raise SpecError(
@@ -189,6 +187,25 @@ def _parameter_sizes(spec) -> list[tuple[str, int]]:
             for k in layer.kernel:
                 window *= k
             out.append(("K", layer.channels * spec.shapes[j - 1][0] * window))
+        elif layer.kind in _RECURRENT:  # W_xh and W_hh: blocks H x d_{j-1}, blocks H x H
+            rows = _blocks(layer.kind) * layer.units
+            out.append(("W", rows * (spec.widths[j - 1] + layer.units)))
         else:
             out.append(("pooling", 0))
     return out
+
+
+_RECURRENT = ("rnn", "lstm", "gru")
+
+
+def _blocks(kind: str) -> int:
+    return {"rnn": 1, "lstm": 4, "gru": 3}[kind]
+
+
+def _bias_size(spec, j: int, layer) -> int:
+    """Entries of layer j's biases: one per unit, per channel, or per gate row (b and b_hh)."""
+    if layer.kind == "dense":
+        return spec.widths[j]
+    if layer.kind in _RECURRENT:
+        return _blocks(layer.kind) * layer.units * (2 if layer.kind == "gru" else 1)
+    return layer.channels

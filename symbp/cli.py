@@ -37,6 +37,7 @@ from .output.html import page_source
 from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
+from .proof.expansion import proof_spec
 from .spec.model import LAYOUTS, Spec, lecture_spec, load
 from .verify.chains import TEX_SECONDS, judge_steps
 from .verify.compare import tex_steps, verify
@@ -191,7 +192,11 @@ def _check(args) -> int:
         at = "shapes " + "-".join("x".join(map(str, s)) for s in report.proof_shapes)
     else:
         at = "widths " + "-".join(map(str, report.proof_widths))
-    print(f"proof by expansion at {at}, every sigma_j an undefined function:")
+    if spec.is_recurrent:
+        at += f" over T = {proof_spec(spec, args.max_width).steps} steps"
+        print(f"proof by expansion at {at}, every sigma an undefined function with its sigma':")
+    else:
+        print(f"proof by expansion at {at}, every sigma_j an undefined function:")
     if note := widths_note(report):
         print(f"  ({note})")
     for c in report.checks:
@@ -226,9 +231,9 @@ def _check(args) -> int:
 
 def gradient_norms_table(rows) -> str:
     """`proof.check.gradient_norms` as a table: one line per layer, one column per parameter
-    (W, b), "-" where a layer has no such parameter."""
-    stems = list(dict.fromkeys(row.param[0] for row in rows))
-    norms = {(row.layer, row.param[0]): row.norm for row in rows}
+    (W, b; Wxh, Whh, bhh of a recurrent layer), "-" where a layer has no such parameter."""
+    stems = list(dict.fromkeys(row.param.rstrip("0123456789") for row in rows))
+    norms = {(row.layer, row.param.rstrip("0123456789")): row.norm for row in rows}
     lines = [
         "gradient norms ||df/dparam||_F at initialisation (init_params(seed=0)), on the check's "
         "data:",

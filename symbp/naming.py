@@ -38,6 +38,36 @@ _STEMS = {
     "Zeta": (r"\boldsymbol{\mathcal{Z}}", "𝒵"),
     "Dsig": (r"\boldsymbol{\Sigma}'", "Σ′"),
     "lambda": (r"\lambda", "λ"),  # a weight-decay coefficient (scalar): lambda, lambda_j
+    # recurrent layers: input and recurrent weights (PyTorch's weight_ih, weight_hh), the
+    # recurrent bias (GRU), the input projection A_j = W_xh Z_{j-1} + b, the hidden sequence
+    "Wxh": (r"\mathbf{W}_{xh@}", "Wₓₕ"),
+    "Whh": (r"\mathbf{W}_{hh@}", "Wₕₕ"),
+    "bhh": (r"\mathbf{b}_{hh@}", "bₕₕ"),
+    "H": (r"\mathbf{H}", "H"),
+    "S": (r"\mathbf{S}", "S"),  # a recurrent layer's trace: every step's stored values
+}
+#: stems of a recurrent cell's quantities at one time step, named with a layer and a time suffix
+#: (h1_t, c1_tm1, delta1_tp1: `step_symbol`); besides these, every stem of `_STEMS`
+_STEP_STEMS = {
+    "h": (r"\mathbf{h}", "h"),
+    "c": (r"\mathbf{c}", "c"),
+    "x": (r"\mathbf{x}", "x"),
+    "i": (r"\mathbf{i}", "i"),
+    "f": (r"\mathbf{f}", "f"),
+    "g": (r"\mathbf{g}", "g"),
+    "o": (r"\mathbf{o}", "o"),
+    "r": (r"\mathbf{r}", "r"),
+    "q": (r"\mathbf{q}", "q"),  # GRU's update gate (PyTorch's z: z names layer outputs here)
+    "n": (r"\mathbf{n}", "n"),
+    "v": (r"\mathbf{v}", "v"),  # the hidden projection W_hh h_{t-1} (+ b_hh) of one step
+    "eps": (r"\boldsymbol{\varepsilon}", "ε"),  # the adjoint of h_t (output term + carry)
+    "epsc": (r"\boldsymbol{\varepsilon}^{c}", "εᶜ"),  # the carried adjoint of c_t
+    "deltac": (r"\boldsymbol{\delta}^{c}", "δᶜ"),  # the adjoint of the LSTM's c_t
+    "deltav": (r"\boldsymbol{\delta}^{v}", "δᵛ"),  # the adjoint of the hidden projection v_t
+    # each gate k's pre-activation u^k, its adjoint delta^k and its sigma'^k
+    **{f"u{k}": (rf"\mathbf{{u}}^{{{k}}}", f"u{k}") for k in "ifgorqn"},
+    **{f"delta{k}": (rf"\boldsymbol{{\delta}}^{{{k}}}", f"δ{k}") for k in "ifgorqn"},
+    **{f"dsig{k}": (rf"\boldsymbol{{\sigma}}'^{{{k}}}", f"σ′{k}") for k in "ifgorqn"},
 }
 PER_SAMPLE = {"z", "u", "a", "y", "delta", "zeta", "dsig"}  #: stems of one-sample quantities
 #: Names symbp gives its scalar symbols besides the stems above: the sample count N, the
@@ -45,6 +75,9 @@ PER_SAMPLE = {"z", "u", "a", "y", "delta", "zeta", "dsig"}  #: stems of one-samp
 SCALARS = frozenset({"N", "f", "t", "s", "lse"})
 WIDTH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  #: a symbolic width: a plain identifier
 _NAME = re.compile(r"([A-Za-z]+?)(\d*)\Z")
+#: a recurrent cell's quantity at one time step: stem, layer, step (t, t - 1, t + 1)
+_STEP_NAME = re.compile(r"([A-Za-z]+?)(\d+)_(t|tm1|tp1)\Z")
+_STEPS = {"t": ("t", "t"), "tm1": ("t-1", "t−1"), "tp1": ("t+1", "t+1")}
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
@@ -95,31 +128,52 @@ def _symbol(stem: str, layer: int | None, rows, cols) -> MatrixSymbol:
 class Names:
     """The symbols of one network, per sample (`batch=False`, one column) or for N columns."""
 
-    def __init__(self, widths, batch: bool):
+    def __init__(self, widths, batch: bool, sequences=(), steps=None):
+        """`sequences` flags each value z_0 .. z_J that is a sequence over `steps` time steps
+        (recurrent networks): its columns are the steps' columns side by side, T per sample."""
         self.widths = tuple(widths)
         self.batch = batch
         self.cols = N if batch else 1
+        self.sequences = tuple(sequences) or (False,) * len(self.widths)
+        self.steps = steps
+
+    def cols_of(self, j: int):
+        """The columns of z_j (and of u_j, delta_j, ...): n, or T n for a sequence."""
+        return self.steps * self.cols if self.sequences[j] else self.cols
 
     def z(self, j):
-        return _symbol("Z" if self.batch else "z", j, self.widths[j], self.cols)
+        return _symbol("Z" if self.batch else "z", j, self.widths[j], self.cols_of(j))
 
     def u(self, j):
-        return _symbol("U" if self.batch else "u", j, self.widths[j], self.cols)
+        return _symbol("U" if self.batch else "u", j, self.widths[j], self.cols_of(j))
 
     def a(self, j):
-        return _symbol("A" if self.batch else "a", j, self.widths[j], self.cols)
+        return _symbol("A" if self.batch else "a", j, self.widths[j], self.cols_of(j))
 
     def zeta(self, j):
-        return _symbol("Zeta" if self.batch else "zeta", j, self.widths[j], self.cols)
+        return _symbol("Zeta" if self.batch else "zeta", j, self.widths[j], self.cols_of(j))
 
     def delta(self, j):
-        return _symbol("Delta" if self.batch else "delta", j, self.widths[j], self.cols)
+        return _symbol("Delta" if self.batch else "delta", j, self.widths[j], self.cols_of(j))
 
     def dsigma(self, j):
-        return _symbol("Dsig" if self.batch else "dsig", j, self.widths[j], self.cols)
+        return _symbol("Dsig" if self.batch else "dsig", j, self.widths[j], self.cols_of(j))
 
     def y(self):
-        return _symbol("Y" if self.batch else "y", None, self.widths[-1], self.cols)
+        last = len(self.widths) - 1
+        return _symbol("Y" if self.batch else "y", None, self.widths[-1], self.cols_of(last))
+
+    def projection(self, j, rows):
+        """A recurrent layer's input projection A_j (rows x the input's columns)."""
+        return _symbol("A" if self.batch else "a", j, rows, self.cols_of(j - 1))
+
+    def projection_adjoint(self, j, rows):
+        """Delta_j = d f / d A_j: every step's delta_t side by side."""
+        return _symbol("Delta" if self.batch else "delta", j, rows, self.cols_of(j - 1))
+
+    def trace(self, j, rows):
+        """A recurrent layer's trace S_j: every step's stored values."""
+        return _symbol("S", j, rows, self.cols_of(j - 1))
 
     def W(self, j):
         return _symbol("W", j, self.widths[j], self.widths[j - 1])
@@ -149,18 +203,44 @@ def split(name: str) -> tuple[str, str]:
 
 
 def latex_name(name: str) -> str:
+    step = _STEP_NAME.match(name)
+    if step and _step_stem(step.group(1)):
+        stem, layer, t = step.groups()
+        return _latex_indexed(_step_stem(stem)[0], f"{layer},{_STEPS[t][0]}")
     stem, index = split(name)
     if stem not in _STEMS:
         return name
-    tex = _STEMS[stem][0]
+    return _latex_indexed(_STEMS[stem][0], index)
+
+
+def _latex_indexed(tex: str, index: str) -> str:
+    """A stem's LaTeX with its index: appended to a stem's own subscript (W_{hh,1}) or added."""
+    if "@" in tex:
+        return tex.replace("@", f",{index}" if index else "")
     return f"{tex}_{{{index}}}" if index else tex
 
 
 def unicode_name(name: str) -> str:
+    step = _STEP_NAME.match(name)
+    if step and _step_stem(step.group(1)):
+        stem, layer, t = step.groups()
+        return f"{_step_stem(stem)[1]}{layer.translate(_SUBSCRIPTS)},{_STEPS[t][1]}"
     stem, index = split(name)
     if stem not in _STEMS:
         return name
     return _STEMS[stem][1] + index.translate(_SUBSCRIPTS)
+
+
+def _step_stem(stem: str):
+    return _STEP_STEMS.get(stem) or _STEMS.get(stem)
+
+
+def step_symbol(stem: str, layer: int, step: str, rows, cols) -> MatrixSymbol:
+    """A recurrent cell's quantity at one time step: ``step_symbol("h", 1, "tm1", H, N)`` is
+    h_{1,t-1}, named h1_tm1 in code (`step` is "t", "tm1" or "tp1")."""
+    if not _step_stem(stem) or step not in _STEPS:
+        raise ValueError(f"no step quantity {stem!r} at {step!r}")
+    return MatrixSymbol(f"{stem}{layer}_{step}", rows, cols)
 
 
 def generic_latex(stem: str, index: str = "j") -> str:

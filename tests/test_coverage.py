@@ -15,6 +15,7 @@ from symbp.derivation import rules
 from symbp.graph import convolution as conv
 from symbp.graph import nodes
 from symbp.graph import ops as graph
+from symbp.graph import recurrence as rec
 from symbp.graph.build import build
 from symbp.naming import Names
 from symbp.printing.latex import SymbpLatexPrinter
@@ -50,6 +51,19 @@ SAMPLES |= {
     conv.AvgPool: conv.AvgPool(A, _G),
     conv.AvgPoolTranspose: conv.AvgPoolTranspose(_C, _G),
 }
+_INFO = rec.Info("rnn", 1, 2, 1, 0, 2, ACTIVATIONS["tanh"])  # one step of 2 columns
+SAMPLES |= {
+    rec.Apply: rec.Apply("sigmoid", A),
+    rec.RowSlice: rec.RowSlice(A, 0, 1, "i"),
+    rec.Blocks: rec.Blocks(A, B),
+    rec.Embed: rec.Embed(A, 0, 2),
+    rec.Recurrence: rec.Recurrence(A, B, _INFO),
+    rec.Hidden: rec.Hidden(A, 2),
+    rec.Last: rec.Last(A, _INFO),
+    rec.Shifted: rec.Shifted(A, _INFO),
+    rec.Bptt: rec.Bptt(A, A, B, _INFO),
+    rec.TraceAdjoint: rec.TraceAdjoint(A, A),
+}
 PRINTERS = {
     "latex": lambda e: SymbpLatexPrinter().doprint(e),
     "text": lambda e: TextPrinter().doprint(e),
@@ -63,10 +77,12 @@ def _node_classes():
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
-        if cls.__module__ in ("symbp.graph.nodes", "symbp.graph.convolution") and cls not in (
+        modules = ("symbp.graph.nodes", "symbp.graph.convolution", "symbp.graph.recurrence")
+        if cls.__module__ in modules and cls not in (
             nodes.SymbpNode,
             nodes.ShapedLikeArg,
             conv._GeometryNode,
+            rec._InfoNode,
         ):
             out.append(cls)
     return sorted(out, key=lambda c: c.__name__)
@@ -96,7 +112,14 @@ def _graphs():
             }
         )
     )
-    return [build(spec, Names(spec.widths, batch)) for spec in specs for batch in (0, 1)]
+    for kind, output in itertools.product(("rnn", "lstm", "gru"), ("last", "sequence")):
+        layer = {"type": kind, "units": 2, "output": output}
+        specs.append(from_dict({"name": kind, "input": 2, "bias": True, "layers": [layer, {"units": 1}]}))
+    return [
+        build(spec, Names(spec.widths, batch, spec.sequences, spec.time_steps))
+        for spec in specs
+        for batch in (0, 1)
+    ]
 
 
 def test_every_node_class_has_a_sample():
@@ -154,13 +177,21 @@ def test_a_node_without_a_printer_method_is_an_error_naming_it():
         evaluate(Mystery(A), {A: sp.eye(2)})
 
 
+def _ops(g):
+    """A graph's ops, its penalties and the ops of its recurrent layers' steps (cells)."""
+    cells = [op.attr("info").cell.ops for op in g.ops if op.kind == "recurrence"]
+    return [*g.ops, *g.penalties, *itertools.chain(*cells)]
+
+
 def test_every_op_kind_the_layer_kinds_emit_has_a_rule_and_every_rule_is_used():
-    kinds = {op.kind for g in _graphs() for op in g.ops + g.penalties}
+    kinds = {op.kind for g in _graphs() for op in _ops(g)}
     assert kinds == set(rules.RULES)
     for g in _graphs():
-        for op in g.ops + g.penalties:
+        for op in _ops(g):
             scalar = op.kind in ("loss", "penalty")  # their outputs are terms of f
             adjoint = 1 if scalar else sp.MatrixSymbol("g", *op.output.shape)
+            if op.kind == "recurrence":  # it receives what its readout sends
+                adjoint = rec.TraceAdjoint(sp.MatrixSymbol("g", 2, op.output.shape[1]), op.output)
             assert len(rules.vjp(op, adjoint)) == len(op.inputs)
 
 

@@ -15,6 +15,7 @@ from sympy import MatAdd
 
 from ..graph.nodes import VJP, Partial, Plus
 from ..graph.ops import Graph, f
+from ..graph.recurrence import TraceAdjoint
 from .reverse import penalty_gradients
 from .rules import vjp
 from .steps import Chain, Pass, Reason, Step
@@ -30,6 +31,8 @@ def _path(graph: Graph, param, full: bool) -> list:
         if len(consumers) != 1:
             return path
         op = consumers[0]
+        if op.kind == "recurrence" and path:  # Delta_j, by BPTT: where the chain starts
+            return path
         path.append((op, value))
         value = op.output
         if value == f or (not full and len(path) > 1 and value in graph.named):
@@ -93,16 +96,29 @@ class _Writer:
 
 def chain(p: Pass, param, full: bool, simplified: dict, notes: dict) -> Chain:
     """d f / d `param` as the lecture derives it (per-sample pass `p`); `simplified` and `notes`
-    give the lecture's simplified adjoints and the assumption each rests on."""
+    give the lecture's simplified adjoints and the assumption each rests on.  A recurrent
+    layer's hidden-to-hidden parameters (W_hh, b_hh) take one step: the sum over time of each
+    step's share (`Reason` "time"), from the recurrence's rule."""
+    (consumer,) = p.graph.consumers(param)
+    if consumer.kind == "recurrence":
+        readout = p.graph.consumers(consumer.output)[0]
+        g = TraceAdjoint(p.graph.named[readout.output], consumer.output)
+        rhs = vjp(consumer, g)[consumer.inputs.index(param)]
+        delta = consumer.attr("delta")
+        return _with_decay(p, param, [Step(rhs, Reason("time", consumer.layer, delta))])
     path = _path(p.graph, param, full)
     top = path[-1][0].output
     writer = _Writer(p, param, simplified, notes)
     row = writer.start(top, path)
     writer.descend(row, path)
+    return _with_decay(p, param, writer.steps)
+
+
+def _with_decay(p: Pass, param, steps: list) -> Chain:
     decay = penalty_gradients(p.graph).get(param)
     if decay is None:
-        return Chain(target=param, steps=tuple(writer.steps))
-    first, *rest = writer.steps  # with weight decay, every step adds the penalty's gradient
+        return Chain(target=param, steps=tuple(steps))
+    first, *rest = steps  # with weight decay, every step adds the penalty's gradient
     steps = [Step(Plus(first.rhs, decay), Reason("decay", first.reason.layer))]
     steps += [Step(Plus(st.rhs, decay), st.reason) for st in rest]
     return Chain(target=param, steps=tuple(steps))

@@ -24,7 +24,7 @@ from .steps import Derivation, Pass
 def one_pass(spec: Spec, batch: bool) -> tuple[Pass, dict, tuple]:
     """The reverse pass of `spec` per sample or for the batch, with the lecture's simplified
     adjoints; returns (pass, simplified adjoints, their assumptions)."""
-    names = Names(spec.widths, batch=batch)
+    names = Names(spec.widths, batch=batch, sequences=spec.sequences, steps=spec.time_steps)
     g = build(spec, names)
     scale = 1 / N if batch and spec.reduction == "mean" else sp.Integer(1)
     simplified, assumptions = lecture.output_simplification(g, spec)

@@ -38,6 +38,15 @@ from ..graph.convolution import (
 )
 from ..graph.nodes import Partial, hadamard, lift
 from ..graph.ops import Op
+from ..graph.recurrence import (
+    Bptt,
+    Embed,
+    Hidden,
+    RowSlice,
+    Shifted,
+    TraceAdjoint,
+    cell_pass,
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,66 @@ def _avgpool(op: Op, g):
     return (AvgPoolTranspose(g, op.attr("geometry")),)
 
 
+def _pointwise(op: Op, g):
+    """out = e(x_1, ..., x_k) entry-wise (e a scalar formula; an x_i may be a row block of its
+    input): dx_i = g o de/dx_i, placed in x_i's block."""
+    expr, places = op.attr("expr"), op.attr("places")
+    env = {}
+    for (p, k, count), x in zip(places, op.inputs, strict=True):
+        rows = x.shape[0] // count if count else None
+        env[p] = x if k is None else RowSlice(x, k * rows, (k + 1) * rows)
+    grads = []
+    for (p, k, count), _ in zip(places, op.inputs, strict=True):
+        d = expr.diff(p)
+        if d == 0:
+            grads.append(None)
+            continue
+        part = g if d == 1 else MatMul(d, g) if d.is_number else hadamard(g, lift(d, env))
+        grads.append(part if k is None else Embed(part, k, count))
+    return tuple(grads)
+
+
+def _readout(op: Op, g):
+    return (TraceAdjoint(g, op.inputs[0]),)
+
+
+def _recurrence(op: Op, g):
+    """S = the trace of the recurrence over A (BPTT): dA = Delta by the cell's reverse pass from
+    T to 1; the hidden projection V = W_hh H_shift + b_hh 1^T of all steps is affine, so
+    dW_hh = Delta_v H_shift^T and db_hh = Delta_v 1 (sums over the steps: weight sharing)."""
+    A, W, *bias = op.inputs
+    info, delta, S = op.attr("info"), op.attr("delta"), op.output
+    grads = [Bptt(g.args[0], S, W, info)]
+    step = cell_pass(info.cell)
+    own = dict(step.definitions).get(step.delta_v) if step.delta_v != step.delta else None
+    delta_v = delta if own is None else sequence_form(info, own, delta, S)
+    previous = Shifted(Hidden(S, info.hidden), info)
+    grads.append(MatMul(delta_v, Transpose(previous)))
+    if bias:
+        grads.append(MatMul(delta_v, OneMatrix(S.shape[1], 1)))
+    return tuple(grads)
+
+
+def sequence_form(info, expr, delta, S):
+    """A step's expression in the cell's adjoints and stored values, for all steps at once: each
+    step quantity replaced by its sequence (time-major column blocks), so that an entry-wise
+    expression of step t becomes the same expression of every step side by side."""
+    c, p = info.cell, cell_pass(info.cell)
+    subs = {p.delta: delta}
+    for x in c.stored:
+        subs[x] = RowSlice(S, *c.rows_of(x), x.name.split("_")[0].rstrip("0123456789"))
+    H = c.hidden
+    for index, (k, _) in enumerate(_gates(info.kind)):
+        subs[c.step(f"delta{k}")] = RowSlice(delta, index * H, (index + 1) * H, k)
+    return expr.xreplace(subs)
+
+
+def _gates(kind):
+    from ..graph.recurrence import GATES
+
+    return GATES[kind]
+
+
 RULES = {
     "affine": Rule(_affine),
     "activation": Rule(_activation, local=sigma_prime),
@@ -129,6 +198,9 @@ RULES = {
     "conv": Rule(_conv),
     "maxpool": Rule(_maxpool),
     "avgpool": Rule(_avgpool),
+    "pointwise": Rule(_pointwise),
+    "readout": Rule(_readout),
+    "recurrence": Rule(_recurrence),
 }
 
 

@@ -19,9 +19,10 @@ from ..spec.model import Spec
 class Reason:
     """Why an `=` holds: the chain rule, the equation of layer `layer`, the loss, the definition
     of the adjoint `symbol`, the sum of the adjoints of `symbol`'s consumers (the multivariate
-    chain rule), or a simplification of the lecture's (under `note`)."""
+    chain rule), a simplification of the lecture's (under `note`), or a weight shared by every
+    time step of a recurrent layer (its gradient sums the steps' shares: BPTT)."""
 
-    kind: str  # "chain" | "layer" | "loss" | "define" | "sum" | "simplify" | "decay"
+    kind: str  # "chain" | "layer" | "loss" | "define" | "sum" | "simplify" | "decay" | "time"
     layer: int | None = None
     symbol: sp.Basic | None = None
     note: str | None = None

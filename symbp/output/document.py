@@ -32,6 +32,7 @@ from ..naming import Names
 from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec
 from .convolutions import conv_sections
+from .recurrences import latex_sections as recurrence_sections
 from .files import default_command, stamp
 from .pictures import latex_pictures
 from .texlayout import Equation, Line, align_lines, chunk, line_height
@@ -128,6 +129,7 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "update": update_rule(spec, b, page),
         "convolutions": conv_sections(p, page),
         "pictures": latex_pictures(spec, slides=not math.isinf(page.height)),
+        "recurrences": recurrence_sections(p, page),
     }
 
 
@@ -372,14 +374,18 @@ def _decay(p) -> str:
 def _chain(chain, p, page: Page, first_sum: bool) -> dict:
     """One chain of equalities, split over frames so that its `where delta = ...` (and, at the
     first sum of adjoints, the sentence on it) fits after."""
-    final = chain.steps[-1].reason
+    defined = dict(p.adjoints)
+    final = next(  # the last named adjoint the chain introduced: its definition follows it
+        (st.reason for st in reversed(chain.steps) if st.reason.symbol in defined),
+        chain.steps[-1].reason,
+    )
     lhs = latex(Partial(f, chain.target))
     steps = [
         Equation("", rf"\overset{{{reason(st.reason)}}}{{=}}", latex(st.rhs)) for st in chain.steps
     ]
     lines = page.lines([Equation(lhs, "", ""), *steps])
     where = page.lines(
-        [Equation(latex(final.symbol), r"\triangleq", latex(dict(p.adjoints)[final.symbol]))]
+        [Equation(latex(final.symbol), r"\triangleq", latex(defined[final.symbol]))]
     )
     notes = [tex_escape(st.reason.note) for st in chain.steps if st.reason.note]
     total = _sum_note(chain, p, page) if first_sum else None

@@ -36,6 +36,7 @@ from .fastpaths import (
     identifiers,
     scalar_context,
 )
+from .cells import recurrent_context
 from .files import default_command, stamp
 from .render import render
 from .report import objective as objective_text
@@ -279,6 +280,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
             (
                 f"{x.units} {x.activation_name}"
                 if x.kind == "dense"
+                else x.summary()
+                if spec.is_recurrent
                 else x.summary() + (f" -> {_shape_text(spec.shapes[j])}")
             )
             + (" +bias" if x.bias else "")
@@ -328,6 +331,10 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
         geometries=geometries(batch.graph),
+        recurrences=recurrent_context(batch.graph, printed),
+        sequence_input=spec.is_recurrent,
+        sequence_output=spec.sequences[-1],
+        steps=spec.steps,
         input_shape=tuple(spec.shapes[0]),
         train_defaults=train_defaults(spec),
         **target_domain_context(losses.LOSSES[spec.loss]),

@@ -7,6 +7,8 @@ from __future__ import annotations
 from ..derivation import rules
 from ..graph.nodes import Partial
 from ..graph.ops import f
+from ..naming import subscript
+from .recurrences import sections as recurrence_sections
 from ..printing.text import TextPrinter, text
 
 
@@ -35,6 +37,8 @@ def reason(r) -> str:
         return f"{text(r.symbol)} feeds several operations: their adjoints add up"
     if r.kind == "decay":
         return "chain rule on the loss term, plus the weight decay's gradient 2λW"
+    if r.kind == "time":
+        return "BPTT: the weight is shared by every time step, its gradient sums their shares"
     return f"definition of {text(r.symbol)}"
 
 
@@ -71,6 +75,24 @@ def _local_line(op, derivative) -> str:
     )
 
 
+def _bptt_lines(section) -> list[str]:
+    """A recurrent layer's step, its reverse pass and the sums over time, in Unicode."""
+    j, T = section.layer, text(section.steps)
+    cut = f", truncated: carried adjoints cut every {section.truncate} steps" if section.truncate else ""
+    lines = [f"backpropagation through time, layer {j} ({section.source}), t = 1..{T}:"]
+    lines += [f"  {text(x.lhs)} = {text(x.rhs)}" for x in section.step]
+    lines.append("  " + ", ".join(f"{text(x).replace(',t−1', ',0')} = 0" for x in section.initial))
+    what = f"ζ{subscript(j)},t = 0 for t < T (only h_T is read)" if section.last_only else (
+        f"ζ{subscript(j)},t: the columns of ζ{subscript(j)}")
+    lines.append(f"  reverse pass of step t, t = T..1 (terms at t+1 are 0 at t = T; {what}{cut}):")
+    lines += [f"  {text(x.lhs)} = {text(x.rhs)}" for x in section.recursion]
+    lines.append("  sums over time (weight sharing):")
+    lines += [
+        f"  {text(d)} = Σₜ {text(share)} = {text(whole)}" for d, share, whole in section.sums
+    ]
+    return lines
+
+
 def render_text(derivation) -> str:
     """The adjoint recursion, the local derivatives and every gradient, per sample and batch."""
     spec, p, b = derivation.spec, derivation.sample, derivation.batch
@@ -83,6 +105,8 @@ def render_text(derivation) -> str:
     lines.append("δ recursion (one sample):")
     lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in p.adjoints]
     lines += [f"  SymPy's simplification assumes: {a.text}" for a in derivation.assumptions]
+    for section in recurrence_sections(p):
+        lines += _bptt_lines(section)
     lines.append("activation derivatives (from sympy.diff, simplified):")
     for op in p.graph.ops:
         if rules.local(op) is not None:

@@ -118,6 +118,8 @@ def reason(r) -> str:
         return r"\text{MCR}"
     if r.kind == "decay":
         return r"\text{CR, (R)}"
+    if r.kind == "time":
+        return r"\text{BPTT}"
     return rf"\text{{def.}}\ {latex(r.symbol)}"
 
 
@@ -131,6 +133,11 @@ _MEANINGS = {
     "decay": (
         "the chain rule on the loss term, plus the gradient $2\\lambda \\mathbf{W}$ of the weight "
         "decay $\\lambda \\|\\mathbf{W}\\|_F^2$",
+    )
+    * 2,
+    "time": (
+        "backpropagation through time: the weight is shared by every time step, so its "
+        "gradient is the sum of each step's share",
     )
     * 2,
     "layer": ("the network's equation with that tag", "the network's equations with those tags"),

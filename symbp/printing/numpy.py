@@ -120,9 +120,14 @@ class SymbpNumPyPrinter(NumPyPrinter):
         return f"{self._fn('logaddexp.reduce')}({self._print(expr.arg)}, axis=0, keepdims=True)"
 
     def _print_Sigma(self, expr):
-        if self.activations[expr.layer].kind == "softmax":
-            return self._print(softmax_form(expr.arg))
-        sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
+        return self.activation_code(self.activations[expr.layer], expr.arg)
+
+    def activation_code(self, activation, arg_expr) -> str:
+        """`activation` (a catalog `Activation`) applied entry-wise to `arg_expr`, in the data's
+        dtype; softmax column by column."""
+        if activation.kind == "softmax":
+            return self._print(softmax_form(arg_expr))
+        sigma, arg = activation.expr, self._wrap(arg_expr)
         body = stable_form(sigma, t, type(self)).subs(t, sp.Symbol(arg))
         text = self._print(body)
         constant = not sigma.has(t)

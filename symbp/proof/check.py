@@ -92,14 +92,26 @@ def load_module(source: str, name: str):
 
 
 def sample_problem(spec: Spec, module, samples: int = 5, seed: int = 0):
-    """params (non-zero biases too), X (d_0, samples) normal, Y from the loss's target domain."""
+    """params (non-zero biases too), X (d_0, samples) normal -- (T, d_0, samples) for sequences
+    -- and Y from the loss's target domain."""
     rng = np.random.default_rng(seed)
     params = module.init_params(seed=seed)
     for key in params:  # non-zero biases, so that their gradients are exercised too
         params[key] += 0.1 * rng.standard_normal(params[key].shape)
-    X = rng.standard_normal((spec.widths[0], samples))
-    Y = LOSSES[spec.loss].sample_targets(rng, (spec.widths[-1], samples))
+    if not spec.is_recurrent:
+        X = rng.standard_normal((spec.widths[0], samples))
+        Y = LOSSES[spec.loss].sample_targets(rng, (spec.widths[-1], samples))
+        return params, X, Y
+    T = spec.steps or CHECK_STEPS  # sequences: X (T, d_0, N), Y (T, d_J, N) or (d_J, N)
+    X = rng.standard_normal((T, spec.widths[0], samples))
+    every_step = spec.sequences[-1]
+    Y = LOSSES[spec.loss].sample_targets(rng, (spec.widths[-1], (T if every_step else 1) * samples))
+    if every_step:
+        Y = Y.reshape(spec.widths[-1], T, samples).transpose(1, 0, 2)
     return params, X, Y
+
+
+CHECK_STEPS = 4  #: the sequences' length in the numeric check, when the spec leaves T open
 
 
 GRADIENTS = "emitted gradients vs central differences"
@@ -196,8 +208,13 @@ def gradient_norms(
         return ()
     _, X, Y = sample_problem(spec, module, samples, seed)
     norms = module.layer_gradient_norms(module.init_params(seed=seed), X, Y)
-    rows = (LayerNorm(int(key[1:]), key, norm) for key, norm in norms.items())
+    rows = (LayerNorm(_layer(key), key, norm) for key, norm in norms.items())
     return tuple(sorted(rows, key=lambda row: row.layer))
+
+
+def _layer(key: str) -> int:
+    """The layer of a parameter key: "W3" -> 3, "Whh2" -> 2."""
+    return int("".join(ch for ch in key if ch.isdigit()))
 
 
 def check(spec: Spec, max_width: int | None = None) -> Report:

@@ -34,7 +34,7 @@ from ..derivation.lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
 from ..errors import SpecError, SymbpError
 from ..graph.nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
 from ..naming import N
-from ..spec.model import Spec
+from ..spec.model import RECURRENT, Spec
 
 SAMPLES = 2  #: columns used for the proof of the batch form
 
@@ -109,6 +109,7 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
             raise NotImplementedError(f"proof.evaluate has no case for {type(e).__name__}")
         return sp.sympify(e).subs(N, n)
 
+    go.env, go.n = env, n  # for nodes that evaluate sub-expressions with more values bound
     return go(expr)
 
 
@@ -155,6 +156,17 @@ def _sigma(spec: Spec, d, j: int, output_rule: bool = False) -> _Columnwise:
     return _Columnwise(sp.Function(f"sigma{j}"))
 
 
+def _gate(name: str) -> _Columnwise:
+    """A recurrent cell's gate activation for the proof: an otherwise undefined function whose
+    derivative is the activation's sigma' in terms of its output (sigmoid: s (1 - s))."""
+    formula = activations.derivative(activations.ACTIVATIONS[name]).expr
+
+    def fdiff(self, argindex=1):
+        return formula.subs(activations.s, self)
+
+    return _Columnwise(type(f"gate_{name}", (_OutputSigma,), {"fdiff": fdiff}))
+
+
 def equal(a, b, table: dict) -> bool:
     """a == b exactly.  Each sigma_j(...) and sigma_j'(...) is replaced, whole, by a fresh symbol
     (the same on both sides, via `table`: both come from one forward pass), which leaves
@@ -182,7 +194,24 @@ def equal(a, b, table: dict) -> bool:
     return sp.expand(difference) == 0 or sp.cancel(sp.together(difference)) == 0
 
 
+PROOF_STEPS = 3  #: the longest sequence a proof of an Elman network unrolls
+GATED_PROOF = (2, 1)  #: steps and widths of a proof through LSTM or GRU cells (5+ gates a step)
+
+
+def _gated(spec: Spec) -> bool:
+    return any(layer.kind in ("lstm", "gru") for layer in spec.layers)
+
+
+def proof_steps(spec: Spec) -> int:
+    """T of a recurrent network's proof: 3 steps, 2 through gated cells."""
+    return GATED_PROOF[0] if _gated(spec) else PROOF_STEPS
+
+
 def _small(spec: Spec, max_width: int) -> Spec:
+    if spec.is_recurrent:
+        layers = tuple(replace(x, units=min(x.units, max_width)) for x in spec.layers)
+        steps = min(spec.steps or proof_steps(spec), proof_steps(spec))
+        return replace(spec, input=min(spec.input, max_width), layers=layers, steps=steps)
     if all(layer.kind == "dense" for layer in spec.layers):
         return spec.with_widths(
             [min(w, max_width) if isinstance(w, int) else max_width for w in spec.widths]
@@ -253,19 +282,23 @@ def explicit(
     for j, layer in enumerate(spec.layers, start=1):
         if concrete and layer.sigma.elementwise:
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
-        else:
-            env[("sigma", j)] = _sigma(spec, d, j, output_rule)
+        else:  # a recurrent cell writes sigma' through its output where it can: so does the proof
+            env[("sigma", j)] = _sigma(spec, d, j, output_rule or layer.kind in RECURRENT)
+    if not concrete:  # the gates' sigmoid and tanh: any function with their sigma'(output)
+        for name in ("sigmoid", "tanh"):
+            env[("apply", name)] = _gate(name)
         if layer.sigma.elementwise and j in activated:
             scalar = env[("sigma", j)].scalar
             dexpr = scalar(xi).diff(xi)
             derivatives[j] = lambda v, dexpr=dexpr: dexpr.subs(xi, v)  # Subs at symbolic v
     d0, dJ = spec.widths[0], spec.widths[-1]
-    env[names.z(0)] = sp.Matrix(d0, cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
-    env[names.y()] = sp.Matrix(dJ, cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
+    x_cols, y_cols = (int(sp.sympify(m.shape[1]).subs(N, cols)) for m in (names.z(0), names.y()))
+    env[names.z(0)] = sp.Matrix(d0, x_cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
+    env[names.y()] = sp.Matrix(dJ, y_cols, lambda a, c: sp.Symbol(f"y_{a}{c}"))
     if d.assumes(TARGETS_SUM_TO_ONE):
         # the derivation assumed probability targets: each column of y sums to one
         Y = env[names.y()]
-        for c in range(cols):
+        for c in range(y_cols):
             Y[dJ - 1, c] = 1 - sum(Y[a, c] for a in range(dJ - 1))
     for lhs, rhs in p.forward:
         env[lhs] = evaluate(rhs, env, cols)
@@ -292,9 +325,12 @@ def _prove_pass(spec: Spec, batch: bool) -> list[Check]:
 
 def proof_spec(spec: Spec, max_width: int | None = None) -> Spec:
     """`spec` at the widths of its proof: <= `max_width`, by default 3 for J <= 3, else 2
-    (the expanded derivative grows like width^J)."""
+    (the expanded derivative grows like width^J); a recurrent network's at 2 (1 through LSTM
+    or GRU cells) over `proof_steps` steps."""
     if max_width is None:
         max_width = 3 if spec.depth <= 3 else 2
+        if spec.is_recurrent:  # every step multiplies the expansion
+            max_width = GATED_PROOF[1] if _gated(spec) else 2
     if isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 1:
         raise SymbpError(f"--max-width must be an integer >= 1, got {max_width!r}")
     return _small(spec, max_width)
@@ -329,7 +365,10 @@ def prove_activations(spec: Spec) -> list[Check]:
 
 def _prove_activations(spec: Spec) -> list[Check]:
     checks = []
-    for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
+    used = [layer.sigma for layer in spec.layers if layer.sigma.elementwise]
+    if _gated(spec):  # the gates' sigmoid and tanh
+        used += [activations.ACTIVATIONS[name] for name in ("sigmoid", "tanh")]
+    for act in dict.fromkeys(used):
         d, sigma, name = activations.derivative(act), act.expr, act.name
         claimed = d.expr.subs(activations.s, sigma) if d.of_output else d.expr
         ok = activations.proved_equal(claimed, sp.diff(sigma, activations.t))

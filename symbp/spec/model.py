@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+
+import sympy as sp
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from .train import Train
 from .train import parse as parse_train
 
 REDUCTIONS = ("mean", "sum")
+TIME_REDUCTIONS = ("sum", "mean")
+RECURRENT = ("rnn", "lstm", "gru")
 LAYOUTS = ("columns", "rows")  #: how claims to `verify` lay out samples (see `Spec.layout`)
 _SPEC_KEYS = (
     "name",
@@ -37,7 +41,10 @@ _SPEC_KEYS = (
     "loss_scale",
     "layout",
     "train",
+    "steps",
+    "time_reduction",
 )
+STEPS = sp.Symbol("T", integer=True, positive=True)  #: a sequence's length, when given at run time
 
 Width = fields.Width
 Layer = dense.Layer  #: the lecture's dense layer (the default ``type``)
@@ -65,6 +72,8 @@ class Spec:
     loss_scale: str = "1"
     layout: str = field(default="columns", compare=False)  # the same network either way
     train: Train = field(default_factory=Train)
+    steps: int | None = None  #: T, the length of the input sequences (recurrent networks)
+    time_reduction: str = "sum"  #: a sequence output's loss over the steps: "sum" or "mean"
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
@@ -93,14 +102,36 @@ class Spec:
         return tuple(out)
 
     @property
+    def is_recurrent(self) -> bool:
+        """True when a layer is recurrent: the input is then a sequence of vectors."""
+        return any(layer.kind in RECURRENT for layer in self.layers)
+
+    @property
+    def sequences(self) -> tuple[bool, ...]:
+        """For z_0 .. z_J: whether the value is a sequence (one column per step and sample).
+        The input is one when a layer is recurrent; a recurrent layer's output is one with
+        ``output = "sequence"``; a dense layer keeps what it reads."""
+        out = [self.is_recurrent]
+        for layer in self.layers:
+            out.append(layer.output == "sequence" if layer.kind in RECURRENT else out[-1])
+        return tuple(out)
+
+    @property
+    def time_steps(self):
+        """T as the derivation writes it: the spec's `steps`, else the symbol T."""
+        return self.steps if self.steps is not None else STEPS
+
+    @property
     def widths(self) -> tuple[Width, ...]:
         """d_0, d_1, ..., d_J: each value's number of entries per sample."""
         return tuple(fields.size(shape) for shape in self.shapes)
 
     @property
     def loss_factor(self):
-        """The SymPy factor `loss_scale` names (1, 1/2, 1/d_J)."""
-        return scale_factor(self.loss_scale, self.widths[-1])
+        """The SymPy factor `loss_scale` names (1, 1/2, 1/d_J), and 1/T for a loss averaged
+        over the steps of a sequence (``time_reduction = "mean"``)."""
+        factor = scale_factor(self.loss_scale, self.widths[-1])
+        return factor / self.time_steps if self.time_reduction == "mean" else factor
 
     @property
     def is_concrete(self) -> bool:
@@ -122,6 +153,10 @@ class Spec:
             out["layout"] = self.layout
         if self.train != Train():
             out["train"] = self.train.to_dict()
+        if self.steps is not None:
+            out["steps"] = self.steps
+        if self.time_reduction != "sum":
+            out["time_reduction"] = self.time_reduction
         return out
 
     def digest(self) -> str:
@@ -184,9 +219,34 @@ def validate(spec: Spec) -> None:
     _normalize_widths(spec)
     for i, layer in enumerate(spec.layers):
         kind_of(layer).check(spec, i)
+    _check_sequences(spec)
     if not isinstance(spec.train, Train):
         raise SpecError("train", "expected a Train (spec.train.Train)", src)
     parse_train(spec.train.to_dict(), spec.depth, src)  # the same checks as a [train] table
+
+
+def _check_sequences(spec: Spec) -> None:
+    """`steps` and `time_reduction` belong to recurrent networks; their layers read vectors."""
+    src = spec.source
+    fields.choice(spec.time_reduction, "time_reduction", TIME_REDUCTIONS, src)
+    if not spec.is_recurrent:
+        for key, unset in (("steps", spec.steps is None), ("time_reduction", spec.time_reduction == "sum")):
+            if not unset:
+                raise SpecError(key, "only a recurrent network (rnn, lstm, gru layer) reads sequences", src)
+        return
+    if spec.steps is not None and (
+        isinstance(spec.steps, bool) or not isinstance(spec.steps, int) or spec.steps < 1
+    ):
+        raise SpecError("steps", f"T must be an integer >= 1, got {spec.steps!r}", src)
+    if isinstance(spec.input, tuple):
+        raise SpecError("input", "a recurrent network reads vectors: give input = d (a width)", src)
+    for i, layer in enumerate(spec.layers):
+        if layer.kind not in RECURRENT and layer.kind != "dense" and spec.sequences[i]:
+            raise SpecError(f"layers[{i}].type", f"{layer.kind} cannot read a sequence", src)
+        if layer.kind == "dense" and layer.skip_from is not None and spec.sequences[i] != spec.sequences[layer.skip_from]:
+            raise SpecError(f"layers[{i}].skip_from", "a skip connection between a sequence and a vector", src)
+    if spec.time_reduction == "mean" and not spec.sequences[-1]:
+        raise SpecError("time_reduction", 'the output is not a sequence; remove it or set output = "sequence"', src)
 
 
 def from_dict(data: dict, source: str | None = None) -> Spec:
@@ -219,6 +279,8 @@ def from_dict(data: dict, source: str | None = None) -> Spec:
         loss_scale=data.get("loss_scale", "1"),
         layout=data.get("layout", "columns"),
         train=parse_train(data.get("train", {}), len(layers), source),
+        steps=data.get("steps"),
+        time_reduction=data.get("time_reduction", "sum"),
         source=source,
     )
 

@@ -8,11 +8,14 @@ output's shape per sample from its input's) and `ops(j, layer, names, before)`.
 
 from __future__ import annotations
 
-from . import conv, dense
+from . import conv, dense, recurrent
 
 #: spec ``type`` -> layer kind: a module or object with `Layer`, `FIELDS`, `parse`, `check`,
 #: `shape` and `ops`
-KINDS = {"dense": dense, **{k.name: k for k in (conv.CONV1D, conv.CONV2D, *conv.POOLS)}}
+KINDS = {
+    "dense": dense,
+    **{k.name: k for k in (conv.CONV1D, conv.CONV2D, *conv.POOLS, *recurrent.KINDS)},
+}
 
 
 def kind_of(layer):

@@ -130,7 +130,8 @@ def ops(j: int, layer: Layer, names, before: tuple = ()) -> Part:
     if layer.bias:
         b = names.b(j)
         inputs += (b,)
-        pre = MatAdd(pre, b if names.cols == 1 else MatMul(b, OneMatrix(1, names.cols)))
+        cols = names.cols_of(j)
+        pre = MatAdd(pre, b if cols == 1 else MatMul(b, OneMatrix(1, cols)))
         params.append(Param(f"b{j}", b, None))
     out = [Op("affine", u, inputs, pre, layer=j)]
     z = names.z(j)
