@@ -76,7 +76,7 @@ SCALARS = frozenset({"N", "f", "t", "s", "lse"})
 WIDTH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  #: a symbolic width: a plain identifier
 _NAME = re.compile(r"([A-Za-z]+?)(\d*)\Z")
 #: a recurrent cell's quantity at one time step: stem, layer, step (t, t - 1, t + 1)
-_STEP_NAME = re.compile(r"([A-Za-z]+?)(\d+)_(t|tm1|tp1)\Z")
+STEP_NAME = re.compile(r"([A-Za-z]+?)(\d+)_(t|tm1|tp1)\Z")
 _STEPS = {"t": ("t", "t"), "tm1": ("t-1", "t−1"), "tp1": ("t+1", "t+1")}
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -203,7 +203,7 @@ def split(name: str) -> tuple[str, str]:
 
 
 def latex_name(name: str) -> str:
-    step = _STEP_NAME.match(name)
+    step = STEP_NAME.match(name)
     if step and _step_stem(step.group(1)):
         stem, layer, t = step.groups()
         return _latex_indexed(_step_stem(stem)[0], f"{layer},{_STEPS[t][0]}")
@@ -221,7 +221,7 @@ def _latex_indexed(tex: str, index: str) -> str:
 
 
 def unicode_name(name: str) -> str:
-    step = _STEP_NAME.match(name)
+    step = STEP_NAME.match(name)
     if step and _step_stem(step.group(1)):
         stem, layer, t = step.groups()
         return f"{_step_stem(stem)[1]}{layer.translate(_SUBSCRIPTS)},{_STEPS[t][1]}"

@@ -74,7 +74,11 @@ def objective(spec, params, X, Y):
     over steps (time_reduction mean)."""
     first = spec.layers[0]
     hs = recurrent(
-        first.kind, 1, params, X, first.activation_name if first.kind == "rnn" else "tanh",
+        first.kind,
+        1,
+        params,
+        X,
+        first.activation_name if first.kind == "rnn" else "tanh",
         first.truncate,
     )
     Z = anp.concatenate(hs, axis=1) if first.output == "sequence" else hs[-1]

@@ -114,7 +114,9 @@ def _graphs():
     )
     for kind, output in itertools.product(("rnn", "lstm", "gru"), ("last", "sequence")):
         layer = {"type": kind, "units": 2, "output": output}
-        specs.append(from_dict({"name": kind, "input": 2, "bias": True, "layers": [layer, {"units": 1}]}))
+        specs.append(
+            from_dict({"name": kind, "input": 2, "bias": True, "layers": [layer, {"units": 1}]})
+        )
     return [
         build(spec, Names(spec.widths, batch, spec.sequences, spec.time_steps))
         for spec in specs

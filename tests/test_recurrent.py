@@ -26,8 +26,20 @@ from . import rnn_oracle
 _MODULES: dict = {}
 
 
-def _spec(kind, d=2, H=3, output="last", bias=True, loss="l2", truncate=None, steps=None,
-          activation="tanh", reduction="mean", time_reduction="sum", units_out=2):
+def _spec(
+    kind,
+    d=2,
+    H=3,
+    output="last",
+    bias=True,
+    loss="l2",
+    truncate=None,
+    steps=None,
+    activation="tanh",
+    reduction="mean",
+    time_reduction="sum",
+    units_out=2,
+):
     layer = {"type": kind, "units": H, "output": output, "bias": bias}
     if kind == "rnn":
         layer["activation"] = activation
@@ -38,8 +50,13 @@ def _spec(kind, d=2, H=3, output="last", bias=True, loss="l2", truncate=None, st
         "activation": "softmax" if loss == "cross_entropy" else "identity",
         "bias": bias,
     }
-    data = {"name": f"seq_{kind}", "input": d, "loss": loss, "reduction": reduction,
-            "layers": [layer, head]}
+    data = {
+        "name": f"seq_{kind}",
+        "input": d,
+        "loss": loss,
+        "reduction": reduction,
+        "layers": [layer, head],
+    }
     if steps:
         data["steps"] = steps
     if time_reduction != "sum":
@@ -106,8 +123,15 @@ family = st.fixed_dictionaries(
 def test_emitted_bptt_equals_autograd_over_the_family(case):
     over_time = "mean" if case["mean_over_time"] and case["output"] == "sequence" else "sum"
     spec = _spec(
-        case["kind"], case["d"], case["H"], case["output"], case["bias"], case["loss"],
-        case["truncate"], activation=case["activation"], reduction=case["reduction"],
+        case["kind"],
+        case["d"],
+        case["H"],
+        case["output"],
+        case["bias"],
+        case["loss"],
+        case["truncate"],
+        activation=case["activation"],
+        reduction=case["reduction"],
         time_reduction=over_time,
     )
     module = _module(spec)
@@ -232,18 +256,24 @@ def test_the_step_and_its_reverse_pass_are_derived_not_typed():
     [
         ({"steps": 0}, "steps"),
         ({"layers": [{"type": "rnn", "units": 0}, {"units": 1}]}, "layers[0].units"),
-        ({"layers": [{"type": "lstm", "units": 2, "truncate": 0}, {"units": 1}]},
-         "layers[0].truncate"),
+        (
+            {"layers": [{"type": "lstm", "units": 2, "truncate": 0}, {"units": 1}]},
+            "layers[0].truncate",
+        ),
         (
             {"layers": [{"type": "rnn", "units": 2}, {"type": "rnn", "units": 2}, {"units": 1}]},
             "layers[1].type",
         ),
         ({"time_reduction": "mean"}, "time_reduction"),
-        ({"layers": [{"type": "gru", "units": 2, "output": "all"}, {"units": 1}]},
-         "layers[0].output"),
+        (
+            {"layers": [{"type": "gru", "units": 2, "output": "all"}, {"units": 1}]},
+            "layers[0].output",
+        ),
         ({"input": [1, 4]}, "input"),
-        ({"layers": [{"type": "lstm", "units": 2, "activation": "relu"}, {"units": 1}]},
-         "layers[0]"),
+        (
+            {"layers": [{"type": "lstm", "units": 2, "activation": "relu"}, {"units": 1}]},
+            "layers[0]",
+        ),
     ],
 )
 def test_bad_recurrent_specs_name_the_field(change, field):
@@ -266,14 +296,18 @@ def test_wrong_sequence_arrays_get_one_line_naming_the_shapes():
         module.validate(X.transpose(2, 0, 1), Y.transpose(2, 0, 1))
     Xr, Yr = module.arrange(X.transpose(2, 0, 1), Y.transpose(2, 0, 1), rows=True)
     np.testing.assert_array_equal(Xr, X)
+    np.testing.assert_array_equal(Yr, Y)
 
 
 def test_the_cli_refuses_a_bad_recurrent_spec_with_exit_2(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text('name = "x"\ninput = 2\nsteps = 0\n[[layers]]\ntype = "rnn"\nunits = 2\n'
-                    '[[layers]]\nunits = 1\n')
-    run = subprocess.run([sys.executable, "-m", "symbp", "derive", str(path)],
-                         capture_output=True, text=True)
+    path.write_text(
+        'name = "x"\ninput = 2\nsteps = 0\n[[layers]]\ntype = "rnn"\nunits = 2\n'
+        "[[layers]]\nunits = 1\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "symbp", "derive", str(path)], capture_output=True, text=True
+    )
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "steps" in run.stderr and "Traceback" not in run.stderr
 

@@ -155,7 +155,7 @@ def _recurrence(op: Op, g):
     """S = the trace of the recurrence over A (BPTT): dA = Delta by the cell's reverse pass from
     T to 1; the hidden projection V = W_hh H_shift + b_hh 1^T of all steps is affine, so
     dW_hh = Delta_v H_shift^T and db_hh = Delta_v 1 (sums over the steps: weight sharing)."""
-    A, W, *bias = op.inputs
+    _, W, *bias = op.inputs
     info, delta, S = op.attr("info"), op.attr("delta"), op.output
     grads = [Bptt(g.args[0], S, W, info)]
     step = cell_pass(info.cell)

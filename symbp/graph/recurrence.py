@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from functools import cache
 
 import sympy as sp
-from sympy import MatAdd, MatMul, MatrixExpr, OneMatrix, Transpose, ZeroMatrix
+from sympy import MatAdd, MatMul, MatrixExpr, Transpose, ZeroMatrix
 
 from ..naming import latex_name, step_symbol, subscript, unicode_name
-from .nodes import Sigma, SymbpNode, hadamard, lift
+from .nodes import Sigma, SymbpNode, lift
 from .ops import Op
 
 _t = sp.Symbol("t", real=True)  # = activations.t (not imported: the catalog imports graph)
@@ -214,9 +214,16 @@ class Info:
 
     def encode(self) -> sp.Tuple:
         act = self.activation
-        sigma = sp.Tuple() if act is None else sp.Tuple(sp.Symbol(act.name), sp.Lambda(_t, act.expr))
+        sigma = (
+            sp.Tuple() if act is None else sp.Tuple(sp.Symbol(act.name), sp.Lambda(_t, act.expr))
+        )
         return sp.Tuple(
-            sp.Symbol(self.kind), self.layer, self.hidden, self.steps, self.truncate, self.cols,
+            sp.Symbol(self.kind),
+            self.layer,
+            self.hidden,
+            self.steps,
+            self.truncate,
+            self.cols,
             sigma,
         )
 
@@ -244,7 +251,9 @@ class _InfoNode(SymbpNode, MatrixExpr):
 
     def __new__(cls, *args):
         *operands, info = args
-        return super().__new__(cls, *operands, info if isinstance(info, sp.Tuple) else info.encode())
+        return super().__new__(
+            cls, *operands, info if isinstance(info, sp.Tuple) else info.encode()
+        )
 
     @property
     def info(self) -> Info:
@@ -386,9 +395,9 @@ class Bptt(_InfoNode):
 
 class TraceAdjoint(SymbpNode, MatrixExpr):
     """The adjoint a readout sends to the trace: zeta on the h rows (of every step, or of the
-    last), zeros elsewhere; only the recurrence's rule reads it."""
+    last), zeros elsewhere; only the recurrence's rule reads it.  Pictures label it zeta."""
 
-    targets = ()
+    targets = ("latex", "text")
 
     def __new__(cls, zeta, trace):
         return super().__new__(cls, zeta, trace)
@@ -396,6 +405,12 @@ class TraceAdjoint(SymbpNode, MatrixExpr):
     @property
     def shape(self):
         return self.args[1].shape
+
+    def _latex(self, printer):
+        return printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
 
 
 # --- the cell ------------------------------------------------------------------------------------
@@ -512,8 +527,9 @@ def cell(kind: str, layer: int, hidden: int, cols=1, activation=None) -> Cell:
             _pointwise(u, pa + pv, {pa: a, pv: v}, [(pa, a, None, None), (pv, v, None, None)], j),
             _activate(h, Sigma(j, u), u, activation, sym("dsig"), j),
         ]
-        return Cell(kind, j, H, cols, a, v, (h,), (h_prev,), tuple(ops), {u: sym("delta")},
-                    frozenset({u}))
+        return Cell(
+            kind, j, H, cols, a, v, (h,), (h_prev,), tuple(ops), {u: sym("delta")}, frozenset({u})
+        )
     ops, named, hidden_values, gates = _gate_ops(kind, j, H, cols, a, v, sym)
     if kind == "lstm":
         c, c_prev = sym("c"), sym("c", "tm1")
@@ -523,8 +539,12 @@ def cell(kind: str, layer: int, hidden: int, cols=1, activation=None) -> Cell:
                 c,
                 pf * pc + pi * pg,
                 {pf: gates["f"], pc: c_prev, pi: gates["i"], pg: gates["g"]},
-                [(pf, gates["f"], None, None), (pc, c_prev, None, None),
-                 (pi, gates["i"], None, None), (pg, gates["g"], None, None)],
+                [
+                    (pf, gates["f"], None, None),
+                    (pc, c_prev, None, None),
+                    (pi, gates["i"], None, None),
+                    (pg, gates["g"], None, None),
+                ],
                 j,
             )
         )
@@ -538,8 +558,19 @@ def cell(kind: str, layer: int, hidden: int, cols=1, activation=None) -> Cell:
                 j,
             )
         )
-        return Cell(kind, j, H, cols, a, v, (h, c), (h_prev, c_prev), tuple(ops), named,
-                    frozenset(hidden_values))
+        return Cell(
+            kind,
+            j,
+            H,
+            cols,
+            a,
+            v,
+            (h, c),
+            (h_prev, c_prev),
+            tuple(ops),
+            named,
+            frozenset(hidden_values),
+        )
     pq, pn, ph = (sp.Symbol(f"p_{x}") for x in "qnh")
     ops.append(
         _pointwise(
@@ -550,8 +581,9 @@ def cell(kind: str, layer: int, hidden: int, cols=1, activation=None) -> Cell:
             j,
         )
     )
-    return Cell(kind, j, H, cols, a, v, (h,), (h_prev,), tuple(ops), named,
-                frozenset(hidden_values))
+    return Cell(
+        kind, j, H, cols, a, v, (h,), (h_prev,), tuple(ops), named, frozenset(hidden_values)
+    )
 
 
 # --- the cell's reverse pass ---------------------------------------------------------------------

@@ -75,10 +75,7 @@ def recurrent_context(graph, printed) -> list[dict]:
                 "backward_text": [
                     python_string(f"{text(lhs)} = {text(rhs)}") for lhs, rhs in backward
                 ]
-                + [
-                    python_string(f"(to step t−1) {text(rhs)}")
-                    for rhs in p.carries
-                ],
+                + [python_string(f"(to step t−1) {text(rhs)}") for rhs in p.carries],
                 "delta": p.delta.name,
                 "carries": [printed(x) for x in p.carries],
                 "truncate": info.truncate,

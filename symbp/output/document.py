@@ -32,9 +32,9 @@ from ..naming import Names
 from ..printing.latex import SymbpLatexPrinter, latex, legend, reason
 from ..spec.model import Spec
 from .convolutions import conv_sections
-from .recurrences import latex_sections as recurrence_sections
 from .files import default_command, stamp
 from .pictures import latex_pictures
+from .recurrences import latex_sections as recurrence_sections
 from .texlayout import Equation, Line, align_lines, chunk, line_height
 
 
@@ -371,22 +371,27 @@ def _decay(p) -> str:
     return "".join(f" + {latex(op.equation)}" for op in p.graph.penalties)
 
 
+def where_reason(chain, p):
+    """The reason that introduced the last named adjoint of `chain` (its ``where`` line defines
+    that adjoint), else the chain's last reason."""
+    defined = dict(p.adjoints)
+    return next(
+        (st.reason for st in reversed(chain.steps) if st.reason.symbol in defined),
+        chain.steps[-1].reason,
+    )
+
+
 def _chain(chain, p, page: Page, first_sum: bool) -> dict:
     """One chain of equalities, split over frames so that its `where delta = ...` (and, at the
     first sum of adjoints, the sentence on it) fits after."""
     defined = dict(p.adjoints)
-    final = next(  # the last named adjoint the chain introduced: its definition follows it
-        (st.reason for st in reversed(chain.steps) if st.reason.symbol in defined),
-        chain.steps[-1].reason,
-    )
+    final = where_reason(chain, p)
     lhs = latex(Partial(f, chain.target))
     steps = [
         Equation("", rf"\overset{{{reason(st.reason)}}}{{=}}", latex(st.rhs)) for st in chain.steps
     ]
     lines = page.lines([Equation(lhs, "", ""), *steps])
-    where = page.lines(
-        [Equation(latex(final.symbol), r"\triangleq", latex(defined[final.symbol]))]
-    )
+    where = page.lines([Equation(latex(final.symbol), r"\triangleq", latex(defined[final.symbol]))])
     notes = [tex_escape(st.reason.note) for st in chain.steps if st.reason.note]
     total = _sum_note(chain, p, page) if first_sum else None
     after = _PROSE["where"] + page.height_of(where) + _PROSE["note"] * len(notes)

@@ -48,9 +48,11 @@ from .document import (
     chosen_hyper,
     chosen_optimizer,
     perceptron_updates,
+    where_reason,
 )
 from .files import default_command, seal, stamp
 from .pictures import svg_pictures
+from .recurrences import mathml_sections as recurrence_sections
 
 EQ, DEF, ARROW = mm.mo("="), mm.mo("≜"), mm.mo("←")
 
@@ -106,6 +108,7 @@ def context(spec: Spec, convexity: bool = False) -> dict:
         "network": _network_rows(p),
         "skips": _skips(p),
         "convolutions": [_conv_section(p, op) for op in p.graph.ops if op.kind == "conv"],
+        "recurrences": recurrence_sections(p),
         "activations": _activation_rows(spec),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
         "softmax": spec.layers[-1].sigma.kind == "softmax",
@@ -245,7 +248,7 @@ def _decay_meaning() -> Markup:
 
 def _chain(chain, p, first_sum: bool) -> dict:
     """One chain of equalities, each ``=`` with its reason, then ``where delta = ...``."""
-    final = chain.steps[-1].reason
+    final = where_reason(chain, p)
     lhs = m(Partial(f, chain.target))
     rows = [
         row(lhs if i == 0 else "", mm.over(mm.mo("="), mm.reason(st.reason)), m(st.rhs))

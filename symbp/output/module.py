@@ -29,6 +29,7 @@ from ..printing.numpy import code
 from ..printing.text import text
 from ..spec.model import Spec
 from . import backends
+from .cells import recurrent_context
 from .fastpaths import (
     decay_values,
     descent,
@@ -36,7 +37,6 @@ from .fastpaths import (
     identifiers,
     scalar_context,
 )
-from .cells import recurrent_context
 from .files import default_command, stamp
 from .render import render
 from .report import objective as objective_text

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
+from markupsafe import Markup
 from sympy import MatAdd, MatMul, OneMatrix
 
 from ..derivation import rules
@@ -80,7 +81,9 @@ def _section(p, op: Op) -> Section:
     W_xh, z_prev, *b = affine.inputs
     x = step_symbol("x", info.layer, "t", int(W_xh.shape[1]), c.cols)
     a_step = MatMul(W_xh, x) if not b else MatAdd(MatMul(W_xh, x), b[0])
-    v_step = MatMul(W_hh, c.previous[0]) if not b_hh else MatAdd(MatMul(W_hh, c.previous[0]), b_hh[0])
+    v_step = (
+        MatMul(W_hh, c.previous[0]) if not b_hh else MatAdd(MatMul(W_hh, c.previous[0]), b_hh[0])
+    )
     step = [Line(c.a, a_step), Line(c.v, v_step)]
     step += [Line(o.output, o.equation) for o in c.ops]
     readout = p.graph.consumers(op.output)[0]
@@ -88,8 +91,10 @@ def _section(p, op: Op) -> Section:
     zeta_t = step_symbol("zeta", info.layer, "t", info.hidden, c.cols)
     recursion = [
         Line(cp.seeds[0], MatAdd(zeta_t, _later(cp.carries[0])), "sum"),
-        *(Line(seed, _later(carry), "chain") for seed, carry in zip(cp.seeds[1:], cp.carries[1:],
-                                                                    strict=True)),
+        *(
+            Line(seed, _later(carry), "chain")
+            for seed, carry in zip(cp.seeds[1:], cp.carries[1:], strict=True)
+        ),
         *(Line(lhs, rhs, None if _is_local(lhs) else "chain") for lhs, rhs in cp.definitions),
     ]
     sums = []
@@ -127,7 +132,9 @@ def _shares(affine, W, x, bias, delta) -> list[tuple]:
     pairs = [(W, grads[0])]
     if bias:
         share = grads[2]
-        pairs.append((bias[0], share if x.shape[1] == 1 else MatMul(delta, OneMatrix(x.shape[1], 1))))
+        pairs.append(
+            (bias[0], share if x.shape[1] == 1 else MatMul(delta, OneMatrix(x.shape[1], 1)))
+        )
     return pairs
 
 
@@ -187,6 +194,58 @@ def latex_sections(p, page) -> list[dict]:
                 "h_last": rf"\mathbf{{h}}_{{{j},T}}",
                 "shifted": rf"\mathbf{{H}}^{{-}}_{{{j}}}",
                 "h_tm1": latex(step_symbol("h", j, "tm1", 1, 1)),
+            }
+        )
+    return out
+
+
+def mathml_sections(p) -> list[dict]:
+    """`sections` for the web page (templates/html/page.html.j2): each display a list of rows
+    of MathML fragments, the recursion's relations labelled with their reasons."""
+    from ..derivation.steps import Reason
+    from ..printing import mathml as mm
+    from .html import EQ, m, row
+
+    def rel(kind):
+        return EQ if kind is None else Markup(mm.over(mm.mo("="), mm.reason(Reason(kind))))
+
+    out = []
+    for sec in sections(p):
+        j = sec.layer
+        T = m(sp.sympify(sec.steps))
+        sums = [
+            row(
+                m(d),
+                rel("time"),
+                Markup(
+                    f"<mrow><munderover><mo>∑</mo><mrow><mi>t</mi><mo>=</mo><mn>1</mn></mrow>"
+                    f"{T}</munderover>{m(share)}<mo>=</mo>{m(whole)}</mrow>"
+                ),
+            )
+            for d, share, whole in sec.sums
+        ]
+        h0 = [
+            step_symbol(x.name.split("_")[0].rstrip("0123456789"), j, "t", 1, 1)
+            for x in sec.initial
+        ]
+        out.append(
+            {
+                "layer": j,
+                "title": TITLES[sec.kind],
+                "source": sec.source,
+                "T": T,
+                "z": m(sec.input),
+                "x_t": m(step_symbol("x", j, "t", 1, 1)),
+                "initial": [m(x) for x in h0],
+                "step": [row(m(x.lhs), EQ, m(x.rhs)) for x in sec.step],
+                "recursion": [row(m(x.lhs), rel(x.reason), m(x.rhs)) for x in sec.recursion],
+                "sums": sums,
+                "truncate": sec.truncate,
+                "last_only": sec.last_only,
+                "zeta_t": m(step_symbol("zeta", j, "t", 1, 1)),
+                "Zeta": m(sp.MatrixSymbol(f"zeta{j}", 1, 1)),
+                "delta": m(sp.MatrixSymbol(f"delta{j}", 1, 1)),
+                "delta_t": m(step_symbol("delta", j, "t", 1, 1)),
             }
         )
     return out

@@ -8,8 +8,8 @@ from ..derivation import rules
 from ..graph.nodes import Partial
 from ..graph.ops import f
 from ..naming import subscript
-from .recurrences import sections as recurrence_sections
 from ..printing.text import TextPrinter, text
+from .recurrences import sections as recurrence_sections
 
 
 def objective(p) -> str:
@@ -78,18 +78,23 @@ def _local_line(op, derivative) -> str:
 def _bptt_lines(section) -> list[str]:
     """A recurrent layer's step, its reverse pass and the sums over time, in Unicode."""
     j, T = section.layer, text(section.steps)
-    cut = f", truncated: carried adjoints cut every {section.truncate} steps" if section.truncate else ""
+    cut = (
+        f", truncated: carried adjoints cut every {section.truncate} steps"
+        if section.truncate
+        else ""
+    )
     lines = [f"backpropagation through time, layer {j} ({section.source}), t = 1..{T}:"]
     lines += [f"  {text(x.lhs)} = {text(x.rhs)}" for x in section.step]
     lines.append("  " + ", ".join(f"{text(x).replace(',t−1', ',0')} = 0" for x in section.initial))
-    what = f"ζ{subscript(j)},t = 0 for t < T (only h_T is read)" if section.last_only else (
-        f"ζ{subscript(j)},t: the columns of ζ{subscript(j)}")
+    what = (
+        f"ζ{subscript(j)},t = 0 for t < T (only h_T is read)"
+        if section.last_only
+        else (f"ζ{subscript(j)},t: the columns of ζ{subscript(j)}")
+    )
     lines.append(f"  reverse pass of step t, t = T..1 (terms at t+1 are 0 at t = T; {what}{cut}):")
     lines += [f"  {text(x.lhs)} = {text(x.rhs)}" for x in section.recursion]
     lines.append("  sums over time (weight sharing):")
-    lines += [
-        f"  {text(d)} = Σₜ {text(share)} = {text(whole)}" for d, share, whole in section.sums
-    ]
+    lines += [f"  {text(d)} = Σₜ {text(share)} = {text(whole)}" for d, share, whole in section.sums]
     return lines
 
 

@@ -49,6 +49,26 @@ _STEMS |= {
     "Dsig": _char("BOLD CAPITAL SIGMA"),
     "lambda": "λ",
 }
+_STEMS |= {stem: bold(stem) for stem in ("H", "S")}
+#: a recurrent layer's weights and biases: (letter, the subscript before the layer) W_{xh,1}
+_SUBSCRIPTED = {"Wxh": ("W", "xh"), "Whh": ("W", "hh"), "bhh": ("b", "hh")}
+#: a recurrent cell's quantities at one step (h1_t): stem -> (letter, superscript or "")
+_STEP_BASES = {stem: (bold(stem), "") for stem in "hcxifgorqnvau"}
+_STEP_BASES |= {
+    "delta": (_STEMS["delta"], ""),
+    "zeta": (_STEMS["zeta"], ""),
+    "dsig": (_STEMS["dsig"], ""),
+    "eps": (_char("BOLD ITALIC SMALL EPSILON"), ""),
+    "epsc": (_char("BOLD ITALIC SMALL EPSILON"), "c"),
+    "deltac": (_STEMS["delta"], "c"),
+    "deltav": (_STEMS["delta"], "v"),
+}
+for _gate in "ifgorqn":
+    _STEP_BASES |= {
+        f"u{_gate}": (bold("u"), _gate),
+        f"delta{_gate}": (_STEMS["delta"], _gate),
+        f"dsig{_gate}": (_STEMS["dsig"], _gate),
+    }
 _PRIMED = {"dsig", "Dsig"}  #: stems written with a prime: sigma'_j
 ONE = _char("BOLD DIGIT ONE")  #: the all-ones vector or matrix, LaTeX's \mathbf{1}
 ZERO = _char("BOLD DIGIT ZERO")
@@ -156,9 +176,31 @@ class SymbpMathMLPrinter(Strict, MathMLPresentationPrinter):
         return self._row(head, self._fenced(inner))
 
     # -- names ------------------------------------------------------------------------------
+    def _step_name(self, name: str):
+        """A recurrent cell's quantity at one step (h1_t, deltac1_tp1): its letter, its
+        superscript (a gate, c, v), the layer and the step below; None for another name."""
+        match = naming.STEP_NAME.match(name)
+        if not match or match.group(1) not in _STEP_BASES:
+            return None
+        stem, layer, step = match.groups()
+        letter, sup = _STEP_BASES[stem]
+        when = {"t": "t", "tm1": "t−1", "tp1": "t+1"}[step]
+        sub = self._row(self._text("mn", layer), self._mo(","), self._mi(when))
+        if stem.startswith("dsig"):
+            sup = PRIME + sup
+        if sup:
+            return self._el("msubsup", self._mi(letter), sub, self._mi(sup))
+        return self._el("msub", self._mi(letter), sub)
+
     def _name(self, name: str):
         """A symbp name (z1, delta2, W3, y, lambda1) with its stem's letter and its index."""
+        step = self._step_name(name)
+        if step is not None:
+            return step
         stem, index = naming.split(name)
+        if stem in _SUBSCRIPTED:
+            letter, before = _SUBSCRIPTED[stem]
+            return self._el("msub", self._mi(bold(letter)), self._mi(f"{before},{index}"))
         if stem not in _STEMS:
             return None
         base = self._mi(_STEMS[stem])
@@ -449,6 +491,39 @@ class SymbpMathMLPrinter(Strict, MathMLPresentationPrinter):
     def _print_AvgPoolTranspose(self, expr):
         return self._call("avgpool", expr.args[0], sup=self._mi("T"))
 
+    # -- recurrence nodes (graph/recurrence.py), as their _latex methods write them ----------
+    def _print_Apply(self, expr):
+        return self._call("σ" if expr.name == "sigmoid" else expr.name, expr.arg)
+
+    def _print_RowSlice(self, expr):
+        where = expr.label or f"{expr.start + 1}:{expr.stop}"
+        return self._el("msub", self._fenced(self._print(expr.arg), "[", "]"), self._mi(where))
+
+    def _print_Blocks(self, expr):
+        rows = [self._el("mtr", self._el("mtd", self._print(a))) for a in expr.args]
+        return self._fenced(self._el("mtable", *rows), "[", "]")
+
+    def _print_Recurrence(self, expr):
+        return self._call(expr.info.kind.upper(), *expr.operands)
+
+    def _print_Bptt(self, expr):
+        return self._call("BPTT", *expr.operands)
+
+    def _print_Hidden(self, expr):
+        return self._name("H" + "".join(ch for ch in expr.args[0].name if ch.isdigit()))
+
+    def _print_Last(self, expr):
+        sub = self._row(self._text("mn", str(expr.info.layer)), self._mo(","), self._mi("T"))
+        return self._el("msub", self._mi(bold("h")), sub)
+
+    def _print_Shifted(self, expr):
+        return self._el(
+            "msubsup", self._mi(bold("H")), self._text("mn", str(expr.info.layer)), self._mo("−")
+        )
+
+    def _print_TraceAdjoint(self, expr):
+        return self._print(expr.args[0])
+
     def _mtext(self, text: str):
         return self._text("mtext", text)
 
@@ -517,6 +592,7 @@ def reason(r) -> str:
         "simplify": "SymPy",
         "sum": "MCR",
         "decay": "CR, (R)",
+        "time": "BPTT",
     }
     if r.kind in labels:
         return mtext(labels[r.kind])

@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-
-import sympy as sp
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import sympy as sp
 
 from ..catalog.layers import KINDS, dense, kind_of
 from ..catalog.losses import LOSSES, SCALES, scale_factor
@@ -230,9 +230,14 @@ def _check_sequences(spec: Spec) -> None:
     src = spec.source
     fields.choice(spec.time_reduction, "time_reduction", TIME_REDUCTIONS, src)
     if not spec.is_recurrent:
-        for key, unset in (("steps", spec.steps is None), ("time_reduction", spec.time_reduction == "sum")):
+        for key, unset in (
+            ("steps", spec.steps is None),
+            ("time_reduction", spec.time_reduction == "sum"),
+        ):
             if not unset:
-                raise SpecError(key, "only a recurrent network (rnn, lstm, gru layer) reads sequences", src)
+                raise SpecError(
+                    key, "only a recurrent network (rnn, lstm, gru layer) reads sequences", src
+                )
         return
     if spec.steps is not None and (
         isinstance(spec.steps, bool) or not isinstance(spec.steps, int) or spec.steps < 1
@@ -243,10 +248,20 @@ def _check_sequences(spec: Spec) -> None:
     for i, layer in enumerate(spec.layers):
         if layer.kind not in RECURRENT and layer.kind != "dense" and spec.sequences[i]:
             raise SpecError(f"layers[{i}].type", f"{layer.kind} cannot read a sequence", src)
-        if layer.kind == "dense" and layer.skip_from is not None and spec.sequences[i] != spec.sequences[layer.skip_from]:
-            raise SpecError(f"layers[{i}].skip_from", "a skip connection between a sequence and a vector", src)
+        if (
+            layer.kind == "dense"
+            and layer.skip_from is not None
+            and spec.sequences[i] != spec.sequences[layer.skip_from]
+        ):
+            raise SpecError(
+                f"layers[{i}].skip_from", "a skip connection between a sequence and a vector", src
+            )
     if spec.time_reduction == "mean" and not spec.sequences[-1]:
-        raise SpecError("time_reduction", 'the output is not a sequence; remove it or set output = "sequence"', src)
+        raise SpecError(
+            "time_reduction",
+            'the output is not a sequence; remove it or set output = "sequence"',
+            src,
+        )
 
 
 def from_dict(data: dict, source: str | None = None) -> Spec:

@@ -79,11 +79,13 @@ class RecurrentKind:
         return RecurrentLayer(
             kind=self.name,
             units=_positive(table["units"], f"{where}.units", source, "the hidden width"),
-            activation=parse_activation(table, where, source, "tanh") if self.name == "rnn"
+            activation=parse_activation(table, where, source, "tanh")
+            if self.name == "rnn"
             else "tanh",
             bias=fields.boolean(table.get("bias", default_bias), f"{where}.bias", source),
             output=fields.choice(table.get("output", "last"), f"{where}.output", OUTPUTS, source),
-            truncate=None if truncate is None
+            truncate=None
+            if truncate is None
             else _positive(truncate, f"{where}.truncate", source, "the BPTT window in steps"),
         )
 
@@ -96,8 +98,9 @@ class RecurrentKind:
         if not isinstance(layer.activation, Activation):
             fields.choice(layer.activation, f"{where}.activation", tuple(ACTIVATIONS), src)
         if not layer.sigma.elementwise:
-            raise SpecError(f"{where}.activation", "a recurrent cell needs an element-wise sigma",
-                            src)
+            raise SpecError(
+                f"{where}.activation", "a recurrent cell needs an element-wise sigma", src
+            )
         if not spec.sequences[i]:
             raise SpecError(
                 f"{where}.type",
@@ -137,7 +140,12 @@ class RecurrentKind:
         params.append(Param(f"Whh{j}", W_hh, scale, decays=True))
         steps = names.steps
         info = Info(
-            layer.kind, j, H, steps, layer.truncate or 0, names.cols,
+            layer.kind,
+            j,
+            H,
+            steps,
+            layer.truncate or 0,
+            names.cols,
             layer.sigma if layer.kind == "rnn" else None,
         )
         the_cell = info.cell
@@ -153,7 +161,11 @@ class RecurrentKind:
         out = [
             Op("affine", A, inputs, pre, layer=j),
             Op(
-                "recurrence", S, hidden_inputs, Recurrence(*hidden_inputs, info), layer=j,
+                "recurrence",
+                S,
+                hidden_inputs,
+                Recurrence(*hidden_inputs, info),
+                layer=j,
                 attrs=(("info", info), ("delta", delta)),
             ),
             Op("readout", z, (S,), readout, layer=j, attrs=(("info", info),)),
