@@ -28,7 +28,7 @@ from pathlib import Path
 from . import __version__
 from .catalog.losses import SCALES
 from .derivation.derive import derive
-from .errors import SymbpError
+from .errors import SpecError, SymbpError
 from .escape import one_line
 from .output import backends
 from .output.document import document_source
@@ -38,7 +38,7 @@ from .output.module import module_source
 from .output.report import render_chains
 from .proof.check import TOLERANCE, check, widths_note
 from .proof.expansion import proof_spec
-from .spec.model import LAYOUTS, Spec, lecture_spec, load
+from .spec.model import LAYOUTS, RECURRENT, Spec, lecture_spec, load
 from .verify.chains import TEX_SECONDS, judge_steps
 from .verify.compare import tex_steps, verify
 
@@ -275,6 +275,14 @@ def _verify(args) -> int:
         "correct": ("correct", 0),
     }
     spec = _conventions(_spec(args), args)
+    recurrent = next((i for i, x in enumerate(spec.layers) if x.kind in RECURRENT), None)
+    if recurrent is not None:
+        raise SpecError(
+            f"layers[{recurrent}].type",
+            "verify does not read derivations of recurrent layers yet (BPTT); "
+            "check the network itself with symbp check",
+            spec.source,
+        )
     claims = [(None, c) for c in args.claim or []]
     if args.claims:
         lines = _read(args.claims).splitlines()

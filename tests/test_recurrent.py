@@ -338,3 +338,13 @@ def test_every_cell_kind_and_output_emits_its_loops():
         spec = _spec(kind, output=output)
         text = module_source(spec)
         assert "def _bptt1(" in text and "def _recurrence1(" in text
+
+
+def test_verify_says_it_cannot_read_bptt_yet_with_exit_2(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "symbp", "verify", "examples/elman.toml", "--claim", "a = b"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and "layers[0]" in run.stderr and "recurrent" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -284,13 +284,13 @@ def explicit(
             env[("sigma", j)] = _Columnwise(sp.Lambda(activations.t, layer.sigma.expr))
         else:  # a recurrent cell writes sigma' through its output where it can: so does the proof
             env[("sigma", j)] = _sigma(spec, d, j, output_rule or layer.kind in RECURRENT)
-    if not concrete:  # the gates' sigmoid and tanh: any function with their sigma'(output)
-        for name in ("sigmoid", "tanh"):
-            env[("apply", name)] = _gate(name)
         if layer.sigma.elementwise and j in activated:
             scalar = env[("sigma", j)].scalar
             dexpr = scalar(xi).diff(xi)
             derivatives[j] = lambda v, dexpr=dexpr: dexpr.subs(xi, v)  # Subs at symbolic v
+    if not concrete:  # the gates' sigmoid and tanh: any function with their sigma'(output)
+        for name in ("sigmoid", "tanh"):
+            env[("apply", name)] = _gate(name)
     d0, dJ = spec.widths[0], spec.widths[-1]
     x_cols, y_cols = (int(sp.sympify(m.shape[1]).subs(N, cols)) for m in (names.z(0), names.y()))
     env[names.z(0)] = sp.Matrix(d0, x_cols, lambda a, c: sp.Symbol(f"x_{a}{c}"))
