@@ -490,8 +490,6 @@ def _gate_ops(cell_kind, j, H, cols, a, v, sym):
 
 def _pointwise(out, expr, env, places, layer):
     """out = expr entry-wise, expr a scalar formula in placeholders for the (blocks of) inputs."""
-    from ..catalog.activations import ACTIVATIONS  # noqa: F401  (registry loaded)
-
     attrs = (
         ("expr", expr),
         ("places", tuple((p, k, count) for p, _, k, count in places)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sympy import MatAdd, MatMul, OneMatrix
 
 from ..escape import python_string
-from ..graph.recurrence import GATES, cell_pass
+from ..graph.recurrence import cell_pass
 from ..printing.text import text
 
 _TITLES = {
@@ -39,8 +39,6 @@ def recurrent_context(graph, printed) -> list[dict]:
             {
                 "j": info.layer,
                 "title": _TITLES[info.kind],
-                "kind": info.kind,
-                "gates": ", ".join(k for k, _ in GATES[info.kind]),
                 "hidden": info.hidden,
                 "rows": int(A.shape[0]),
                 "trace_rows": c.trace_rows,

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from sympy import MatAdd, MatMul, MatrixSymbol, OneMatrix
 
 from ...errors import SpecError
-from ...graph.nodes import Sigma  # noqa: F401  (the Elman cell's sigma_j)
 from ...graph.ops import Op, Param, Part
-from ...graph.recurrence import CELLS, Hidden, Info, Last, Recurrence, blocks, cell
+from ...graph.recurrence import CELLS, Hidden, Info, Last, Recurrence, blocks
 from ...spec import fields
 from ..activations import ACTIVATIONS, Activation
 from .activated import Activated, parse_activation
@@ -181,4 +180,3 @@ def _positive(value, where: str, source, what: str) -> int:
 
 
 KINDS = tuple(RecurrentKind(name) for name in CELLS)
-__all__ = ["KINDS", "RecurrentLayer", "cell"]
