@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import SymbpError
 from ..printing.numpy import SymbpNumPyPrinter
+from ..printing.torch import TorchPrinter
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,13 @@ class Backend:
 
 
 #: Every backend `symbp generate` can emit, by name.
-BACKENDS = {backend.name: backend for backend in (Backend("numpy", SymbpNumPyPrinter, "numpy"),)}
+BACKENDS = {
+    backend.name: backend
+    for backend in (
+        Backend("numpy", SymbpNumPyPrinter, "numpy"),
+        Backend("torch", TorchPrinter, "torch"),
+    )
+}
 DEFAULT = "numpy"
 
 

@@ -234,11 +234,19 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
                 spec.source,
             )
     for i, layer in enumerate(spec.layers):
-        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma, chosen.printer)
+        checker = getattr(chosen.printer, "float64_printer", chosen.printer)
+        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma, checker)
         if trouble:
             raise SpecError(f"layers[{i}].activation.expr", trouble, spec.source)
     d = derive(spec)
     batch, perceptron = d.batch, frozen_layers(spec) > 0
+    if perceptron and chosen.name != backends.DEFAULT:
+        raise SpecError(
+            f"layers[{spec.depth - 1}].activation",
+            f"the {chosen.name} backend does not emit the perceptron rule (a step activation) "
+            "yet; use --backend numpy",
+            spec.source,
+        )
     if perceptron:
         if spec.depth > 1:
             k = frozen_layers(spec)
