@@ -293,7 +293,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     full_objective = (stable_objective(spec, batch) + batch.penalty).xreplace(decay_values(spec))
     shapes = {p.key: p for p in batch.graph.params}
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
-    plan = descent(spec, batch)
+    numpy_only = chosen.name == backends.DEFAULT  # the fused SGD steps and BCD: NumPy's template
+    plan = descent(spec, batch) if numpy_only else None
 
     used_by_loss = identifiers(objective, *penalties)
     used_by_gradients = identifiers(*(c for _, c in grads + backward))
@@ -324,17 +325,18 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
             n if n in {z.name for z in batch.graph.outputs} else "_" for n in names
         ),
         unpacked=", ".join(n if n in used_by_gradients | used_by_loss else "_" for n in names),
+        backward_unpacked=", ".join(n if n in used_by_gradients else "_" for n in names),
         backward=backward,
         gradients=grads,
-        bcd=bcd_context(spec, batch, printed),
+        bcd=bcd_context(spec, batch, printed) if numpy_only else [],
         geometries=geometries(batch.graph),
         input_shape=tuple(spec.shapes[0]),
         train_defaults=train_defaults(spec),
         **target_domain_context(losses.LOSSES[spec.loss]),
         **class_labels_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
-        descent=descent_context(plan, acts, chosen.printer),
-        scalar=scalar_context(spec, batch, plan, full_objective),
+        descent=descent_context(plan, acts, chosen.printer) if numpy_only else None,
+        scalar=scalar_context(spec, batch, plan, full_objective) if numpy_only else None,
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)

@@ -3,8 +3,8 @@
 Samples are columns, ``@`` multiplies matrices and ``*`` is the Hadamard product, as in NumPy;
 `.T`, ``.sum(axis=..., keepdims=True)`` and most functions (``torch.tanh``, ``torch.where``) are
 spelled alike.  What differs: Python constants keep the data's dtype only next to a tensor, so a
-formula whose every branch is a number is computed in float64 and cast; ``torch.maximum`` takes
-two tensors (a constant bound is ``torch.clamp``); ``torch.heaviside`` takes a tensor at 0;
+formula whose every branch is a number takes its last branch as a tensor like its argument; ``torch.maximum`` takes
+two tensors (a constant bound is ``torch.clip``); ``torch.heaviside`` takes a tensor at 0;
 ``torch.erf`` exists; a square root is ``x ** 0.5`` (scalars take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are ``.to(dtype)``;
 a number such as sqrt(2) is printed as its float64 value (torch's functions take tensors).
 
@@ -35,9 +35,13 @@ class TorchPrinter(SymbpNumPyPrinter):
     """Formulas as PyTorch expressions on tensors (``import torch``)."""
 
     module = "torch"
-    printmethod = "_torchcode"  # the nodes' own ``_numpycode`` is NumPy's, not ours
     #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
     float64_printer = ACCURACY_PRINTER
+
+    def __init__(self, activations: dict):
+        super().__init__(activations)
+        self.printmethod = "_torchcode"  # a node's own ``_numpycode`` is NumPy's, not ours
+        self._like = None  # the tensor whose dtype an entry-wise formula's numbers take
 
     def _print(self, expr, **kwargs):
         """A real constant that is not a rational (sqrt(2), pi, E, log(2)) as its float64
@@ -57,15 +61,25 @@ class TorchPrinter(SymbpNumPyPrinter):
         """`text` cast to the dtype of the tensor `arg`."""
         return f"{_postfix_operand(text)}.to({arg}.dtype)"
 
+    def _entrywise(self, body, arg: str) -> str:
+        """`body`, a scalar formula already in the symbol named `arg`, printed with the numbers
+        of its branches as tensors like `arg` (`_print_Piecewise`)."""
+        saved, self._like = self._like, arg
+        try:
+            return self._print(body)
+        finally:
+            self._like = saved
+
     def _print_Sigma(self, expr):
         if self.activations[expr.layer].kind == "softmax":
             return self._print(softmax_form(expr.arg))
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
         body = stable_form(sigma, t, ACCURACY_PRINTER).subs(t, sp.Symbol(arg))
-        text = self._print(body)
-        constant = not sigma.has(t)
+        text = self._entrywise(body, arg)
+        if not sigma.has(t):  # a constant: one value per entry
+            return f"{self._fn('full_like')}({arg}, {text})"
         mask = sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)
-        return self._cast(text, arg) if constant or mask else text
+        return self._cast(text, arg) if mask else text  # an indicator is a bool mask
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
@@ -73,35 +87,34 @@ class TorchPrinter(SymbpNumPyPrinter):
         call = isinstance(body, sp.Function) and body.args == (var,)  # f(u): u needs no parens
         arg = self._wrap(expr.arg)
         body = body.subs(var, sp.Symbol(self._print(expr.arg) if call else arg))
-        text = self._print(body)
-        indicator = isinstance(body, sp.Piecewise) and {v for v, _ in body.args} == {0, 1}
-        numbers = body.has(sp.Piecewise) and not indicator
-        return self._cast(text, arg) if numbers else text
+        return self._entrywise(body, arg)
 
     def _print_Piecewise(self, expr):
-        """``torch.where``; when every branch is a number, the numbers as float64 tensors (a
-        where of Python numbers alone would be int64 or float32; the caller casts)."""
+        """``torch.where``; when every branch is a number, the last (the else branch) as a
+        tensor like the entry-wise formula's argument, which sets the result's dtype and device
+        (a where of Python numbers alone would be int64 or float32)."""
         *branches, (last, cond) = expr.args
         if cond != sp.true or not all(v.is_number for v, _ in expr.args):
             return super()._print_Piecewise(expr)
         if len(branches) == 1 and last == 0 and branches[0][0] == 1:  # an indicator: a bool mask
             return self._print(branches[0][1])
-        out = self._number(last)
+        if self._like is None:
+            out = f"{self._fn('asarray')}({self._print(last)}, dtype={self._fn('float64')})"
+        else:
+            out = f"{self._fn('full_like')}({self._like}, {self._print(last)})"
         for value, cond in reversed(branches):
-            out = f"{self._fn('where')}({self._print(cond)}, {self._number(value)}, {out})"
+            out = f"{self._fn('where')}({self._print(cond)}, {self._print(value)}, {out})"
         return out
 
-    def _number(self, value) -> str:
-        return f"{self._fn('asarray')}({self._print(value)}, dtype={self._fn('float64')})"
-
     def _pairwise(self, name: str, args) -> str:
-        """``torch.maximum`` of tensors; a constant bound as ``torch.clamp(a, min=c)``."""
+        """``torch.maximum`` of tensors; a constant bound as ``torch.clip(a, min=c)`` (NumPy
+        spells it alike, so that float64 checks of this spelling evaluate it)."""
         a, *rest = sorted(args, key=lambda e: bool(e.is_number))
         if not rest:
             return self._print(a)
         if len(rest) == 1 and rest[0].is_number:
             bound = "min" if name == "maximum" else "max"
-            return f"{self._fn('clamp')}({self._print(a)}, {bound}={self._print(rest[0])})"
+            return f"{self._fn('clip')}({self._print(a)}, {bound}={self._print(rest[0])})"
         return f"{self._fn(name)}({self._print(a)}, {self._pairwise(name, rest)})"
 
     def _print_Heaviside(self, expr):
