@@ -139,7 +139,9 @@ def check_against_every_oracle(spec: symbp.Spec, samples: int, seed: int) -> Non
     params, X, Y = problem(spec, module, samples, seed)
     # gradcheck: the derived backward against torch's own finite differences, float64
     apply = lambda *values: module.DerivedObjective.apply(X, Y, *values)  # noqa: E731
-    assert torch.autograd.gradcheck(apply, leaves(params))
+    # (at random projections when the Jacobian has many entries: one per parameter entry)
+    fast = sum(value.numel() for value in params.values()) > 300
+    assert torch.autograd.gradcheck(apply, leaves(params), fast_mode=fast)
     f, ours = module.value_and_gradients(params, X, Y)
     # torch.autograd of the emitted forward, and of the forward written above
     assert_close(ours, autograd_of_emitted_forward(module, params, X, Y), 1e-10)
