@@ -151,10 +151,14 @@ def check_against_every_oracle(spec: symbp.Spec, samples: int, seed: int) -> Non
     numpy_module = module_for(spec)
     arrays = {key: value.numpy() for key, value in params.items()}
     assert_close(ours, numpy_module.gradients(arrays, X.numpy(), Y.numpy()), 1e-12)
-    # DerivedObjective's backward is value_and_gradients' (through loss, as a user calls it)
+    # DerivedObjective's backward is value_and_gradients', times the incoming gradient
     values = leaves(params)
-    module.loss(dict(zip(params, values, strict=True)), X, Y).backward()
-    assert_close(dict(zip(params, (v.grad for v in values), strict=True)), ours, 1e-14)
+    for seed_gradient in (1.0, -2.5):
+        for v in values:
+            v.grad = None
+        (seed_gradient * module.loss(dict(zip(params, values, strict=True)), X, Y)).backward()
+        got = dict(zip(params, (v.grad for v in values), strict=True))
+        assert_close(got, {k: seed_gradient * g for k, g in ours.items()}, 1e-14)
 
 
 @pytest.mark.parametrize("path", DENSE, ids=lambda p: p.stem)
