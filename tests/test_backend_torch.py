@@ -17,10 +17,12 @@ from functools import cache
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symbp
+from symbp.catalog.activations import Activation
 from symbp.derivation.lecture import frozen_layers
 from symbp.output.module import module_source
 from symbp.proof.check import load_module
@@ -281,6 +283,50 @@ def test_the_emitted_adam_matches_torch_optim_adam():
     module.train(params, X, Y, epochs=10, optimizer="adam", lr=0.01)
     network, _ = _losses_in_a_torch_loop(module, X, Y, torch.optim.Adam, 10, lr=0.01)
     assert_close(params, dict(network.named_parameters()), 1e-12)
+
+
+FORMULAS = [
+    "t/(1 + Abs(t))",
+    "exp(-t**2) * t",
+    "log(1 + exp(t))",
+    "sqrt(1 + t**2) - 1",
+    "tanh(t) + sinh(t/4) - cosh(t/4)",
+    "sin(t) * cos(t)",
+    "atan(t) + asinh(t)",
+    "t * (1 + erf(t/sqrt(2))) / 2",
+    "Max(t, 0) + Min(t, 0)/10",
+    "Max(t, 0)**2",
+    "Max(t, -1) - Min(t, 1)",
+    "pi * t + E",
+]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_custom_activations_and_derivatives_print_for_torch_as_numpy_computes_them(text):
+    """Each function a custom activation may use, through the torch printer, evaluated on a
+    tensor: equal to the NumPy printer's text on an array (float64), and in the data's dtype
+    (float32 stays float32)."""
+    from symbp.catalog.activations import derivative, t
+    from symbp.graph.nodes import Elementwise
+    from symbp.printing.numpy import code
+    from symbp.printing.torch import TorchPrinter
+    from symbp.spec import formula
+
+    sigma = formula.parse(text)
+    U = sp.MatrixSymbol("U1", 2, 9)
+    u = np.linspace(-6, 6, 18).reshape(2, 9)
+    for expr in (sigma, derivative(Activation("custom", sigma, source=text)).raw):
+        node = Elementwise(sp.Lambda(t, expr), U)
+        want = eval(code(node, {}), {"np": np, "math": math, "U1": u})
+        torch_text = code(node, {}, TorchPrinter)
+        assert "np." not in torch_text and "math." not in torch_text, torch_text
+        got = eval(torch_text, {"torch": torch, "U1": torch.from_numpy(u)})
+        if not expr.has(t):  # a constant (pi's derivative): a number, broadcast where used
+            assert got == want, torch_text
+            continue
+        np.testing.assert_allclose(got.numpy(), np.broadcast_to(want, u.shape), rtol=1e-13)
+        single = eval(torch_text, {"torch": torch, "U1": torch.from_numpy(u).float()})
+        assert single.dtype == torch.float32, torch_text
 
 
 # DistributedDataParallel: two CPU processes, gloo on the loopback interface
