@@ -2,16 +2,19 @@
 
 Samples are columns, ``@`` multiplies matrices and ``*`` is the Hadamard product, as in NumPy;
 `.T`, ``.sum(axis=..., keepdims=True)`` and most functions (``torch.tanh``, ``torch.where``) are
-spelled alike.  What differs: Python constants keep the data's dtype only next to a tensor, so a
-formula whose every branch is a number takes its last branch as a tensor like its argument; ``torch.maximum`` takes
-two tensors (a constant bound is ``torch.clip``); ``torch.heaviside`` takes a tensor at 0;
-``torch.erf`` exists; a square root is ``x ** 0.5`` (scalars take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are ``.to(dtype)``;
-a number such as sqrt(2) is printed as its float64 value (torch's functions take tensors).
+spelled alike.  What differs: Python numbers keep the data's dtype only next to a tensor, so a
+formula whose every branch is a number takes its last branch as a tensor like its argument;
+``torch.maximum`` takes two tensors (a constant bound is ``torch.clip``); ``torch.heaviside``
+takes a tensor at 0; ``torch.erf`` exists; a square root is ``x ** 0.5`` (Python floats such as
+a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are
+``.to(dtype)``; a number such as sqrt(2) is printed as its float64 value; a channel's bias is
+repeated with ``torch.repeat_interleave``.
 
 Which exact form of an element-wise formula is printed (`float64.stable_form`) is decided by
 evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
-float64 operations in both libraries.  Convolution and pooling nodes are refused
-(`Unsupported`): this backend does not print them yet.
+float64 operations in both libraries.  Convolution and pooling nodes print their own code, which
+calls the module's helpers (templates/torch/_conv.py.j2); least squares (block-coordinate
+descent) is refused (`Unsupported`).
 """
 
 from __future__ import annotations
@@ -155,13 +158,14 @@ class TorchPrinter(SymbpNumPyPrinter):
         raise Unsupported("block-coordinate descent (least squares)")
 
     def _print__GeometryNode(self, expr):
-        j = expr.geometry.layer
-        kind = "pooling" if "Pool" in type(expr).__name__ else "convolution"
-        raise SpecError(
-            f"layers[{j - 1}]",
-            f"the torch backend does not support {kind} layers yet; "
-            "generate this spec with --backend numpy",
-        )
+        """Convolution and pooling: the node's own code, which calls the module's helpers
+        (`_patches`, `_fold`, `_window_max`, ...: templates/torch/_conv.py.j2) and spells
+        the rest with tensor methods that torch shares with NumPy."""
+        return expr._numpycode(self)
+
+    def _print_ChannelBias(self, expr):
+        g = expr.geometry
+        return f"{self._fn('repeat_interleave')}({self._print(expr.args[0])}, {g.positions}, dim=0)"
 
 
 class Unsupported(SpecError):
