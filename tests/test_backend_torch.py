@@ -218,8 +218,9 @@ def test_backward_refuses_gradients_for_the_data_and_second_derivatives():
         g.sum().backward()
 
 
-def test_dtype_and_device_follow_the_inputs():
-    spec = symbp.load_spec(ROOT / "examples" / "custom_activation.toml")  # where, clip, abs
+@pytest.mark.parametrize("name", ["custom_activation", "digits_cnn"])  # where, clip; im2col
+def test_dtype_and_device_follow_the_inputs(name):
+    spec = symbp.load_spec(ROOT / "examples" / f"{name}.toml")
     module = torch_module(spec)
     params, X, Y = problem(spec, module)
     single = {key: value.float() for key, value in params.items()}
