@@ -214,6 +214,29 @@ def param_layers(batch) -> dict[str, int]:
     return {p.key: int(naming.split(p.symbol.name)[1]) for p in batch.graph.params}
 
 
+def seeded_context(plan, printed, params: list[dict], names: list[str], shapes: dict):
+    """The backward pass of a framework's autograd function (torch.autograd.Function's backward,
+    jax.custom_vjp's bwd), printed: `descent`'s plan with its SGD factor c = -lr replaced by the
+    incoming gradient grad_f, so that grad_f and the sample average ride on the output delta and
+    each gradient comes out as grad_f·∂f/∂θ.  None without a plan."""
+    if plan is None:
+        return None
+    seed = {optimizers.CODE_NAMES[optimizers.alpha]: -sp.Symbol("grad_f")}
+    backward = [(lhs.name, printed(rhs.xreplace(seed))) for lhs, rhs in plan.backward]
+    grads = [
+        (key, _reshaped(printed(g.xreplace(seed)), shapes[key]))
+        for key, g in plan.increments.items()
+    ]
+    used = identifiers(*(c for _, c in backward + grads))
+    return {
+        "backward": backward,
+        "gradients": grads,
+        "uses_n": "N" in used,
+        "unpacked": ", ".join(n if n in used else "_" for n in names),
+        "params": [p for p in params if p["key"] in used],
+    }
+
+
 def module_source(spec: Spec, command: str | None = None, backend: str = backends.DEFAULT) -> str:
     """The module's full text, header included, for `backend` (a name in `backends.BACKENDS`);
     deterministic for a given spec, command and backend."""
@@ -294,7 +317,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     shapes = {p.key: p for p in batch.graph.params}
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
     numpy_only = chosen.name == backends.DEFAULT  # the fused SGD steps and BCD: NumPy's template
-    plan = descent(spec, batch) if numpy_only else None
+    plan = descent(spec, batch)
 
     used_by_loss = identifiers(objective, *penalties)
     used_by_gradients = identifiers(*(c for _, c in grads + backward))
@@ -337,6 +360,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         **training_context(chosen.printer, batch, perceptron),
         descent=descent_context(plan, acts, chosen.printer) if numpy_only else None,
         scalar=scalar_context(spec, batch, plan, full_objective) if numpy_only else None,
+        seeded=None if numpy_only else seeded_context(plan, printed, params, names, shapes),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)
