@@ -21,6 +21,9 @@ checked against symbp's at the initial weights.  Contenders:
 - symbp JAX: the module `symbp generate --backend jax` emits, its `jax.jit`-compiled
   `sgd_step` (the derived backward pass as the objective's `jax.custom_vjp` rule, then the SGD
   update), on one device;
+- symbp torch: the module `symbp generate --backend torch` emits, in PyTorch's loop above
+  (`Network(X, Y).backward()`, then the same update): its `DerivedObjective` runs the derived
+  backward instead of autograd's, on the same forward;
 - GEMMs: only the step's matrix products (forward, deltas, weight gradients) into preallocated
   arrays: what any implementation on NumPy's BLAS pays at least.
 
@@ -180,6 +183,35 @@ def torch_contender(params, X, Y, activations):
     return step, gradients
 
 
+def symbp_torch_contender(params, X, Y, spec):
+    """(step, gradients) of the emitted torch module's nn.Module in PyTorch's eager loop; None
+    when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    mod = load_module(module_source(spec, backend="torch"), "bench_torch")
+    network = mod.Network({k: torch.tensor(v) for k, v in params.items()})
+    P = dict(network.named_parameters())
+    tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def step():
+        network(tX, tY).backward()
+        with torch.no_grad():
+            for p in P.values():
+                p -= LR * p.grad
+                p.grad = None
+
+    def gradients():
+        for p in P.values():
+            p.grad = None
+        network(tX, tY).backward()
+        return {k: p.grad.numpy().copy() for k, p in P.items()}
+
+    return step, gradients
+
+
 def jax_contender(params, X, Y, activations):
     """(step, gradients) with jax.jit of value-and-grad plus the update; None without JAX."""
     try:
@@ -269,8 +301,13 @@ def contenders(config: Config):
         "symbp sgd_step": lambda: mod.sgd_step(p_step, X, Y, LR),
         "NumPy by hand": lambda: handwritten_step(p_hand, X, Y, LR, acts),
     }
-    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender)):
-        made = make(fresh(), X, Y, acts)
+    makers = (
+        ("PyTorch", torch_contender, acts),
+        ("symbp torch", symbp_torch_contender, spec),
+        ("JAX", jax_contender, acts),
+    )
+    for name, make, how in makers:
+        made = make(fresh(), X, Y, how)
         if made is not None:
             steps[name], gradients = made
             found[name] = gradients()
@@ -319,6 +356,7 @@ COLUMNS = (
     "symbp sgd_step",
     "NumPy by hand",
     "PyTorch",
+    "symbp torch",
     "JAX",
     "symbp JAX",
     "GEMMs alone",
@@ -330,7 +368,7 @@ def table(results: dict) -> str:
     present = [c for c in COLUMNS if any(c in r for r in results.values())]
     head = ["configuration", *(f"{c} (µs)" for c in present)]
     head += ["fastest peer / symbp train", "… / symbp train SGD", "GEMMs / symbp train"]
-    head += ["JAX / symbp JAX"]
+    head += ["JAX / symbp JAX", "PyTorch / symbp torch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, r in results.items():
         peers = [r[p] for p in ("PyTorch", "JAX") if p in r]
@@ -341,6 +379,8 @@ def table(results: dict) -> str:
         cells.append(f"{r['GEMMs alone'] / ours:.0%}")
         jax_pair = "JAX" in r and "symbp JAX" in r
         cells.append(f"{r['JAX'] / r['symbp JAX']:.2f}×" if jax_pair else "–")
+        torch_pair = "PyTorch" in r and "symbp torch" in r
+        cells.append(f"{r['PyTorch'] / r['symbp torch']:.2f}×" if torch_pair else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -81,7 +81,7 @@ def test_the_default_backend_is_numpy_and_named_in_the_registry():
     assert emit.module_source(spec, "cmd", backend="numpy") == emit.module_source(spec, "cmd")
 
 
-@pytest.mark.parametrize("name", ["torch", "NumPy", "", "numpy\n"])
+@pytest.mark.parametrize("name", ["tensorflow", "NumPy", "", "numpy\n"])
 def test_an_unknown_backend_is_a_one_line_error_naming_the_choices(name):
     with pytest.raises(SymbpError) as info:
         emit.module_source(spec_with("tanh"), "cmd", backend=name)
@@ -154,8 +154,8 @@ def test_generate_takes_the_backend_by_name_from_the_registry(tmp_path, capsys):
     ]
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
-        main(["generate", "-o", str(tmp_path / "c.py"), "--backend", "torch"])
+        main(["generate", "-o", str(tmp_path / "c.py"), "--backend", "tensorflow"])
     error = capsys.readouterr().err
     assert info.value.code == 2 and error.count("\n") == 1
-    assert "torch" in error and all(name in error for name in backends.BACKENDS)
+    assert "tensorflow" in error and all(name in error for name in backends.BACKENDS)
     assert not (tmp_path / "c.py").exists()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..errors import SymbpError
 from ..printing.jax import JaxPrinter
 from ..printing.numpy import SymbpNumPyPrinter
+from ..printing.torch import TorchPrinter
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ BACKENDS = {
     for backend in (
         Backend("numpy", SymbpNumPyPrinter, "numpy"),
         Backend("jax", JaxPrinter, "jax"),
+        Backend("torch", TorchPrinter, "torch"),
     )
 }
 DEFAULT = "numpy"

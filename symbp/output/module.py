@@ -218,6 +218,29 @@ def param_layers(batch) -> dict[str, int]:
     return {p.key: int(naming.split(p.symbol.name)[1]) for p in batch.graph.params}
 
 
+def seeded_context(plan, printed, params: list[dict], names: list[str], shapes: dict):
+    """The backward pass of a framework's autograd function (torch.autograd.Function's backward,
+    jax.custom_vjp's bwd), printed: `descent`'s plan with its SGD factor c = -lr replaced by the
+    incoming gradient grad_f, so that grad_f and the sample average ride on the output delta and
+    each gradient comes out as grad_f·∂f/∂θ.  None without a plan."""
+    if plan is None:
+        return None
+    seed = {optimizers.CODE_NAMES[optimizers.alpha]: -sp.Symbol("grad_f")}
+    backward = [(lhs.name, printed(rhs.xreplace(seed))) for lhs, rhs in plan.backward]
+    grads = [
+        (key, _reshaped(printed(g.xreplace(seed)), shapes[key]))
+        for key, g in plan.increments.items()
+    ]
+    used = identifiers(*(c for _, c in backward + grads))
+    return {
+        "backward": backward,
+        "gradients": grads,
+        "uses_n": "N" in used,
+        "unpacked": ", ".join(n if n in used else "_" for n in names),
+        "params": [p for p in params if p["key"] in used],
+    }
+
+
 def module_source(spec: Spec, command: str | None = None, backend: str = backends.DEFAULT) -> str:
     """The module's full text, header included, for `backend` (a name in `backends.BACKENDS`);
     deterministic for a given spec, command and backend."""
@@ -241,11 +264,19 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
                 spec.source,
             )
     for i, layer in enumerate(spec.layers):
-        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma, chosen.printer)
+        checker = getattr(chosen.printer, "float64_printer", chosen.printer)
+        trouble = layer.sigma.source is not None and float64_trouble(layer.sigma, checker)
         if trouble:
             raise SpecError(f"layers[{i}].activation.expr", trouble, spec.source)
     d = derive(spec)
     batch, perceptron = d.batch, frozen_layers(spec) > 0
+    if perceptron and chosen.name != backends.DEFAULT:
+        raise SpecError(
+            f"layers[{spec.depth - 1}].activation",
+            f"the {chosen.name} backend does not emit the perceptron rule (a step activation) "
+            "yet; use --backend numpy",
+            spec.source,
+        )
     if perceptron:
         if spec.depth > 1:
             k = frozen_layers(spec)
@@ -294,6 +325,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     full_objective = (stable_objective(spec, batch) + batch.penalty).xreplace(decay_values(spec))
     shapes = {p.key: p for p in batch.graph.params}
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
+    numpy_only = chosen.name == backends.DEFAULT  # the fused SGD steps and BCD: NumPy's template
     plan = descent(spec, batch)
 
     used_by_loss = identifiers(objective, *penalties)
@@ -329,7 +361,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         gradient_params=[p for p in params if p["key"] in used_by_gradients],
         backward=backward,
         gradients=grads,
-        bcd=bcd_context(spec, batch, printed),
+        bcd=bcd_context(spec, batch, printed) if numpy_only else [],
         geometries=geometries(batch.graph),
         recurrences=recurrent_context(batch.graph, printed),
         sequence_input=spec.is_recurrent,
@@ -340,8 +372,9 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         **target_domain_context(losses.LOSSES[spec.loss]),
         **class_labels_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
-        descent=descent_context(plan, acts, chosen.printer),
-        scalar=scalar_context(spec, batch, plan, full_objective),
+        descent=descent_context(plan, acts, chosen.printer) if numpy_only else None,
+        scalar=scalar_context(spec, batch, plan, full_objective) if numpy_only else None,
+        seeded=None if numpy_only else seeded_context(plan, printed, params, names, shapes),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)

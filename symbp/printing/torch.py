@@ -1,0 +1,188 @@
+"""PyTorch code for the batch pass: the NumPy printer with the few spellings torch needs.
+
+Samples are columns, ``@`` multiplies matrices and ``*`` is the Hadamard product, as in NumPy;
+`.T`, ``.sum(axis=..., keepdims=True)`` and most functions (``torch.tanh``, ``torch.where``) are
+spelled alike.  What differs: Python numbers keep the data's dtype only next to a tensor, so a
+formula whose every branch is a number takes its last branch as a tensor like its argument;
+``torch.maximum`` takes two tensors (a constant bound is ``torch.clip``); ``torch.heaviside``
+takes a tensor at 0; ``torch.erf`` exists; a square root is ``x ** 0.5`` (Python floats such as
+a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are
+``.to(dtype)``; a number such as sqrt(2) is printed as its float64 value; a channel's bias is
+repeated with ``torch.repeat_interleave``.
+
+Which exact form of an element-wise formula is printed (`float64.stable_form`) is decided by
+evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
+float64 operations in both libraries.  Convolution and pooling nodes print their own code, which
+calls the module's helpers (templates/torch/_conv.py.j2); least squares (block-coordinate
+descent) is refused (`Unsupported`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from ..catalog.activations import t
+from ..errors import SpecError
+from .float64 import stable_form
+from .numpy import SymbpNumPyPrinter, _postfix_operand
+from .rewrites import softmax_form
+
+#: whose float64 evaluation decides which stable form this backend prints
+ACCURACY_PRINTER = SymbpNumPyPrinter
+
+
+class TorchPrinter(SymbpNumPyPrinter):
+    """Formulas as PyTorch expressions on tensors (``import torch``)."""
+
+    module = "torch"
+    #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
+    float64_printer = ACCURACY_PRINTER
+
+    def __init__(self, activations: dict):
+        super().__init__(activations)
+        self.printmethod = "_torchcode"  # a node's own ``_numpycode`` is NumPy's, not ours
+        self._like = None  # the tensor whose dtype an entry-wise formula's numbers take
+
+    @staticmethod
+    def refuse(spec) -> None:
+        """A `SpecError` naming the first layer this backend cannot emit yet: a recurrent one
+        (its BPTT loops live in the NumPy module's templates only)."""
+        for i, layer in enumerate(spec.layers):
+            if layer.kind in ("rnn", "lstm", "gru"):
+                raise SpecError(
+                    f"layers[{i}].type",
+                    f"the torch backend does not support {layer.kind} layers yet; "
+                    "generate this network with --backend numpy",
+                    spec.source,
+                )
+
+    def _print(self, expr, **kwargs):
+        """A real constant that is not a rational (sqrt(2), pi, E, log(2)) as its float64
+        value: torch's functions take tensors, not Python numbers."""
+        if (
+            isinstance(expr, sp.Expr)
+            and not isinstance(expr, sp.MatrixExpr)
+            and expr.is_number
+            and not expr.is_Rational
+            and not expr.is_Float
+            and expr.is_real
+        ):
+            return repr(float(expr))
+        return super()._print(expr, **kwargs)
+
+    def _cast(self, text: str, arg: str) -> str:
+        """`text` cast to the dtype of the tensor `arg`."""
+        return f"{_postfix_operand(text)}.to({arg}.dtype)"
+
+    def _entrywise(self, body, arg: str) -> str:
+        """`body`, a scalar formula already in the symbol named `arg`, printed with the numbers
+        of its branches as tensors like `arg` (`_print_Piecewise`)."""
+        saved, self._like = self._like, arg
+        try:
+            return self._print(body)
+        finally:
+            self._like = saved
+
+    def _print_Sigma(self, expr):
+        if self.activations[expr.layer].kind == "softmax":
+            return self._print(softmax_form(expr.arg))
+        sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
+        body = stable_form(sigma, t, ACCURACY_PRINTER).subs(t, sp.Symbol(arg))
+        text = self._entrywise(body, arg)
+        if not sigma.has(t):  # a constant: one value per entry
+            return f"{self._fn('full_like')}({arg}, {text})"
+        mask = sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)
+        return self._cast(text, arg) if mask else text  # an indicator is a bool mask
+
+    def _print_Elementwise(self, expr):
+        var = expr.function.variables[0]
+        body = stable_form(expr.function.expr, var, ACCURACY_PRINTER)
+        call = isinstance(body, sp.Function) and body.args == (var,)  # f(u): u needs no parens
+        arg = self._wrap(expr.arg)
+        body = body.subs(var, sp.Symbol(self._print(expr.arg) if call else arg))
+        return self._entrywise(body, arg)
+
+    def _print_Piecewise(self, expr):
+        """``torch.where``; when every branch is a number, the last (the else branch) as a
+        tensor like the entry-wise formula's argument, which sets the result's dtype and device
+        (a where of Python numbers alone would be int64 or float32)."""
+        *branches, (last, cond) = expr.args
+        if cond != sp.true or not all(v.is_number for v, _ in expr.args):
+            return super()._print_Piecewise(expr)
+        if len(branches) == 1 and last == 0 and branches[0][0] == 1:  # an indicator: a bool mask
+            return self._print(branches[0][1])
+        if self._like is None:
+            out = f"{self._fn('asarray')}({self._print(last)}, dtype={self._fn('float64')})"
+        else:
+            out = f"{self._fn('full_like')}({self._like}, {self._print(last)})"
+        for value, cond in reversed(branches):
+            out = f"{self._fn('where')}({self._print(cond)}, {self._print(value)}, {out})"
+        return out
+
+    def _pairwise(self, name: str, args) -> str:
+        """``torch.maximum`` of tensors; a constant bound as ``torch.clip(a, min=c)`` (NumPy
+        spells it alike, so that float64 checks of this spelling evaluate it)."""
+        a, *rest = sorted(args, key=lambda e: bool(e.is_number))
+        if not rest:
+            return self._print(a)
+        if len(rest) == 1 and rest[0].is_number:
+            bound = "min" if name == "maximum" else "max"
+            return f"{self._fn('clip')}({self._print(a)}, {bound}={self._print(rest[0])})"
+        return f"{self._fn(name)}({self._print(a)}, {self._pairwise(name, rest)})"
+
+    def _print_Heaviside(self, expr):
+        at_zero = expr.func(0, *expr.args[1:])  # SymPy's H(0), 1/2 unless the formula says so
+        x = self._print(expr.args[0])
+        values = f"{self._fn('full_like')}({x}, {self._print(at_zero)})"
+        return f"{self._fn('heaviside')}({x}, {values})"
+
+    def precedence_of(self, expr) -> int:
+        if expr.is_Pow and expr.exp == sp.S.Half:
+            return PRECEDENCE["Pow"]  # x ** 0.5, not a call
+        return super().precedence_of(expr)
+
+    def _print_Pow(self, expr, rational=False):
+        """A square root as ``x ** 0.5``, which a tensor and a Python float (a step size, a
+        schedule's k) both take; torch.sqrt takes tensors only."""
+        if expr.exp != sp.S.Half:
+            return super()._print_Pow(expr, rational)
+        left = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True)
+        return f"{left}**0.5" if re.fullmatch(r"[A-Za-z0-9_.]+", left) else f"{left} ** 0.5"
+
+    def _print_erf(self, expr):
+        return f"{self._fn('erf')}({self._print(expr.args[0])})"
+
+    def _print_LogSumExp(self, expr):
+        return f"{self._fn('logsumexp')}({self._print(expr.arg)}, dim=0, keepdim=True)"
+
+    def _print_Stack(self, expr):
+        top, bottom = expr.args
+        z = self._print(top)
+        if isinstance(bottom, sp.OneMatrix):  # [Z; 1^T]: a row of ones in Z's dtype and device
+            bottom_text = f"{z}.new_ones((1, {z}.shape[1]))"
+        else:
+            bottom_text = self._print(bottom)
+        return f"{self._fn('vstack')}([{z}, {bottom_text}])"
+
+    def _print_LeastSquares(self, expr):
+        raise Unsupported("block-coordinate descent (least squares)")
+
+    def _print__GeometryNode(self, expr):
+        """Convolution and pooling: the node's own code, which calls the module's helpers
+        (`_patches`, `_fold`, `_window_max`, ...: templates/torch/_conv.py.j2) and spells
+        the rest with tensor methods that torch shares with NumPy."""
+        return expr._numpycode(self)
+
+    def _print_ChannelBias(self, expr):
+        g = expr.geometry
+        return f"{self._fn('repeat_interleave')}({self._print(expr.args[0])}, {g.positions}, dim=0)"
+
+
+class Unsupported(SpecError):
+    """A formula this backend does not print yet."""
+
+    def __init__(self, what: str):
+        super().__init__("", f"the torch backend does not support {what} yet")
