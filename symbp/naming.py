@@ -45,6 +45,9 @@ _STEMS = {
     "bhh": (r"\mathbf{b}_{hh@}", "bₕₕ"),
     "H": (r"\mathbf{H}", "H"),
     "S": (r"\mathbf{S}", "S"),  # a recurrent layer's trace: every step's stored values
+    "V": (r"\mathbf{V}", "V"),  # its hidden projection W_hh H_shift + b_hh 1^T (all steps)
+    "Deltav": (r"\boldsymbol{\Delta}^{v}", "Δᵛ"),  # d f / d V_j
+    "deltav": (r"\boldsymbol{\delta}^{v}", "δᵛ"),
 }
 #: stems of a recurrent cell's quantities at one time step, named with a layer and a time suffix
 #: (h1_t, c1_tm1, delta1_tp1: `step_symbol`); besides these, every stem of `_STEMS`
@@ -163,13 +166,16 @@ class Names:
         last = len(self.widths) - 1
         return _symbol("Y" if self.batch else "y", None, self.widths[-1], self.cols_of(last))
 
-    def projection(self, j, rows):
-        """A recurrent layer's input projection A_j (rows x the input's columns)."""
-        return _symbol("A" if self.batch else "a", j, rows, self.cols_of(j - 1))
+    def projection(self, j, rows, stem: str = "A"):
+        """A recurrent layer's input projection A_j (rows x the input's columns), or with stem
+        "V" its hidden projection V_j = W_hh H_shift + b_hh 1^T."""
+        name = stem if self.batch else stem.lower()
+        return _symbol(name, j, rows, self.cols_of(j - 1))
 
-    def projection_adjoint(self, j, rows):
-        """Delta_j = d f / d A_j: every step's delta_t side by side."""
-        return _symbol("Delta" if self.batch else "delta", j, rows, self.cols_of(j - 1))
+    def projection_adjoint(self, j, rows, of: str = ""):
+        """Delta_j = d f / d A_j, every step's delta_t side by side; with `of` "v", Delta^v_j =
+        d f / d V_j."""
+        return _symbol(("Delta" if self.batch else "delta") + of, j, rows, self.cols_of(j - 1))
 
     def trace(self, j, rows):
         """A recurrent layer's trace S_j: every step's stored values."""

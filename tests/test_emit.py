@@ -81,6 +81,10 @@ def test_generated_module_interface_and_training(spec_path):
         if layer.kind == "dense":
             assert params[f"W{j}"].shape == (d[j], d[j - 1])
             outputs = d[j]
+        elif layer.kind in ("rnn", "lstm", "gru"):  # PyTorch's weight_ih_l0, weight_hh_l0
+            outputs = {"rnn": 1, "lstm": 4, "gru": 3}[layer.kind] * layer.units
+            assert params[f"Wxh{j}"].shape == (outputs, d[j - 1])
+            assert params[f"Whh{j}"].shape == (outputs, layer.units)
         elif layer.kind.startswith("conv"):  # PyTorch's weight layout (C_out, C_in, k...)
             channels_in = spec.shapes[j - 1][0]
             assert params[f"K{j}"].shape == (layer.channels, channels_in, *layer.kernel)
@@ -92,10 +96,13 @@ def test_generated_module_interface_and_training(spec_path):
         if layer.bias:
             assert params[f"b{j}"].shape == (outputs, 1)
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((d[0], 40))
-    Y = mod.forward(mod.init_params(seed=7), X)[-1]
+    steps = spec.steps or 3  # sequences: X (T, d_0, N), every sequence value (d_j, T N)
+    X = rng.standard_normal((steps, d[0], 40) if spec.is_recurrent else (d[0], 40))
+    Y = mod.predict(mod.init_params(seed=7), X)
     Zs = mod.forward(params, X)
-    assert [z.shape for z in Zs] == [(w, 40) for w in d]
+    assert [z.shape for z in Zs] == [
+        (w, 40 * steps if seq else 40) for w, seq in zip(d, spec.sequences, strict=True)
+    ]
     grads = mod.gradients(params, X, Y)
     assert {k: g.shape for k, g in grads.items()} == {k: p.shape for k, p in params.items()}
     before = mod.loss(params, X, Y)
@@ -105,7 +112,7 @@ def test_generated_module_interface_and_training(spec_path):
         records = mod.train(p, X, Y, epochs=30, lr=lr, **kwargs)
         assert [r["epoch"] for r in records] == list(range(1, 31))
         assert records[-1]["loss"] < before and mod.loss(p, X, Y) < before
-    assert mod.check_gradients(params, X[:, :5], Y[:, :5]) <= 1e-6
+    assert mod.check_gradients(params, X[..., :5], Y[..., :5]) <= 1e-6
 
 
 def test_loss_is_the_erm_objective_of_eq_2():

@@ -351,7 +351,7 @@ def test_verify_says_it_cannot_read_bptt_yet_with_exit_2(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
-def test_the_other_backends_refuse_recurrent_layers_with_one_line(backend):
+def test_the_other_backends_refuse_recurrent_layers_with_one_line(backend, tmp_path):
     run = subprocess.run(
         [
             sys.executable,
@@ -362,7 +362,7 @@ def test_the_other_backends_refuse_recurrent_layers_with_one_line(backend):
             "--backend",
             backend,
             "-o",
-            "/dev/null",
+            str(tmp_path / "net.py"),
         ],
         capture_output=True,
         text=True,

@@ -146,12 +146,15 @@ def test_regenerate_quotes_the_example_paths_it_globs(tmp_path, monkeypatch):
     regenerate = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(regenerate)
     outputs = regenerate.outputs(tmp_path)
-    assert len(outputs) == 3 * len(HOSTILE)
+    assert len(outputs) == 4 * len(HOSTILE)  # module, article, slides, web page
     for filename, text in outputs.items():
-        comment = "#" if filename.endswith(".py") else "%"
+        comment = "#" if filename.endswith((".py", ".html")) else "%"
+        if filename.endswith(".html"):  # the header is a comment of the page's own
+            assert text.startswith("<!--\n")
+            text = text.removeprefix("<!--\n")
         header = header_lines(text, comment)
         assert len(header) == 4 and all(line.isprintable() for line in header), filename
-        if comment == "#":
+        if filename.endswith(".py"):
             out = tmp_path / "module.py"
             out.write_text(text, encoding="utf-8")
             assert_inert_python(out)

@@ -47,6 +47,7 @@ def reverse(graph: Graph, names, scale, overrides: dict | None = None) -> Pass:
         local = rules.local(op)
         if local and any(gx is not None and gx.has(local[0]) for gx in adjoints):
             backward.append(local)
+        backward += rules.defines(op)  # kept where used (`_used`)
         for x, gx in zip(op.inputs, adjoints, strict=True):
             if gx is not None:
                 parts.setdefault(x, []).append(gx)
@@ -85,11 +86,28 @@ def penalty_gradients(graph: Graph) -> dict:
 
 
 def _used(backward: list, results) -> tuple:
-    """The definitions that `results` need, directly or through later definitions, in order."""
+    """The definitions that `results` need, directly or through later definitions, each after
+    the definitions it uses (in the pass's order where that allows)."""
     needed = set().union(*(r.free_symbols for r in results))
     kept = []
     for lhs, rhs in reversed(backward):
         if lhs in needed:
             kept.append((lhs, rhs))
             needed |= rhs.free_symbols
-    return tuple(reversed(kept))
+    return _after_their_uses(list(reversed(kept)))
+
+
+def _after_their_uses(definitions: list) -> tuple:
+    """`definitions` reordered so that each follows those it uses: repeatedly the first one
+    whose uses are all defined (stable: an order that already works is kept)."""
+    defined = {lhs for lhs, _ in definitions}
+    done, out = set(), []
+    while definitions:
+        for i, (lhs, rhs) in enumerate(definitions):
+            if not (rhs.free_symbols & defined) - done - {lhs}:
+                out.append(definitions.pop(i))
+                done.add(lhs)
+                break
+        else:
+            raise AssertionError(f"definitions use each other: {[d[0] for d in definitions]}")
+    return tuple(out)

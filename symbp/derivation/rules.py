@@ -52,10 +52,13 @@ from ..graph.recurrence import (
 @dataclass(frozen=True)
 class Rule:
     """`vjp(op, g)` -> one adjoint per input; `local(op)` -> (lhs, rhs), the op's local
-    derivative as displays name it, or None when it has none worth naming."""
+    derivative as displays name it, or None when it has none worth naming; `defines(op)` ->
+    the named adjoints (lhs, rhs) its adjoints use besides the pass's own (a recurrence's
+    Delta^v, the adjoint of its hidden projection)."""
 
     vjp: Callable
     local: Callable | None = None
+    defines: Callable | None = None
 
 
 def _affine(op: Op, g):
@@ -158,14 +161,24 @@ def _recurrence(op: Op, g):
     _, W, *bias = op.inputs
     info, delta, S = op.attr("info"), op.attr("delta"), op.output
     grads = [Bptt(g.args[0], S, W, info)]
-    step = cell_pass(info.cell)
-    own = dict(step.definitions).get(step.delta_v) if step.delta_v != step.delta else None
-    delta_v = delta if own is None else sequence_form(info, own, delta, S)
+    delta_v = op.attr("delta_v") or delta
     previous = Shifted(Hidden(S, info.hidden), info)
     grads.append(MatMul(delta_v, Transpose(previous)))
     if bias:
         grads.append(MatMul(delta_v, OneMatrix(S.shape[1], 1)))
     return tuple(grads)
+
+
+def _hidden_adjoint(op: Op) -> tuple:
+    """(Delta^v_j, its formula): the adjoint of the hidden projection V = W_hh H_shift + b_hh 1^T,
+    the step's d f / d v_t for all steps at once, where it differs from Delta_j (GRU: its reset
+    gate multiplies v^n); () where it is Delta_j itself."""
+    info, name = op.attr("info"), op.attr("delta_v")
+    if name is None:
+        return ()
+    step = cell_pass(info.cell)
+    formula = dict(step.definitions)[step.delta_v]
+    return ((name, sequence_form(info, formula, op.attr("delta"), op.output)),)
 
 
 def sequence_form(info, expr, delta, S):
@@ -200,7 +213,7 @@ RULES = {
     "avgpool": Rule(_avgpool),
     "pointwise": Rule(_pointwise),
     "readout": Rule(_readout),
-    "recurrence": Rule(_recurrence),
+    "recurrence": Rule(_recurrence, defines=_hidden_adjoint),
 }
 
 
@@ -220,6 +233,12 @@ def vjp(op: Op, g) -> tuple:
             f"rule {op.kind!r} returned {len(grads)} adjoints for {len(op.inputs)}"
         )
     return grads
+
+
+def defines(op: Op) -> tuple:
+    """The named adjoints (lhs, rhs) the op's rule uses besides the pass's own."""
+    named = rule(op).defines
+    return named(op) if named else ()
 
 
 def local(op: Op):

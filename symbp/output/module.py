@@ -347,6 +347,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         objective=objective,
         penalties=penalties,
         objective_uses_n="N" in used_by_loss,
+        objective_uses_t="T" in used_by_loss,  # a loss averaged over the steps: 1/T
         loss_unpacked=", ".join(n if n in used_by_loss else "_" for n in names),
         gradients_use_n="N" in used_by_gradients,
         loss_params=[p for p in params if p["key"] in used_by_loss],

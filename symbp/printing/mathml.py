@@ -49,7 +49,9 @@ _STEMS |= {
     "Dsig": _char("BOLD CAPITAL SIGMA"),
     "lambda": "λ",
 }
-_STEMS |= {stem: bold(stem) for stem in ("H", "S")}
+_STEMS |= {stem: bold(stem) for stem in ("H", "S", "V")}
+#: adjoints with a superscript: Delta^v_j, the adjoint of a recurrence's hidden projection
+_SUPERSCRIPTED = {"deltav": ("delta", "v"), "Deltav": ("Delta", "v")}
 #: a recurrent layer's weights and biases: (letter, the subscript before the layer) W_{xh,1}
 _SUBSCRIPTED = {"Wxh": ("W", "xh"), "Whh": ("W", "hh"), "bhh": ("b", "hh")}
 #: a recurrent cell's quantities at one step (h1_t): stem -> (letter, superscript or "")
@@ -198,6 +200,11 @@ class SymbpMathMLPrinter(Strict, MathMLPresentationPrinter):
         if step is not None:
             return step
         stem, index = naming.split(name)
+        if stem in _SUPERSCRIPTED:
+            base, sup = _SUPERSCRIPTED[stem]
+            return self._el(
+                "msubsup", self._mi(_STEMS[base]), self._text("mn", index), self._mi(sup)
+            )
         if stem in _SUBSCRIPTED:
             letter, before = _SUBSCRIPTED[stem]
             return self._el("msub", self._mi(bold(letter)), self._mi(f"{before},{index}"))

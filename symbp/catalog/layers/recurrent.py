@@ -23,7 +23,7 @@ from sympy import MatAdd, MatMul, MatrixSymbol, OneMatrix
 
 from ...errors import SpecError
 from ...graph.ops import Op, Param, Part
-from ...graph.recurrence import CELLS, Hidden, Info, Last, Recurrence, blocks
+from ...graph.recurrence import CELLS, Hidden, Info, Last, Recurrence, blocks, cell_pass
 from ...spec import fields
 from ..activations import ACTIVATIONS, Activation
 from .activated import Activated, parse_activation
@@ -155,6 +155,9 @@ class RecurrentKind:
             b_hh = MatrixSymbol(f"bhh{j}", rows, 1)
             hidden_inputs += (b_hh,)
             params.append(Param(f"bhh{j}", b_hh, None))
+        delta_v = None  # d f / d V_j, where it differs from Delta_j (GRU)
+        if cell_pass(the_cell).delta_v != cell_pass(the_cell).delta:
+            delta_v = names.projection_adjoint(j, rows, "v")
         z = names.z(j)
         readout = Hidden(S, H) if layer.output == "sequence" else Last(S, info)
         out = [
@@ -165,11 +168,13 @@ class RecurrentKind:
                 hidden_inputs,
                 Recurrence(*hidden_inputs, info),
                 layer=j,
-                attrs=(("info", info), ("delta", delta)),
+                attrs=(("info", info), ("delta", delta), ("delta_v", delta_v)),
             ),
             Op("readout", z, (S,), readout, layer=j, attrs=(("info", info),)),
         ]
         named = {A: delta, z: names.zeta(j)}
+        if delta_v is not None:  # the hidden projection V_j: no op computes it (a recurrence)
+            named[names.projection(j, rows, "V")] = delta_v
         return Part(tuple(out), named, frozenset(), tuple(params), z)
 
 
