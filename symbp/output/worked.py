@@ -18,11 +18,13 @@ import math
 import random
 import tomllib
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import sympy as sp
 
+from ..budget import within
 from ..catalog import optimizers
 from ..catalog.activations import t
 from ..derivation.derive import derive
@@ -86,6 +88,12 @@ class WorkedExample:
     gradients: tuple = ()
     updated: tuple = ()
     skipped: str | None = None
+    atoms: Atoms | None = None
+    rendered: dict = field(default_factory=dict)  #: number -> its decimal, None if exact
+
+    def numeric(self, number) -> sp.Float:
+        """A number of the example (possibly standing for a definition) to 60 digits."""
+        return (self.atoms or Atoms()).numeric(number)
 
 
 def skip_reason(spec: Spec) -> str | None:
@@ -109,12 +117,47 @@ def example_spec(spec: Spec) -> Spec:
     return proof_spec(spec, WIDTH_CAP if spec.depth <= 3 else DEEP_CAP)
 
 
+EXAMPLE_SECONDS = 5.0  #: CPU-time budget of the exact arithmetic and its decimals
+
+
 def worked_example(spec: Spec, choice: ExampleChoice | None = None) -> WorkedExample:
-    """The exact numbers of one sample through `example_spec(spec)` (see the module's doc)."""
+    """The exact numbers of one sample through `example_spec(spec)` (see the module's doc),
+    each number's decimal computed too; `skipped` says why there are none (a convolution, a
+    step, or arithmetic taking more than `EXAMPLE_SECONDS` of CPU time).  Bad user values
+    raise `SpecError` naming the field."""
     choice = choice or ExampleChoice()
     reason = skip_reason(spec)
     if reason:
         return WorkedExample(spec, spec, choice, skipped=reason)
+    key = (spec, choice.seed, repr(sorted(choice.values.items())), choice.origin)
+    if key not in _DONE:
+        if len(_DONE) >= 64:
+            _DONE.clear()
+        slow = WorkedExample(spec, spec, choice, skipped=_TOO_SLOW)
+        _DONE[key] = within(
+            EXAMPLE_SECONDS, lambda: _with_decimals(_exact(spec, choice)), lambda: slow
+        )
+    return _DONE[key]
+
+
+_DONE: dict = {}  #: (spec, choice) -> its example: an article and its slides compute it once
+
+
+_TOO_SLOW = (
+    "SymPy's exact arithmetic on its activations (nested, with signs to decide) takes more than "
+    f"{EXAMPLE_SECONDS:g} s of CPU time at these numbers"
+)
+
+
+def _with_decimals(ex: WorkedExample) -> WorkedExample:
+    """`ex`, every number's rendering computed (and cached) now, within the budget."""
+    matrices = [m for *_, m in (*ex.forward, *ex.backward, *ex.gradients, *ex.updated)]
+    for value in [v for m in matrices for v in m] + [ex.objective]:
+        ex.rendered[value] = None if is_short(value) else decimal(ex.numeric(value))
+    return ex
+
+
+def _exact(spec: Spec, choice: ExampleChoice) -> WorkedExample:
     small = example_spec(spec)
     p = derive(small).sample
     rng = random.Random(choice.seed)
@@ -131,26 +174,69 @@ def worked_example(spec: Spec, choice: ExampleChoice | None = None) -> WorkedExa
     env = dict(given)
     decay = decay_values(small)
     sigma = {("sigma", j): layer.sigma for j, layer in enumerate(small.layers, start=1)}
+    atoms = Atoms()
 
     def value(expr):
         out = evaluate(expr, env, 1, extra={Sigma: lambda e, go: _activate(sigma, e, go)})
-        return out.xreplace(decay) if decay else out
+        return atoms.bind(out.xreplace(decay) if decay else out)
 
     forward = []
     for lhs, rhs in p.forward:
         env[lhs] = value(rhs)
         forward.append((lhs, rhs, env[lhs]))
-    objective = sp.sympify(value(p.objective))
+    objective = value(p.objective)
     backward = []
     for lhs, rhs in p.backward:
         env[lhs] = value(rhs)
         backward.append((lhs, rhs, env[lhs]))
     gradients = [(p.param(key), value(g)) for key, g in p.gradients.items()]
-    updated = [(P, _sgd(env[P], G, lr)) for P, G in gradients]
+    updated = [(P, atoms.bind(_sgd(env[P], G, lr))) for P, G in gradients]
     return WorkedExample(
         small, spec, choice, lr, tuple(given), tuple(forward), objective, tuple(backward),
-        tuple(gradients), tuple(updated),
+        tuple(gradients), tuple(updated), atoms=atoms,
     )  # fmt: skip
+
+
+class Atoms:
+    """Exact values in let-form: each number that is neither a rational nor short (`is_short`)
+    becomes a symbol standing for its definition (an exact expression in rationals and earlier
+    symbols), with its sign and its value to `PRECISION` digits (SymPy's evalf of the
+    definition at the earlier symbols' values).  Later arithmetic then multiplies symbols of
+    known sign instead of re-evaluating nested exponentials for every sign SymPy asks about,
+    which made a three-layer sigmoid network take seconds; the values are the same."""
+
+    PRECISION = 60
+
+    def __init__(self):
+        self.definitions: dict = {}
+        self.values: dict = {}
+
+    def bind(self, value):
+        """`value` (a number or a Matrix) with each long irrational entry replaced by a symbol."""
+        if isinstance(value, sp.MatrixBase):
+            return value.applyfunc(self._bind)
+        return self._bind(value)
+
+    def _bind(self, number):
+        number = sp.sympify(number)
+        if number.is_Rational or (
+            not (number.free_symbols & set(self.values)) and is_short(number)
+        ):
+            return number
+        approx = self.numeric(number)
+        if approx == 0:
+            return number  # a zero SymPy did not see: kept as it is
+        atom = sp.Dummy("v", positive=True) if approx > 0 else sp.Dummy("v", negative=True)
+        self.definitions[atom] = number
+        self.values[atom] = approx
+        return atom
+
+    def numeric(self, number) -> sp.Float:
+        """`number` evaluated to `PRECISION` digits, its symbols at their values."""
+        out = sp.sympify(number).evalf(self.PRECISION, subs=self.values)
+        if not out.is_real or not out.is_number:
+            raise ValueError(f"not a real number: {number}")
+        return sp.Float(out, self.PRECISION)
 
 
 def _sgd(param: sp.Matrix, gradient: sp.Matrix, lr) -> sp.Matrix:
@@ -331,40 +417,42 @@ def is_short(value) -> bool:
 
 
 def decimal(value) -> str:
-    """`value` rounded to `DIGITS` significant digits, as LaTeX (a power of ten where needed)."""
-    x = sp.N(value, 30)
+    """`value` rounded half up to `DIGITS` significant digits from 40 exact digits (SymPy's
+    evalf), as LaTeX: fixed point from 0.001 up to 10**DIGITS, else with a power of ten."""
+    x = sp.N(value, 40)
     if not x.is_real:
         raise ValueError(f"not a real number: {value}")
     if x == 0:
         return "0"
-    exponent = math.floor(math.log10(abs(float(x))))
-    digits = sp.N(value, DIGITS + 10)
+    exact = Decimal(str(x))
+    exponent = exact.adjusted()
+    rounded = exact.scaleb(-exponent).quantize(Decimal(1).scaleb(1 - DIGITS), ROUND_HALF_UP)
+    if abs(rounded) >= 10:  # 9.9996 -> 10.00: one more digit before the point
+        exponent += 1
+        rounded = exact.scaleb(-exponent).quantize(Decimal(1).scaleb(1 - DIGITS), ROUND_HALF_UP)
     if -3 <= exponent < DIGITS:
-        text = f"{float(digits):.{max(DIGITS - 1 - exponent, 0)}f}"
-        return text
-    mantissa = float(digits) / 10.0**exponent
-    text = f"{mantissa:.{DIGITS - 1}f}"
-    if text.lstrip("-").startswith("10"):  # rounded up to 10.00
-        mantissa, exponent = mantissa / 10, exponent + 1
-        text = f"{mantissa:.{DIGITS - 1}f}"
-    return rf"{text} \cdot 10^{{{exponent}}}"
+        return f"{rounded.scaleb(exponent):f}"
+    return rf"{rounded:f} \cdot 10^{{{exponent}}}"
 
 
-def shown(value, latex) -> tuple[str, bool]:
-    """(LaTeX of `value`, whether it was rounded), by `RULE`; `latex` prints exact values."""
+def shown(value, latex, rendered: dict | None = None) -> tuple[str, bool]:
+    """(LaTeX of `value`, whether it was rounded), by `RULE`; `latex` prints exact values;
+    `rendered` holds the decimals of numbers that stand for definitions (`Atoms`)."""
     value = sp.sympify(value)
-    if is_short(value):
-        return latex(value), False
-    return decimal(value), True
+    if rendered is not None and value in rendered:
+        decimal_text = rendered[value]
+    else:
+        decimal_text = None if is_short(value) else decimal(value)
+    return (latex(value), False) if decimal_text is None else (decimal_text, True)
 
 
 # ------------------------------------------------------------------------------ the document
 
 
-def matrix_tex(m: sp.Matrix, latex) -> tuple[str, bool]:
+def matrix_tex(m: sp.Matrix, show) -> tuple[str, bool]:
     """(LaTeX of `m`, whether an entry was rounded): a bmatrix, a column vector written as a
     transposed row (it takes one line), a 1 x 1 matrix as its entry."""
-    cells = [[shown(m[a, b], latex) for b in range(m.cols)] for a in range(m.rows)]
+    cells = [[show(m[a, b]) for b in range(m.cols)] for a in range(m.rows)]
     rounded = any(r for row in cells for _, r in row)
     if m.shape == (1, 1):
         return cells[0][0][0], rounded
@@ -375,11 +463,9 @@ def matrix_tex(m: sp.Matrix, latex) -> tuple[str, bool]:
     return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}", rounded
 
 
-def _valued(lhs: str, formula: str | None, value, latex, rel: str = "=") -> Equation:
+def _valued(lhs: str, formula: str | None, value, show, rel: str = "=") -> Equation:
     """``lhs rel formula = value`` (an approximate sign before a rounded value)."""
-    tex, rounded = (
-        matrix_tex(value, latex) if isinstance(value, sp.MatrixBase) else shown(value, latex)
-    )
+    tex, rounded = matrix_tex(value, show) if isinstance(value, sp.MatrixBase) else show(value)
     sign = r"\approx" if rounded else "="
     rhs = f"{formula} {sign} {tex}" if formula else tex
     return Equation(lhs, rel if formula else (sign if rel == "=" else rel), rhs)
@@ -397,12 +483,16 @@ def example_context(ex: WorkedExample, page) -> dict:
     if ex.skipped:
         return {"skipped": ex.skipped}
     p = derive(ex.spec).sample
-    given = [_valued(latex(s), None, m, latex) for s, m in ex.given]
-    forward = [_valued(latex(s), latex(rhs), m, latex) for s, rhs, m in ex.forward]
-    forward.append(_valued(latex(f), latex(p.objective), ex.objective, latex))
-    backward = [_valued(latex(s), latex(rhs), m, latex) for s, rhs, m in ex.backward]
+
+    def show(value):
+        return shown(value, latex, ex.rendered)
+
+    given = [_valued(latex(s), None, m, show) for s, m in ex.given]
+    forward = [_valued(latex(s), latex(rhs), m, show) for s, rhs, m in ex.forward]
+    forward.append(_valued(latex(f), latex(p.objective), ex.objective, show))
+    backward = [_valued(latex(s), latex(rhs), m, show) for s, rhs, m in ex.backward]
     gradients = [
-        _valued(latex(Partial(f, P)), latex(p.gradients[_key(p, P)]), G, latex)
+        _valued(latex(Partial(f, P)), latex(p.gradients[_key(p, P)]), G, show)
         for P, G in ex.gradients
     ]
     ((_, rule),) = optimizers.OPTIMIZERS["sgd"].steps
@@ -415,7 +505,7 @@ def example_context(ex: WorkedExample, page) -> dict:
         }
         coefficients = frozenset({optimizers.alpha})
         formula = printer.doprint(_reading_order(rule.xreplace(stand_in), coefficients))
-        updates.append(_valued(latex(P), formula, U, latex, r"\leftarrow"))
+        updates.append(_valued(latex(P), formula, U, show, r"\leftarrow"))
     widths = "-".join(map(str, ex.spec.widths))
     full = "-".join(map(str, ex.full.widths))
     decay = decay_values(ex.spec)
