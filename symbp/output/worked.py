@@ -117,7 +117,7 @@ def example_spec(spec: Spec) -> Spec:
     return proof_spec(spec, WIDTH_CAP if spec.depth <= 3 else DEEP_CAP)
 
 
-EXAMPLE_SECONDS = 5.0  #: CPU-time budget of the exact arithmetic and its decimals
+EXAMPLE_SECONDS = 20.0  #: CPU-time budget of the exact arithmetic and its decimals
 
 
 def worked_example(spec: Spec, choice: ExampleChoice | None = None) -> WorkedExample:
