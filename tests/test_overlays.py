@@ -4,6 +4,7 @@ building frame showing more than the one before."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -31,7 +32,9 @@ def test_each_chain_equality_and_each_recursion_layer_has_its_slide():
     for layer in (1, 2, 3):
         frames = _frames(tex, f"Backprop in action --- Layer {layer}")
         body = "".join(text for _, text in frames)
-        steps = len(next(c for c in symbp.derive(spec).chains if c.target.name == f"W{layer}").steps)
+        steps = len(
+            next(c for c in symbp.derive(spec).chains if c.target.name == f"W{layer}").steps
+        )
         uncovered = {int(k) for k in re.findall(r"\\uncover<(\d+)->", body)}
         assert uncovered and max(uncovered) >= 2
         assert len(re.findall(r"\\uncover<\d+->\{\{\}\\overset", body)) == steps - (len(frames) - 1)
@@ -101,5 +104,5 @@ def test_overlaid_slides_compile_into_more_pages_that_build_up(tmp_path):
     assert len(built) > len(plain)
     general = [text for text in built if text.split("\n")[0] == "BP: general case"]
     assert len(general) > 1
-    assert all(len(a) < len(b) for a, b in zip(general, general[1:], strict=False))
+    assert all(len(a) < len(b) for a, b in itertools.pairwise(general))
     assert general[-1] == next(t for t in plain if t.split("\n")[0] == "BP: general case")
