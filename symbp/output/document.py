@@ -571,7 +571,9 @@ def document_source(
     if overlays:
         _overlay(ctx, spec)
     choice = ExampleChoice() if example is True else example or None
-    ctx["example"] = example_context(worked_example(spec, choice), page) if choice else None
+    ctx["example"] = (
+        example_context(worked_example(spec, choice), page, _reading_order) if choice else None
+    )
     ctx["name"] = _breakable(ctx["name"])
     ctx["bcd"] = _bcd(spec, page)
     ctx["convexity"] = _convexity(page) if convexity else None

@@ -471,14 +471,14 @@ def _valued(lhs: str, formula: str | None, value, show, rel: str = "=") -> Equat
     return Equation(lhs, rel if formula else (sign if rel == "=" else rel), rhs)
 
 
-def example_context(ex: WorkedExample, page) -> dict:
+def example_context(ex: WorkedExample, page, reading_order) -> dict:
     """The template variables of the worked example, each display laid out for `page` (a
     `document.Page`): given values, forward pass and f, backward definitions, gradients and
-    the SGD step, each a list of frames of lines; or only `skipped`."""
+    the SGD step, each a list of frames of lines; or only `skipped`.  `reading_order(expr,
+    coefficients)` orders the update's formula for display (`document._reading_order`)."""
     from ..graph.nodes import Partial
     from ..graph.ops import f
     from ..printing.latex import SymbpLatexPrinter, latex
-    from .document import _reading_order
 
     if ex.skipped:
         return {"skipped": ex.skipped}
@@ -504,10 +504,9 @@ def example_context(ex: WorkedExample, page) -> dict:
             optimizers.g: optimizers.scalar(f"example df/d{P.name}", latex(Partial(f, P))),
         }
         coefficients = frozenset({optimizers.alpha})
-        formula = printer.doprint(_reading_order(rule.xreplace(stand_in), coefficients))
+        formula = printer.doprint(reading_order(rule.xreplace(stand_in), coefficients))
         updates.append(_valued(latex(P), formula, U, show, r"\leftarrow"))
-    widths = "-".join(map(str, ex.spec.widths))
-    full = "-".join(map(str, ex.full.widths))
+    widths, full = _widths(ex.spec, latex), _widths(ex.full, latex)
     decay = decay_values(ex.spec)
     return {
         "skipped": None,
@@ -530,6 +529,11 @@ def example_context(ex: WorkedExample, page) -> dict:
 
 
 _INTRO, _UPDATE = 9.0, 2.5  #: em of prose before the given values / the update on a slide
+
+
+def _widths(spec: Spec, latex) -> str:
+    """d_0-d_1-...-d_J for text mode: numbers as they are, width symbols in math."""
+    return "-".join(str(w) if isinstance(w, int) else f"${latex(w)}$" for w in spec.widths)
 
 
 def _key(p, P) -> str:
