@@ -93,6 +93,7 @@ def _compile(tex: str, cwd) -> tuple[subprocess.CompletedProcess, str]:
     return run, (cwd / "doc.log").read_text(errors="replace")
 
 
+@pytest.mark.slow  # 45 compiles: about 70 s of CPU time, 2.5 min on a loaded machine
 @pytest.mark.parametrize("form", ["article", "beamer", "overlays"])
 @pytest.mark.parametrize("case", sorted(SPECS))
 def test_document_has_no_overfull_box(case, form, tmp_path):
