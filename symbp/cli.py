@@ -1,7 +1,7 @@
 """The command line: a thin layer over the public API.
 
     symbp derive   [SPEC]                    the delta recursion and every gradient, in Unicode
-    symbp latex    [SPEC] -o OUT.tex [--pdf] [--beamer]
+    symbp latex    [SPEC] -o OUT.tex [--pdf] [--beamer [--overlays]] [--example-seed N]
     symbp generate [SPEC] -o OUT.py
     symbp html     [SPEC] -o OUT.html         the article as one web page (MathML, no script)
     symbp check    [SPEC]                    proof by expansion + finite-difference check
@@ -36,6 +36,7 @@ from .output.files import PDF_MARK, default_command, existing_mode, seal, write
 from .output.html import page_source
 from .output.module import module_source
 from .output.report import render_chains
+from .output.worked import load_choice, parse_choice
 from .proof.check import TOLERANCE, check, widths_note
 from .proof.expansion import proof_spec
 from .spec.model import LAYOUTS, RECURRENT, Spec, lecture_spec, load
@@ -86,11 +87,14 @@ def _latex(args) -> int:
     spec = _spec(args)  # a bad spec is named first, then a bad -o, before any derivation
     output = _output(args.output, ".tex", "latex")
     extra = ["--beamer"] * args.beamer + ["--convexity"] * args.convexity
+    extra += ["--overlays"] * args.overlays + _example_flags(args)
     text = document_source(
         spec,
         beamer=args.beamer,
         command=_command(args, args.output, *extra),
         convexity=args.convexity,
+        overlays=args.overlays,
+        example=_example_choice(args),
     )
     if args.pdf:
         existing_mode(output.with_suffix(".pdf"), args.force)  # refuse now, not after the write
@@ -107,6 +111,34 @@ def _html(args) -> int:
     text = page_source(spec, _command(args, args.output, *extra), convexity=args.convexity)
     _wrote(output, write(output, text, force=args.force))
     return 0
+
+
+def _example_choice(args):
+    """The worked example's numbers the options choose (`worked.ExampleChoice`), or False."""
+    seed = args.example_seed
+    if seed is not None and not 0 <= seed < 2**32:
+        raise SymbpError(f"--example-seed must be an integer from 0 to 2**32 - 1, got {seed}")
+    if args.no_example:
+        if args.example_seed is not None or args.example_values:
+            raise SymbpError(
+                "--no-example leaves the worked example out; drop --example-seed and "
+                "--example-values, or --no-example"
+            )
+        return False
+    if args.example_values:
+        choice = load_choice(args.example_values, args.example_seed)
+        return replace(choice, origin=_shown(args.example_values))
+    return parse_choice({}, None, args.example_seed if args.example_seed is not None else 0)
+
+
+def _example_flags(args) -> list[str]:
+    """The worked-example options as the header's command repeats them."""
+    flags = ["--no-example"] * args.no_example
+    if args.example_seed is not None:
+        flags += ["--example-seed", str(args.example_seed)]
+    if args.example_values:
+        flags += ["--example-values", _shown(args.example_values)]
+    return flags
 
 
 PDFLATEX_SECONDS = 300
@@ -410,6 +442,24 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the two-layer example showing ERM is not jointly convex (deep linear specs)",
     )
+    p.add_argument(
+        "--overlays",
+        action="store_true",
+        help="slides that build up: each chain one equality at a time, the recursion one layer "
+        "at a time (with --beamer)",
+    )
+    p.add_argument(
+        "--example-seed",
+        type=int,
+        help="the seed that draws the worked example's numbers (default 0)",
+    )
+    p.add_argument(
+        "--example-values",
+        metavar="FILE",
+        help="a TOML file of the worked example's numbers: x, y, W1, b1, ..., lr, seed "
+        '(numbers or strings such as "3/4"; the rest drawn from the seed)',
+    )
+    p.add_argument("--no-example", action="store_true", help="leave the worked example out")
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("html", _html, "write the derivation as one self-contained web page")
     p.add_argument("-o", "--output", required=True, help="the .html file to write")

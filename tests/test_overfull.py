@@ -93,12 +93,20 @@ def _compile(tex: str, cwd) -> tuple[subprocess.CompletedProcess, str]:
     return run, (cwd / "doc.log").read_text(errors="replace")
 
 
-@pytest.mark.parametrize("beamer", [False, True], ids=["article", "beamer"])
+@pytest.mark.slow  # 45 compiles: about 70 s of CPU time, 2.5 min on a loaded machine
+@pytest.mark.parametrize("form", ["article", "beamer", "overlays"])
 @pytest.mark.parametrize("case", sorted(SPECS))
-def test_document_has_no_overfull_box(case, beamer, tmp_path):
+def test_document_has_no_overfull_box(case, form, tmp_path):
+    """Every document, its worked example included, as article, slides and building slides."""
     spec = _spec(case)
     convexity = case == "deep_linear"  # the --convexity section as well
-    tex = symbp.latex_document(spec, beamer=beamer, convexity=convexity, command="pytest")
+    tex = symbp.latex_document(
+        spec,
+        beamer=form != "article",
+        convexity=convexity,
+        command="pytest",
+        overlays=form == "overlays",
+    )
     run, log = _compile(tex, tmp_path)
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert run.returncode == 0 and not errors, errors or run.stdout[-1500:]

@@ -24,7 +24,7 @@ from ..derivation import rules
 from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
 from ..derivation.linear import bcd_applies, bcd_blocks, convexity_example, is_deep_linear
-from ..errors import SpecError
+from ..errors import SpecError, SymbpError
 from ..escape import tex_text
 from ..graph.nodes import Partial
 from ..graph.ops import f
@@ -35,7 +35,8 @@ from .convolutions import conv_sections
 from .files import default_command, stamp
 from .pictures import latex_pictures
 from .recurrences import latex_sections as recurrence_sections
-from .texlayout import Equation, Line, align_lines, chunk, line_height
+from .texlayout import Equation, Line, align_lines, chunk, line_height, reveal
+from .worked import ExampleChoice, example_context, worked_example
 
 
 def tex_escape(text: str) -> str:
@@ -400,6 +401,7 @@ def _chain(chain, p, page: Page, first_sum: bool) -> dict:
     return {
         "title": f"Layer {final.layer}: ${lhs}$",
         "frames": page.frames(lines, last=after),
+        "reveal": "",  # with overlays, the command that uncovers what follows the chain
         "where": where,
         "notes": notes,
         "sum": total,
@@ -539,11 +541,33 @@ def _convexity(page: Page) -> dict:
     }
 
 
+def _overlay(ctx: dict, spec: Spec) -> None:
+    """Beamer overlays in `ctx`: each chain's equalities one slide at a time, its `where` on
+    the slide after the last (`reveal`, the command that uncovers it); the general recursion
+    one layer at a time (an adjoint per slide, then each layer's gradients together)."""
+    for c in ctx["chains"]:
+        frames = reveal(c["frames"])
+        c["frames"] = [lines for lines, _ in frames]
+        c["reveal"] = rf"\onslide<{frames[-1][1] + 1}->"
+    p = derive(spec).sample
+    layers = [("adjoint", naming.split(lhs.name)[1]) for lhs, _ in p.adjoints]
+    layers += [("gradient", naming.split(key)[1]) for key in p.gradients]
+    ctx["recursion"] = [lines for lines, _ in reveal(ctx["recursion"], layers)]
+
+
 def document_source(
-    spec: Spec, beamer: bool = False, command: str | None = None, convexity: bool = False
+    spec: Spec,
+    beamer: bool = False,
+    command: str | None = None,
+    convexity: bool = False,
+    overlays: bool = False,
+    example: ExampleChoice | bool = True,
 ) -> str:
     """A standalone LaTeX document (article, or beamer slides) with a stamped header.
-    `convexity` adds the lecture's two-layer example of non-convexity (deep linear specs)."""
+    `convexity` adds the lecture's two-layer example of non-convexity (deep linear specs).
+    `overlays` (slides only) reveals each chain one equality at a time and the general
+    recursion one layer at a time.  `example` adds the worked example with numbers
+    (`output.worked`): True for the default choice (seed 0), an `ExampleChoice`, or False."""
     from .render import render
 
     if convexity and not is_deep_linear(spec):
@@ -553,8 +577,16 @@ def document_source(
             "and remove skip_from",
             spec.source,
         )
+    if overlays and not beamer:
+        raise SymbpError("--overlays is for slides: add --beamer")
     page = SLIDES if beamer else ARTICLE
     ctx = context(spec, page)
+    if overlays:
+        _overlay(ctx, spec)
+    choice = ExampleChoice() if example is True else example or None
+    ctx["example"] = (
+        example_context(worked_example(spec, choice), page, _reading_order) if choice else None
+    )
     ctx["name"] = _breakable(ctx["name"])
     ctx["bcd"] = _bcd(spec, page)
     ctx["convexity"] = _convexity(page) if convexity else None

@@ -21,7 +21,7 @@ _BOLD_WIDE = {"W": 1.19, "M": 1.1, "m": 0.96, "w": 0.84}
 _SYMBOLS = {  # commands without arguments
     "partial": 0.6, "circ": 0.95, "cdot": 0.8, "dots": 1.3, "cdots": 1.3, "ldots": 1.3,
     "triangleq": 1.35, "propto": 1.35, "leftarrow": 1.6, "to": 1.6, "infty": 1.05, "geq": 1.35,
-    "leq": 1.35, "neq": 1.35, "le": 1.35, "ge": 1.35, "times": 1.3, "in": 1.2, "quad": 1.0,
+    "leq": 1.35, "neq": 1.35, "approx": 1.35, "le": 1.35, "ge": 1.35, "times": 1.3, "in": 1.2, "quad": 1.0,
     "qquad": 2.0, ",": 0.17, ":": 0.23, ";": 0.28, " ": 0.34, "!": -0.17, "|": 0.5, "{": 0.5,
     "}": 0.5, "sum": 1.5, "prod": 1.4, "nabla": 0.85, "cos": 1.4, "sin": 1.3, "exp": 1.6,
     "log": 1.4, "tanh": 2.0, "cosh": 1.9, "sinh": 1.9, "sign": 1.8, "min": 1.7, "max": 1.8,
@@ -29,8 +29,9 @@ _SYMBOLS = {  # commands without arguments
 _ONE_ARG_STYLE = {"mathbf": 1.25, "boldsymbol": 1.15, "mathrm": 1.05, "mathit": 1.0}
 _TEXT = {"text", "texttt", "operatorname", "textrm", "textbf", "mathrm_text"}
 _OPERATORS = {"+", "-", "=", "<", ">", r"\circ", r"\cdot", r"\propto", r"\triangleq", r"\times"}
+_OPERATORS |= {r"\approx"}
 _NO_BREAK_AFTER = {"fn", "number", "op"}
-_RELATIONS = {"=", "<", ">", r"\propto", r"\triangleq"}
+_RELATIONS = {"=", "<", ">", r"\propto", r"\triangleq", r"\approx"}
 SCRIPT = 0.72  # script size / text size, rounded up
 
 
@@ -563,3 +564,57 @@ def chunk(
         head = [line for group in tail[:-1] for line in group]
         groups[-1:] = [head, tail[-1]] if head else tail
     return groups
+
+
+# ----------------------------------------------------------------------------- beamer overlays
+
+
+def reveal(frames: list[list[Line]], groups: list | None = None) -> list[tuple[list[Line], int]]:
+    r"""Each frame of one display with beamer overlays, and its number of slides: each equation
+    (a line not joined to the one before, with the lines joined to it) is uncovered from a
+    slide of its own on, the frame's first on slide 1; consecutive equations whose `groups`
+    entries (one per equation of the whole display) are equal share a slide.  Every cell of a
+    later line is wrapped in ``\uncover<k->{...}`` with explicit slide numbers, which amsmath's
+    measuring pass cannot disturb (a ``\pause`` in ``align*`` shows everything at once)."""
+    out, index = [], -1
+    for frame in frames:
+        lines, slide, previous = [], 0, None
+        for line in frame:
+            if not line.joined or slide == 0:
+                index += 1 if not line.joined or index < 0 else 0
+                group = groups[index] if groups is not None else index
+                if slide == 0 or group != previous:
+                    slide += 1
+                previous = group
+            lines.append(line if slide == 1 else Line(_uncovered(line.tex, slide), line.joined))
+        out.append((lines, slide))
+    return out
+
+
+def _uncovered(tex: str, slide: int) -> str:
+    """The `align*` line `tex` with each non-empty cell shown from `slide` on; a cell after an
+    ``&`` keeps the empty atom amsmath puts before it, so that a relation keeps its space."""
+    cells = _cells(tex)
+    shown = []
+    for k, cell in enumerate(cells):
+        body = cell.strip()
+        if not body:
+            shown.append(cell)
+            continue
+        shown.append(rf"\uncover<{slide}->{{{'{}' if k else ''}{body}}}")
+    return " &".join(shown)
+
+
+def _cells(tex: str) -> list[str]:
+    r"""`tex` split at its top-level ``&`` (none inside braces or ``\begin ... \end``)."""
+    cells, depth, start = [], 0, 0
+    toks = _TOKEN.finditer(tex)
+    for match in toks:
+        tok = match.group()
+        depth += tok in ("{", r"\begin")
+        depth -= tok in ("}", r"\end")
+        if tok == "&" and depth == 0:
+            cells.append(tex[start : match.start()])
+            start = match.end()
+    cells.append(tex[start:])
+    return cells
