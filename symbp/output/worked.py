@@ -98,6 +98,12 @@ class WorkedExample:
 
 def skip_reason(spec: Spec) -> str | None:
     """Why `spec` gets no worked example (one sentence for the document), or None."""
+    if spec.is_recurrent:
+        return (
+            "each recurrent step would be written out for every t, forward and back, which "
+            "does not fit a page; the step and its reverse pass are in the section on "
+            "backpropagation through time, and the dense networks in examples/ show one"
+        )
     if any(layer.kind != "dense" for layer in spec.layers):
         return (
             "its convolution and pooling layers would have to be written out entry by entry "
