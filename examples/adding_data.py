@@ -45,7 +45,7 @@ def adding_problem(samples: int, steps: int, seed: int = 0) -> tuple[np.ndarray,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write the adding problem as an .npz file.")
     parser.add_argument("out", nargs="?", default="adding.npz", help="default: adding.npz")
-    parser.add_argument("--samples", type=int, default=6000, help="N (default 6000)")
+    parser.add_argument("--samples", type=int, default=3000, help="N (default 3000)")
     parser.add_argument("--steps", type=int, default=30, help="T (default 30, the spec's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
