@@ -5,6 +5,8 @@ the decay of a small-weight tanh Elman network's norms away from the last step, 
 
 from __future__ import annotations
 
+import importlib.util
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -14,7 +16,9 @@ from symbp.cli import step_norms_table
 from symbp.proof.check import StepNorms, sample_problem, step_norms
 from symbp.spec.model import from_dict
 
-from .conftest import module_for
+from .conftest import ROOT, module_for
+
+EXAMPLES = ROOT / "examples"
 
 
 def _spec(kind: str, output: str, reduction: str = "sum", steps: int = 5, units: int = 3):
@@ -162,3 +166,22 @@ def test_step_norms_are_the_emitted_norms_at_initialisation_and_check_prints_the
 def test_no_step_norms_without_a_recurrent_layer():
     spec = from_dict({"name": "mlp", "input": 2, "layers": [{"units": 1}]})
     assert step_norms(spec) == ()
+
+
+def test_the_vanishing_rnn_picture_tells_what_the_readme_says():
+    """examples/vanishing_rnn.py: from the loss at t = T = 50 only, the halved Elman network's
+    adjoint vanishes and the tripled one's explodes; the LSTM's vanishes at initialisation
+    (forget gate about 1/2) and is carried back by a forget gate near 1 (bias 3)."""
+    found = importlib.util.spec_from_file_location("vanishing_rnn", EXAMPLES / "vanishing_rnn.py")
+    script = importlib.util.module_from_spec(found)
+    found.loader.exec_module(script)
+    curves = dict(script.step_norms())
+    ratio = {label: norms["delta"][0] / norms["delta"][-1] for label, norms in curves.items()}
+    assert ratio["Elman, W_hh x 0.5"] < 1e-10
+    assert ratio["Elman, W_hh x 3"] > 1e3
+    assert 1e-5 < ratio["Elman, initialisation"] < 1
+    lstm = curves["LSTM, initialisation (b_f = 0)"]
+    assert lstm["cell"][0] / lstm["cell"][-1] < 1e-5
+    carried = curves["LSTM, forget bias b_f = 3"]
+    assert carried["cell"][0] / carried["cell"][-1] > 0.1
+    assert all(np.all(np.isfinite(norms["delta"])) for norms in curves.values())
