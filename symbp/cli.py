@@ -250,6 +250,8 @@ def _check(args) -> int:
             print(f"       note: {numeric.note}")
     if report.gradient_norms:
         print(gradient_norms_table(report.gradient_norms))
+    if report.step_norms:
+        print(step_norms_table(report.step_norms))
     if not report.ok:
         print("CHECK FAILED")
     else:
@@ -276,6 +278,25 @@ def gradient_norms_table(rows) -> str:
         lines.append(
             f"  {layer:5d}" + "".join(f"{'-' if n is None else f'{n:.2e}':>10}" for n in cells)
         )
+    return "\n".join(lines)
+
+
+def step_norms_table(rows) -> str:
+    """`proof.check.step_norms` as lines: per recurrent layer, ||delta_t||_F (and the LSTM's
+    ||deltac_t||_F) at the first two, the middle and the last two steps (every step when
+    T <= 7); vanishing gradients are norms that shrink towards t = 1."""
+    T = len(rows[0].delta)
+    steps = list(range(T)) if T <= 7 else [0, 1, T // 2, T - 2, T - 1]
+    header = "".join(f"{f't={t + 1}':>10}" for t in steps)
+    lines = [
+        f"adjoint norms per time step at initialisation, on the check's data (T = {T}):",
+        f"  layer {'':<14}{header}",
+    ]
+    for row in rows:
+        for name, values in (("||delta_t||_F", row.delta), ("||deltac_t||_F", row.cell)):
+            if values is not None:
+                cells = "".join(f"{values[t]:>10.2e}" for t in steps)
+                lines.append(f"  {row.layer:5d} {name:<14}{cells}")
     return "\n".join(lines)
 
 

@@ -75,6 +75,7 @@ def recurrent_context(graph, printed) -> list[dict]:
                 ]
                 + [python_string(f"(to step t−1) {text(rhs)}") for rhs in p.carries],
                 "delta": p.delta.name,
+                "norms": step_norm_names(c, p),
                 "carries": [printed(x) for x in p.carries],
                 "truncate": info.truncate,
                 "truncate_text": (
@@ -85,3 +86,52 @@ def recurrent_context(graph, printed) -> list[dict]:
             }
         )
     return out
+
+
+def step_norm_names(c, p) -> list[tuple[str, str]]:
+    """(key, symbol) of the adjoints `_bptt<j>` records the norms of, each step, when asked
+    (`step_adjoint_norms`): "delta", the stacked pre-activation adjoint delta_t = d f / d a_t,
+    and for the LSTM "cell", the cell state's adjoint deltac_t (the name the derivation gives
+    c_t's adjoint)."""
+    names = [("delta", p.delta.name)]
+    if len(c.state) > 1:
+        names.append(("cell", c.named[c.state[1]].name))
+    return names
+
+
+def step_norms_context(batch, printed, params: list[dict]) -> dict:
+    """What the emitted `step_adjoint_norms` runs: the batch backward definitions up to the last
+    BPTT as statements (each `_bptt<j>` call with its recording argument `norms[j]`; a value
+    no later line reads is not assigned), the params those lines
+    read (`params`: the module's param dicts), whether they read N, and `_forward`'s outputs
+    they read (the others unpacked as _)."""
+    from .fastpaths import identifiers
+
+    recurrences, norm_names = {}, {}
+    for op in batch.graph.ops:
+        if op.kind == "recurrence":
+            info = op.attr("info")
+            recurrences[op.attr("delta")] = info.layer
+            norm_names[info.layer] = step_norm_names(info.cell, cell_pass(info.cell))
+    last = max(i for i, (lhs, _) in enumerate(batch.backward) if lhs in recurrences)
+    lines = []
+    for lhs, rhs in batch.backward[: last + 1]:
+        code = printed(rhs)
+        if lhs in recurrences:
+            j = recurrences[lhs]
+            operands = ", ".join(printed(x) for x in rhs.operands)
+            code = f"_bptt{j}({operands}, T, norms=norms[{j}])"
+        lines.append((lhs.name, code))
+    used = identifiers(*(code for _, code in lines))
+    lines = [  # a value no later line reads (the last BPTT's Delta_j) is not assigned
+        code if lhs not in identifiers(*(c for _, c in lines[i + 1 :])) else f"{lhs} = {code}"
+        for i, (lhs, code) in enumerate(lines)
+    ]
+    names = ["Z0", *(lhs.name for lhs, _ in batch.forward)]
+    return {
+        "lines": lines,
+        "params": [x for x in params if x["key"] in used],
+        "uses_n": "N" in used,
+        "unpacked": ", ".join(n if n in used else "_" for n in names),
+        "layers": [(j, [key for key, _ in recorded]) for j, recorded in norm_names.items()],
+    }

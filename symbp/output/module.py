@@ -29,7 +29,7 @@ from ..printing.numpy import code
 from ..printing.text import text
 from ..spec.model import Spec
 from . import backends
-from .cells import recurrent_context
+from .cells import recurrent_context, step_norms_context
 from .fastpaths import (
     decay_values,
     descent,
@@ -365,6 +365,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         bcd=bcd_context(spec, batch, printed) if numpy_only else [],
         geometries=geometries(batch.graph),
         recurrences=recurrent_context(batch.graph, printed),
+        step_norms=step_norms_context(batch, printed, params) if spec.is_recurrent else None,
         sequence_input=spec.is_recurrent,
         sequence_output=spec.sequences[-1],
         steps=spec.steps,

@@ -56,6 +56,18 @@ class LayerNorm:
 
 
 @dataclass(frozen=True)
+class StepNorms:
+    """A recurrent layer's adjoint norms per time step (the emitted `step_adjoint_norms`):
+    ||delta_t||_F of d f / d a_t (`delta`) and, for an LSTM, ||deltac_t||_F of its cell state
+    (`cell`, else None), entry t for step t + 1."""
+
+    layer: int
+    kind: str
+    delta: tuple[float, ...]
+    cell: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     checks: tuple[Check, ...]
     numeric: Numeric
@@ -64,6 +76,7 @@ class Report:
     spec_shapes: tuple = ()  # z_0..z_J's shapes, where a layer makes feature maps
     proof_shapes: tuple = ()
     gradient_norms: tuple[LayerNorm, ...] = ()  # at the spec's initialisation (`gradient_norms`)
+    step_norms: tuple[StepNorms, ...] = ()  # recurrent layers, at initialisation (`step_norms`)
 
     @property
     def numeric_error(self) -> float | None:
@@ -212,6 +225,29 @@ def gradient_norms(
     return tuple(sorted(rows, key=lambda row: row.layer))
 
 
+def step_norms(spec: Spec, samples: int = 5, seed: int = 0, module=None) -> tuple[StepNorms, ...]:
+    """Each recurrent layer's adjoint norms per time step at the spec's initialisation, on the
+    check's data (`sample_problem`'s X and Y, T = the spec's steps or `CHECK_STEPS`), by the
+    emitted `step_adjoint_norms`; in layer order.  Empty for a network without recurrent layers
+    and where `gradient_module` is None."""
+    if not spec.is_recurrent:
+        return ()
+    module = module or gradient_module(spec)
+    if module is None:
+        return ()
+    _, X, Y = sample_problem(spec, module, samples, seed)
+    norms = module.step_adjoint_norms(module.init_params(seed=seed), X, Y)
+    return tuple(
+        StepNorms(
+            j,
+            spec.layers[j - 1].kind,
+            tuple(float(x) for x in norms[j]["delta"]),
+            tuple(float(x) for x in norms[j]["cell"]) if "cell" in norms[j] else None,
+        )
+        for j in sorted(norms)
+    )
+
+
 def _layer(key: str) -> int:
     """The layer of a parameter key: "W3" -> 3, "Whh2" -> 2."""
     return int("".join(ch for ch in key if ch.isdigit()))
@@ -219,7 +255,7 @@ def _layer(key: str) -> int:
 
 def check(spec: Spec, max_width: int | None = None) -> Report:
     """Prove the derivation by expansion (at `proof_spec` widths), run `numeric_check` and
-    take the `gradient_norms` at initialisation."""
+    take the `gradient_norms` (and a recurrent network's `step_norms`) at initialisation."""
     refuse_large_arrays(spec, "check")
     checks = tuple(prove_activations(spec) + prove(spec, max_width))
     module = gradient_module(spec)
@@ -231,6 +267,7 @@ def check(spec: Spec, max_width: int | None = None) -> Report:
         spec_shapes=_maps(spec),
         proof_shapes=_maps(proof_spec(spec, max_width)),
         gradient_norms=gradient_norms(spec, module=module),
+        step_norms=step_norms(spec, module=module),
     )
 
 
