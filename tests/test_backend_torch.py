@@ -53,7 +53,9 @@ def torch_module(spec: symbp.Spec):
 
 
 def _emits(path) -> bool:
-    return not frozen_layers(symbp.load_spec(path))  # a step (perceptron) is refused
+    """A step (perceptron) and recurrent layers are refused."""
+    spec = symbp.load_spec(path)
+    return not frozen_layers(spec) and not spec.is_recurrent
 
 
 def _dense(path) -> bool:

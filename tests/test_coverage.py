@@ -12,8 +12,8 @@ from symbp.catalog import layers
 from symbp.catalog.activations import ACTIVATIONS
 from symbp.catalog.losses import LOSSES
 from symbp.derivation import rules
+from symbp.graph import cells, nodes
 from symbp.graph import convolution as conv
-from symbp.graph import nodes
 from symbp.graph import ops as graph
 from symbp.graph import recurrence as rec
 from symbp.graph.build import build
@@ -51,12 +51,12 @@ SAMPLES |= {
     conv.AvgPool: conv.AvgPool(A, _G),
     conv.AvgPoolTranspose: conv.AvgPoolTranspose(_C, _G),
 }
-_INFO = rec.Info("rnn", 1, 2, 1, 0, 2, ACTIVATIONS["tanh"])  # one step of 2 columns
+_INFO = rec.Info("rnn", 1, 2, 1, 0, 2, ACTIVATIONS["tanh"], ("h1_t",))  # one step, 2 columns
 SAMPLES |= {
-    rec.Apply: rec.Apply("sigmoid", A),
-    rec.RowSlice: rec.RowSlice(A, 0, 1, "i"),
-    rec.Blocks: rec.Blocks(A, B),
-    rec.Embed: rec.Embed(A, 0, 2),
+    cells.Apply: cells.Apply("sigmoid", A),
+    cells.RowSlice: cells.RowSlice(A, 0, 1, "i"),
+    cells.Blocks: cells.Blocks(A, B),
+    cells.Embed: cells.Embed(A, 0, 2),
     rec.Recurrence: rec.Recurrence(A, B, _INFO),
     rec.Hidden: rec.Hidden(A, 2),
     rec.Last: rec.Last(A, _INFO),
@@ -77,7 +77,12 @@ def _node_classes():
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
-        modules = ("symbp.graph.nodes", "symbp.graph.convolution", "symbp.graph.recurrence")
+        modules = (
+            "symbp.graph.nodes",
+            "symbp.graph.convolution",
+            "symbp.graph.cells",
+            "symbp.graph.recurrence",
+        )
         if cls.__module__ in modules and cls not in (
             nodes.SymbpNode,
             nodes.ShapedLikeArg,

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from symbp.derivation import bptt
 from symbp.errors import SpecError
-from symbp.graph import recurrence
+from symbp.graph import cells
 from symbp.output.module import module_source
+from symbp.proof import unrolled
 from symbp.proof.expansion import prove
 from symbp.spec.model import from_dict
 
@@ -227,14 +229,14 @@ def test_the_gated_cells_are_proved_by_expansion(kind):
 
 def test_the_proof_fails_when_bptt_drops_the_carried_adjoint(monkeypatch):
     """The proof can fail: a reverse pass that forgets what step t + 1 sends back is caught."""
-    original = recurrence.cell_pass.__wrapped__
+    original = bptt.cell_pass.__wrapped__
 
     def forgetful(c):
         p = original(c)
         zero = tuple(0 * x for x in p.carries)
-        return recurrence.CellPass(p.seeds, p.definitions, p.delta, p.delta_v, zero, p.reads)
+        return bptt.CellPass(p.seeds, p.definitions, p.delta, p.delta_v, zero, p.reads)
 
-    monkeypatch.setattr(recurrence, "cell_pass", forgetful)
+    monkeypatch.setattr(unrolled, "cell_pass", forgetful)
     checks = prove(_spec("rnn", d=1, H=1, bias=False, units_out=1, steps=3, activation="sigmoid"))
     assert any(c.ok is False for c in checks), checks
 
@@ -242,8 +244,8 @@ def test_the_proof_fails_when_bptt_drops_the_carried_adjoint(monkeypatch):
 def test_the_step_and_its_reverse_pass_are_derived_not_typed():
     """The LSTM's cell-state adjoint recursion comes out of the rule table: delta^c_t sums what
     step t + 1 sends back (eps^c_t) and the h_t path through o_t o tanh(c_t)."""
-    c = recurrence.cell("lstm", 1, 2)
-    p = recurrence.cell_pass(c)
+    c = cells.cell("lstm", 1, 2)
+    p = bptt.cell_pass(c)
     names = [lhs.name for lhs, _ in p.definitions]
     assert names[0] == "deltac1_t" and names[-1] == "delta1_t"
     deltac = dict(p.definitions)[c.step("deltac")]

@@ -21,7 +21,7 @@ from .conftest import EXAMPLES, module_for
 #: Convolutional networks take the general path (value_and_gradients, apply_update): their nodes
 #: have no in-place form yet; `test_convolutional_networks_take_the_general_path` checks that.
 DENSE_EXAMPLES = [p for p in EXAMPLES if all(x.kind == "dense" for x in symbp.load_spec(p).layers)]
-CONV_EXAMPLES = [p for p in EXAMPLES if p not in DENSE_EXAMPLES]
+CONV_EXAMPLES = [p for p in EXAMPLES if p not in DENSE_EXAMPLES]  # recurrent ones too
 GRADIENT_EXAMPLES = [p for p in DENSE_EXAMPLES if p.stem != "perceptron"]
 WIDE = Spec("wide", 12, (Layer(10, "tanh", True), Layer(3, "identity", True)))
 
@@ -34,8 +34,9 @@ def problem(spec, mod, n, seed=0, dtype=np.float64):
     for key, value in params.items():
         if key.startswith("b"):
             value += (0.1 * rng.standard_normal(value.shape)).astype(dtype)
-    X = rng.standard_normal((spec.widths[0], n)).astype(dtype)
-    Y = mod.forward(mod.init_params(seed=seed + 7), X.astype(np.float64))[-1].astype(dtype)
+    shape = (spec.steps or 3, spec.widths[0], n) if spec.is_recurrent else (spec.widths[0], n)
+    X = rng.standard_normal(shape).astype(dtype)  # sequences: (T, d_0, N)
+    Y = mod.predict(mod.init_params(seed=seed + 7), X.astype(np.float64)).astype(dtype)
     return params, X, Y
 
 

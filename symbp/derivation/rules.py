@@ -29,6 +29,7 @@ from sympy import MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..catalog import activations, losses
+from ..graph.cells import Embed, RowSlice
 from ..graph.convolution import (
     AvgPoolTranspose,
     ChannelSum,
@@ -38,15 +39,7 @@ from ..graph.convolution import (
 )
 from ..graph.nodes import Partial, hadamard, lift
 from ..graph.ops import Op
-from ..graph.recurrence import (
-    Bptt,
-    Embed,
-    Hidden,
-    RowSlice,
-    Shifted,
-    TraceAdjoint,
-    cell_pass,
-)
+from ..graph.recurrence import Bptt, Hidden, Shifted, TraceAdjoint
 
 
 @dataclass(frozen=True)
@@ -171,34 +164,10 @@ def _recurrence(op: Op, g):
 
 def _hidden_adjoint(op: Op) -> tuple:
     """(Delta^v_j, its formula): the adjoint of the hidden projection V = W_hh H_shift + b_hh 1^T,
-    the step's d f / d v_t for all steps at once, where it differs from Delta_j (GRU: its reset
-    gate multiplies v^n); () where it is Delta_j itself."""
-    info, name = op.attr("info"), op.attr("delta_v")
-    if name is None:
-        return ()
-    step = cell_pass(info.cell)
-    formula = dict(step.definitions)[step.delta_v]
-    return ((name, sequence_form(info, formula, op.attr("delta"), op.output)),)
-
-
-def sequence_form(info, expr, delta, S):
-    """A step's expression in the cell's adjoints and stored values, for all steps at once: each
-    step quantity replaced by its sequence (time-major column blocks), so that an entry-wise
-    expression of step t becomes the same expression of every step side by side."""
-    c, p = info.cell, cell_pass(info.cell)
-    subs = {p.delta: delta}
-    for x in c.stored:
-        subs[x] = RowSlice(S, *c.rows_of(x), x.name.split("_")[0].rstrip("0123456789"))
-    H = c.hidden
-    for index, (k, _) in enumerate(_gates(info.kind)):
-        subs[c.step(f"delta{k}")] = RowSlice(delta, index * H, (index + 1) * H, k)
-    return expr.xreplace(subs)
-
-
-def _gates(kind):
-    from ..graph.recurrence import GATES
-
-    return GATES[kind]
+    where it differs from Delta_j (GRU: its reset gate multiplies v^n; the layer kind derives
+    the formula, `derivation.bptt.hidden_adjoint`); () where it is Delta_j itself."""
+    name = op.attr("delta_v")
+    return () if name is None else ((name, op.attr("delta_v_formula")),)
 
 
 RULES = {

@@ -1,13 +1,13 @@
 """The emitted code of each recurrent layer's step: its forward ops and its reverse pass
-(`graph.recurrence.cell_pass`), printed for templates/numpy/_recurrent.py.j2, which loops them
+(`derivation.bptt.cell_pass`), printed for templates/numpy/_recurrent.py.j2, which loops them
 over the time steps (`_recurrence<j>` forward, `_bptt<j>` backward)."""
 
 from __future__ import annotations
 
 from sympy import MatAdd, MatMul, OneMatrix
 
+from ..derivation.bptt import cell_pass
 from ..escape import python_string
-from ..graph.recurrence import cell_pass
 from ..printing.text import text
 
 _TITLES = {
@@ -31,7 +31,7 @@ def recurrent_context(graph, printed) -> list[dict]:
             projection = MatAdd(projection, MatMul(bias[0], OneMatrix(1, c.cols)))
         readout = next(o for o in graph.ops if o.kind == "readout" and o.inputs[0] == op.output)
         zeta = graph.named[readout.output]
-        stored = [(x.name, *c.rows_of(x)) for x in c.stored]
+        stored = [(x.name, *info.rows_of(x)) for x in info.stored_values]
         reads = [(x, start, stop) for x, start, stop in stored if x in {y.name for y in p.reads}]
         forward = [(o.output, o.equation) for o in c.ops]
         backward = list(p.definitions)
@@ -41,7 +41,7 @@ def recurrent_context(graph, printed) -> list[dict]:
                 "title": _TITLES[info.kind],
                 "hidden": info.hidden,
                 "rows": int(A.shape[0]),
-                "trace_rows": c.trace_rows,
+                "trace_rows": info.trace_rows,
                 "A": A.name,
                 "W": W.name,
                 "arguments": ", ".join(x.name for x in op.inputs),
@@ -54,12 +54,12 @@ def recurrent_context(graph, printed) -> list[dict]:
                     for lhs, rhs in [(c.v, projection), *forward]
                 ],
                 "stored": stored,
-                "stored_text": ", ".join(python_string(text(x)) for x in c.stored),
+                "stored_text": ", ".join(python_string(text(x)) for x in info.stored_values),
                 "stored_rows": ", ".join(f"{a}:{b}" for _, a, b in stored),
                 "states": [(s.name, q.name) for s, q in zip(c.state, c.previous, strict=True)],
                 "reads": reads,
                 "previous": [
-                    (q.name, *c.rows_of(s))
+                    (q.name, *info.rows_of(s))
                     for s, q in zip(c.state, c.previous, strict=True)
                     if q in p.reads
                 ],

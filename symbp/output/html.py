@@ -30,11 +30,12 @@ from ..derivation import rules
 from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
 from ..derivation.linear import bcd_applies, bcd_blocks, convexity_example, is_deep_linear
+from ..derivation.steps import Reason
 from ..errors import SpecError
 from ..graph.convolution import Conv, ConvTranspose, Geometry
 from ..graph.nodes import ElementSum, Partial
 from ..graph.ops import f
-from ..naming import Names
+from ..naming import Names, step_symbol
 from ..printing import mathml as mm
 from ..printing.latex import _MEANINGS
 from ..spec.model import Spec
@@ -52,7 +53,8 @@ from .document import (
 )
 from .files import default_command, seal, stamp
 from .pictures import svg_pictures
-from .recurrences import mathml_sections as recurrence_sections
+from .recurrences import TITLES as RECURRENCE_TITLES
+from .recurrences import sections as bptt_sections
 
 EQ, DEF, ARROW = mm.mo("="), mm.mo("≜"), mm.mo("←")
 
@@ -108,7 +110,7 @@ def context(spec: Spec, convexity: bool = False) -> dict:
         "network": _network_rows(p),
         "skips": _skips(p),
         "convolutions": [_conv_section(p, op) for op in p.graph.ops if op.kind == "conv"],
-        "recurrences": recurrence_sections(p),
+        "recurrences": _recurrence_sections(p),
         "activations": _activation_rows(spec),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
         "softmax": spec.layers[-1].sigma.kind == "softmax",
@@ -536,3 +538,52 @@ def page_source(spec: Spec, command: str | None = None, convexity: bool = False)
     extra = ["--convexity"] * convexity
     command = command or default_command("html", spec.source, f"{spec.name}.html", extra)
     return _comment_header(stamp(body, "#", spec.name, spec.digest(), command))
+
+
+def _recurrence_sections(p) -> list[dict]:
+    """`output.recurrences.sections` for the page: each display a list of rows of MathML
+    fragments, the recursion's relations labelled with their reasons (the BPTT section)."""
+
+    def rel(kind):
+        return EQ if kind is None else Markup(mm.over(mm.mo("="), mm.reason(Reason(kind))))
+
+    out = []
+    for sec in bptt_sections(p):
+        j = sec.layer
+        T = m(sp.sympify(sec.steps))
+        sums = [
+            row(
+                m(d),
+                rel("time"),
+                Markup(
+                    f"<mrow><munderover><mo>∑</mo><mrow><mi>t</mi><mo>=</mo><mn>1</mn></mrow>"
+                    f"{T}</munderover>{m(share)}<mo>=</mo>{m(whole)}</mrow>"
+                ),
+            )
+            for d, share, whole in sec.sums
+        ]
+        h0 = [
+            step_symbol(x.name.split("_")[0].rstrip("0123456789"), j, "t", 1, 1)
+            for x in sec.initial
+        ]
+        out.append(
+            {
+                "layer": j,
+                "title": RECURRENCE_TITLES[sec.kind],
+                "source": sec.source,
+                "T": T,
+                "z": m(sec.input),
+                "x_t": m(step_symbol("x", j, "t", 1, 1)),
+                "initial": [m(x) for x in h0],
+                "step": [row(m(x.lhs), EQ, m(x.rhs)) for x in sec.step],
+                "recursion": [row(m(x.lhs), rel(x.reason), m(x.rhs)) for x in sec.recursion],
+                "sums": sums,
+                "truncate": sec.truncate,
+                "last_only": sec.last_only,
+                "zeta_t": m(step_symbol("zeta", j, "t", 1, 1)),
+                "Zeta": m(sp.MatrixSymbol(f"zeta{j}", 1, 1)),
+                "delta": m(sp.MatrixSymbol(f"delta{j}", 1, 1)),
+                "delta_t": m(step_symbol("delta", j, "t", 1, 1)),
+            }
+        )
+    return out

@@ -2,7 +2,7 @@
 unrolled over t = 1..T, the step's reverse pass (the adjoint recursion from t = T down to 1, each
 `=` with its reason), and each shared weight's gradient as a sum over time.
 
-Everything is read off the derivation: the step is the cell's ops (`graph.recurrence.cell`), the
+Everything is read off the derivation: the step is the cell's ops (`graph.cells.cell`), the
 recursion its reverse pass (`cell_pass`), and a sum's terms the affine rule of the step's
 projections a_t = W_xh x_t + b and v_t = W_hh h_{t-1} + b_hh (`rules`), printed by the printers.
 """
@@ -12,16 +12,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
-from markupsafe import Markup
 from sympy import MatAdd, MatMul, OneMatrix
 
 from ..derivation import rules
+from ..derivation.bptt import cell_pass
 from ..graph.nodes import Partial
 from ..graph.ops import Op, f
-from ..graph.recurrence import cell_pass
 from ..naming import step_symbol
 
 TITLES = {"rnn": "Elman", "lstm": "LSTM", "gru": "GRU"}
+
+
+@dataclass(frozen=True)
+class _Reason:
+    """Why an `=` of the section holds, as `derivation.steps.Reason` states it for the reason
+    printers (not imported: `derivation.steps` reaches this module through `output.report`)."""
+
+    kind: str
+    layer: int | None = None
+    symbol: object = None
+    note: str | None = None
+
+
+_T = sp.Symbol("t")  #: the step
 _CELL_SOURCE = {
     "rnn": "the Elman network, as torch.nn.RNN",
     "lstm": "torch.nn.LSTM's formulation",
@@ -141,7 +154,6 @@ def _shares(affine, W, x, bias, delta) -> list[tuple]:
 def latex_sections(p, page) -> list[dict]:
     """`sections` for the LaTeX templates (macros `recurrence_*`): displays laid out for `page`,
     each `=` of the recursion with its reason."""
-    from ..derivation.steps import Reason
     from ..printing.latex import latex, reason
     from .texlayout import Equation
 
@@ -151,7 +163,7 @@ def latex_sections(p, page) -> list[dict]:
                 [
                     Equation(
                         latex(x.lhs),
-                        rf"\overset{{{reason(Reason(x.reason))}}}{{=}}"
+                        rf"\overset{{{reason(_Reason(x.reason))}}}{{=}}"
                         if with_reasons and x.reason
                         else "=",
                         latex(x.rhs),
@@ -167,7 +179,7 @@ def latex_sections(p, page) -> list[dict]:
         sums = [
             Equation(
                 latex(d),
-                rf"\overset{{{reason(Reason('time', j))}}}{{=}}",
+                rf"\overset{{{reason(_Reason('time', j))}}}{{=}}",
                 rf"\sum_{{t=1}}^{{{latex(sec.steps)}}} {latex(share)} = {latex(whole)}",
             )
             for d, share, whole in sec.sums
@@ -179,6 +191,7 @@ def latex_sections(p, page) -> list[dict]:
                 "source": sec.source,
                 "T": latex(sec.steps),
                 "z": latex(sec.input),
+                "x_t": latex(step_symbol("x", j, "t", 1, 1)),
                 "step": lines(sec.step),
                 "initial": ", ".join(
                     latex(x).replace(",t-1}", ",0}") + " = 0" for x in sec.initial
@@ -194,58 +207,12 @@ def latex_sections(p, page) -> list[dict]:
                 "h_last": rf"\mathbf{{h}}_{{{j},T}}",
                 "shifted": rf"\mathbf{{H}}^{{-}}_{{{j}}}",
                 "h_tm1": latex(step_symbol("h", j, "tm1", 1, 1)),
-            }
-        )
-    return out
-
-
-def mathml_sections(p) -> list[dict]:
-    """`sections` for the web page (templates/html/page.html.j2): each display a list of rows
-    of MathML fragments, the recursion's relations labelled with their reasons."""
-    from ..derivation.steps import Reason
-    from ..printing import mathml as mm
-    from .html import EQ, m, row
-
-    def rel(kind):
-        return EQ if kind is None else Markup(mm.over(mm.mo("="), mm.reason(Reason(kind))))
-
-    out = []
-    for sec in sections(p):
-        j = sec.layer
-        T = m(sp.sympify(sec.steps))
-        sums = [
-            row(
-                m(d),
-                rel("time"),
-                Markup(
-                    f"<mrow><munderover><mo>∑</mo><mrow><mi>t</mi><mo>=</mo><mn>1</mn></mrow>"
-                    f"{T}</munderover>{m(share)}<mo>=</mo>{m(whole)}</mrow>"
-                ),
-            )
-            for d, share, whole in sec.sums
-        ]
-        h0 = [
-            step_symbol(x.name.split("_")[0].rstrip("0123456789"), j, "t", 1, 1)
-            for x in sec.initial
-        ]
-        out.append(
-            {
-                "layer": j,
-                "title": TITLES[sec.kind],
-                "source": sec.source,
-                "T": T,
-                "z": m(sec.input),
-                "x_t": m(step_symbol("x", j, "t", 1, 1)),
-                "initial": [m(x) for x in h0],
-                "step": [row(m(x.lhs), EQ, m(x.rhs)) for x in sec.step],
-                "recursion": [row(m(x.lhs), rel(x.reason), m(x.rhs)) for x in sec.recursion],
-                "sums": sums,
-                "truncate": sec.truncate,
-                "last_only": sec.last_only,
-                "zeta_t": m(step_symbol("zeta", j, "t", 1, 1)),
-                "Zeta": m(sp.MatrixSymbol(f"zeta{j}", 1, 1)),
-                "delta": m(sp.MatrixSymbol(f"delta{j}", 1, 1)),
-                "delta_t": m(step_symbol("delta", j, "t", 1, 1)),
+                "h_0": rf"\mathbf{{h}}_{{{j},0}} = 0",
+                "steps": rf"t = 1, \dots, {latex(sec.steps)}",
+                "last_step": latex(sp.Eq(_T, sec.steps)),
+                "first_step": latex(sp.Eq(_T, 1)),
+                "zeta_zero": f"{latex(step_symbol('zeta', j, 't', 1, 1))} = 0",
+                "cut": rf"t \in \{{{sec.truncate}, {2 * sec.truncate}, \dots\}}",
             }
         )
     return out

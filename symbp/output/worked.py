@@ -516,6 +516,7 @@ def example_context(ex: WorkedExample, page, reading_order) -> dict:
     decay = decay_values(ex.spec)
     return {
         "skipped": None,
+        "approx": r"\approx",  # how a rounded number is related to its exact value
         "widths": widths,
         "full_widths": full if full != widths else None,
         "cap": WIDTH_CAP if ex.full.depth <= 3 else DEEP_CAP,

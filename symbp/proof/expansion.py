@@ -32,9 +32,12 @@ from ..catalog import activations
 from ..derivation.derive import derive
 from ..derivation.lecture import SIGMA_PRIME_OF_OUTPUT, TARGETS_SUM_TO_ONE
 from ..errors import SpecError, SymbpError
+from ..graph.cells import Apply
 from ..graph.nodes import ElementSum, Elementwise, LeastSquares, LogSumExp, Sigma, Stack, SymbpNode
+from ..graph.recurrence import Bptt, Recurrence
 from ..naming import N
 from ..spec.model import RECURRENT, Spec
+from . import unrolled
 
 SAMPLES = 2  #: columns used for the proof of the batch form
 
@@ -57,6 +60,8 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
         for cls, handler in (extra or {}).items():
             if isinstance(e, cls):
                 return handler(e, go)
+        if isinstance(e, Apply) and ("apply", e.name) in env:  # the proof's stand-in for a gate
+            return env[("apply", e.name)](go(e.arg))
         if isinstance(e, SymbpNode) and hasattr(e, "value"):  # a node stating its own value
             return e.value(go)
         if isinstance(e, MatrixSymbol):
@@ -105,11 +110,14 @@ def evaluate(expr, env: dict, n: int = 1, extra: dict | None = None):
         if isinstance(e, (sp.Mul, sp.Add)):
             parts = [go(a) for a in e.args]
             return sp.Mul(*parts) if isinstance(e, sp.Mul) else sp.Add(*parts)
+        if isinstance(e, (Recurrence, Bptt)):  # step by step, each step's values bound too
+            step = unrolled.forward if isinstance(e, Recurrence) else unrolled.backward
+            values = [go(a) for a in e.operands]
+            return step(e.info, lambda x, b: evaluate(x, {**env, **b}, n, extra), *values)
         if isinstance(e, (SymbpNode, MatrixExpr)):
             raise NotImplementedError(f"proof.evaluate has no case for {type(e).__name__}")
         return sp.sympify(e).subs(N, n)
 
-    go.env, go.n = env, n  # for nodes that evaluate sub-expressions with more values bound
     return go(expr)
 
 

@@ -1905,6 +1905,10 @@ def _math_bodies(source: str) -> list[tuple[int, int]]:
     return bodies
 
 
+#: what symbp's documents mark as a worked example's numbers (values, not claims), skipped
+_NUMBERS = re.compile(r"^%\s*symbp: numbers begin.*?^%\s*symbp: numbers end", re.M | re.S)
+
+
 def tex_claims(source: str) -> list[tuple[int, str]]:
     """(line, claim) for every equality in the displays (align/equation environments, \\[ … \\],
     $$ … $$) of a LaTeX source whose left side is an adjoint (δ, ζ, Δ, 𝒵) or a derivative of f (`tex_steps`)."""
@@ -1933,8 +1937,11 @@ def tex_steps(source: str) -> list[TexStep]:
     previous row's chain (whose left side may stand alone on its row); a row without '=' after
     a claim continues its right side.  An environment that opens with an '=' row continues the
     chain of the previous one if that ended on a claim (a chain split over slides).  Linear in
-    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined."""
+    the source's size (up to a logarithm).  Comments are dropped, a row's lines joined, and the
+    displays between the lines ``% symbp: numbers begin`` and ``% symbp: numbers end`` (a
+    worked example's values) are skipped."""
     blank = lambda m: re.sub(r"[^\n]", " ", m.group())  # noqa: E731  (offsets and lines kept)
+    source = _NUMBERS.sub(blank, source)  # a worked example's values are not claims
     source = _VERBATIM.sub(blank, _COMMENT.sub(blank, source))
     newlines = [i for i, c in enumerate(source) if c == "\n"]
     out, carried, chain, done = [], None, 0, 0  # done: steps of the current chain so far

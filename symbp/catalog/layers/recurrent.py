@@ -17,13 +17,15 @@ W_hh (PyTorch's weight_hh_l0), b, b_hh: weights normal with std 1 / sqrt(H), bia
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sympy import MatAdd, MatMul, MatrixSymbol, OneMatrix
 
+from ...derivation import bptt
 from ...errors import SpecError
+from ...graph.cells import CELLS, blocks
 from ...graph.ops import Op, Param, Part
-from ...graph.recurrence import CELLS, Hidden, Info, Last, Recurrence, blocks, cell_pass
+from ...graph.recurrence import Hidden, Info, Last, Recurrence
 from ...spec import fields
 from ..activations import ACTIVATIONS, Activation
 from .activated import Activated, parse_activation
@@ -61,7 +63,7 @@ class RecurrentLayer(Activated):
 
 
 class RecurrentKind:
-    """The layer kind of one cell (`graph.recurrence.CELLS`)."""
+    """The layer kind of one cell (`graph.cells.CELLS`)."""
 
     Layer = RecurrentLayer
     FIELDS = FIELDS
@@ -147,17 +149,16 @@ class RecurrentKind:
             names.cols,
             layer.sigma if layer.kind == "rnn" else None,
         )
-        the_cell = info.cell
-        S = names.trace(j, the_cell.trace_rows)
+        info = replace(info, stored=bptt.stored(info.cell))  # what the reverse pass reads
+        S = names.trace(j, info.trace_rows)
         delta = names.projection_adjoint(j, rows)
         hidden_inputs = (A, W_hh)
         if layer.kind == "gru" and layer.bias:
             b_hh = MatrixSymbol(f"bhh{j}", rows, 1)
             hidden_inputs += (b_hh,)
             params.append(Param(f"bhh{j}", b_hh, None))
-        delta_v = None  # d f / d V_j, where it differs from Delta_j (GRU)
-        if cell_pass(the_cell).delta_v != cell_pass(the_cell).delta:
-            delta_v = names.projection_adjoint(j, rows, "v")
+        formula = bptt.hidden_adjoint(info, delta, S)  # d f / d V_j, where not Delta_j (GRU)
+        delta_v = None if formula is None else names.projection_adjoint(j, rows, "v")
         z = names.z(j)
         readout = Hidden(S, H) if layer.output == "sequence" else Last(S, info)
         out = [
@@ -168,7 +169,12 @@ class RecurrentKind:
                 hidden_inputs,
                 Recurrence(*hidden_inputs, info),
                 layer=j,
-                attrs=(("info", info), ("delta", delta), ("delta_v", delta_v)),
+                attrs=(
+                    ("info", info),
+                    ("delta", delta),
+                    ("delta_v", delta_v),
+                    ("delta_v_formula", formula),
+                ),
             ),
             Op("readout", z, (S,), readout, layer=j, attrs=(("info", info),)),
         ]
