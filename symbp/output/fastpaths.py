@@ -114,14 +114,18 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
     expression.  None without a plan."""
     if plan is None:
         return None
-    lines, buffers = [], []
+    lines, buffers, zero_rows = [], [], 0
     for lhs, rhs in plan.forward + plan.backward:
-        statements = inplace_code(lhs.name, rhs, acts, printer)
+        rows = int(rhs.shape[0])
+        zeros = f"zeros[:{rows}]"
+        statements = inplace_code(lhs.name, rhs, acts, printer, zeros=zeros)
         if statements is None:
             lines.append(f"{lhs.name} = {code(rhs, acts, printer)}")
         else:
-            buffers.append((lhs.name, (int(rhs.shape[0]), "n")))
+            buffers.append((lhs.name, (rows, "n")))
             lines.extend(statements)
+            if any(zeros in statement for statement in statements):
+                zero_rows = max(zero_rows, rows)  # the workspace's zeros: the tallest use
     increments = []
     for key, rhs in plan.increments.items():
         statements = inplace_code(f"d{key}", rhs, acts, printer, ones="ones")
@@ -136,6 +140,7 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
         "fused_optimizer": optimizers.SGD.name,
         "uses_n": "N" in identifiers(*lines, *increments),
         "uses_ones": "ones" in identifiers(*increments),
+        "zero_rows": zero_rows,
     }
 
 
@@ -216,4 +221,22 @@ def scalar_context(spec: Spec, batch, plan: Descent | None, objective) -> dict |
         ],
         "lines": lines,
         "increments": increments,
+        **_norm_context(params),
     }
+
+
+def _norm_context(params: list[dict]) -> dict:
+    """`_norms_of_one`: the flat increments of `_epoch_one` unpacked into e0, e1, ... and one
+    statement n<i> = math.hypot(<entries of param i>) per param (one argument a line when the
+    line would pass `_LINE`, as ruff formats it)."""
+    names, lines, start = [], [], 0
+    for i, p in enumerate(params):
+        group = [f"e{start + k}" for k in range(len(p["entries"]))]
+        start += len(group)
+        names.extend(group)
+        line = f"n{i} = math.hypot({', '.join(group)})"
+        if len(line) <= _LINE:
+            lines.append(line)
+        else:
+            lines.extend([f"n{i} = math.hypot(", *(f"    {e}," for e in group), ")"])
+    return {"increment_names": names, "norm_lines": lines, "norm_keys": [p["key"] for p in params]}
