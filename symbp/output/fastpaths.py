@@ -221,22 +221,14 @@ def scalar_context(spec: Spec, batch, plan: Descent | None, objective) -> dict |
         ],
         "lines": lines,
         "increments": increments,
-        **_norm_context(params),
+        "norm_slices": _norm_slices(params),
     }
 
 
-def _norm_context(params: list[dict]) -> dict:
-    """`_norms_of_one`: the flat increments of `_epoch_one` unpacked into e0, e1, ... and one
-    statement n<i> = math.hypot(<entries of param i>) per param (one argument a line when the
-    line would pass `_LINE`, as ruff formats it)."""
-    names, lines, start = [], [], 0
-    for i, p in enumerate(params):
-        group = [f"e{start + k}" for k in range(len(p["entries"]))]
-        start += len(group)
-        names.extend(group)
-        line = f"n{i} = math.hypot({', '.join(group)})"
-        if len(line) <= _LINE:
-            lines.append(line)
-        else:
-            lines.extend([f"n{i} = math.hypot(", *(f"    {e}," for e in group), ")"])
-    return {"increment_names": names, "norm_lines": lines, "norm_keys": [p["key"] for p in params]}
+def _norm_slices(params: list[dict]) -> list[tuple[str, int, int]]:
+    """(key, start, stop) of each param's entries in the flat increments of `_epoch_one`."""
+    slices, start = [], 0
+    for p in params:
+        slices.append((p["key"], start, start + len(p["entries"])))
+        start += len(p["entries"])
+    return slices
