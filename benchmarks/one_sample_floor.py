@@ -61,32 +61,38 @@ def contenders() -> dict:
     return out
 
 
-def medians(runs: dict, rounds: int, budget: float) -> dict:
-    """name -> median µs per step over `rounds` interleaved rounds of about `budget` s each."""
+def medians(runs: dict, rounds: int, budget: float, clock=time.perf_counter) -> dict:
+    """name -> median µs per step over `rounds` interleaved rounds of about `budget` s each
+    (of `clock`)."""
     calls = {}
     for name, (step, _) in runs.items():
         step()
-        t0, n = time.perf_counter(), 0
-        while time.perf_counter() - t0 < budget / 4:
+        t0, n = clock(), 0
+        while clock() - t0 < budget / 4:
             step()
             n += 1
         calls[name] = max(1, 4 * n)
     samples = {name: [] for name in runs}
     for _ in range(rounds):
         for name, (step, per_call) in runs.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(calls[name]):
                 step()
-            samples[name].append((time.perf_counter() - t0) / calls[name] / per_call * 1e6)
+            samples[name].append((clock() - t0) / calls[name] / per_call * 1e6)
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short, noisier run")
+    parser.add_argument("--threads", type=int, help="as in peers.py (read there)")
+    parser.add_argument(
+        "--cpu-clock", action="store_true", help="the process's CPU clock, as in peers.py"
+    )
     args = parser.parse_args(argv)
     rounds, budget = (3, 0.02) if args.quick else (15, 0.1)
-    t = medians(contenders(), rounds, budget)
+    clock = time.process_time if args.cpu_clock else time.perf_counter
+    t = medians(contenders(), rounds, budget, clock)
     rows = [
         ("`train` step", t["train step"]),
         ("step without record", t["step without record"]),
@@ -94,7 +100,8 @@ def main(argv=None) -> int:
         ("params read + written", t["step without record"] - t["arithmetic of a step"]),
         ("record", t["train step"] - t["step without record"]),
     ]
-    print(f"Median µs per step, {rounds} interleaved rounds, {peers.THREADS} thread(s).\n")
+    kind = "CPU µs" if args.cpu_clock else "µs"
+    print(f"Median {kind} per step, {rounds} interleaved rounds, {peers.THREADS} thread(s).\n")
     print("| part | µs |" + (" JAX / it |" if "JAX" in t else ""))
     print("|---|---:|" + ("---:|" if "JAX" in t else ""))
     for label, us in rows:
