@@ -286,6 +286,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     shapes = {p.key: p for p in batch.graph.params}
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
     plan = descent(spec, batch)
+    fused = descent_context(plan, acts, chosen.printer)  # the scalar step needs its factor
 
     used_by_loss = identifiers(objective, *penalties)
     used_by_gradients = identifiers(*(c for _, c in grads + backward))
@@ -325,8 +326,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         **target_domain_context(losses.LOSSES[spec.loss]),
         **class_labels_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
-        descent=descent_context(plan, acts, chosen.printer),
-        scalar=scalar_context(spec, batch, plan, full_objective),
+        descent=fused,
+        scalar=scalar_context(spec, batch, plan, full_objective) if fused else None,
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)
