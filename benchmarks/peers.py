@@ -4,6 +4,7 @@ practical ceiling.
 
     python3 benchmarks/peers.py            # the full run; prints a markdown table
     python3 benchmarks/peers.py --quick    # a short run (a few seconds): the same table, noisier
+    python3 benchmarks/peers.py --threads 1 --cpu-clock   # CPU time: steadier on a shared machine
 
 Every configuration is an l2 network with biases, objective (1/N)‖Y − Z_J‖²_F, the same data and
 initial weights for every contender.  Before timing, the gradients of every contender are
