@@ -4,6 +4,7 @@ practical ceiling.
 
     python3 benchmarks/peers.py            # the full run; prints a markdown table
     python3 benchmarks/peers.py --quick    # a short run (a few seconds): the same table, noisier
+    python3 benchmarks/peers.py --threads 1 --cpu-clock   # CPU time: steadier on a shared machine
 
 Every configuration is an l2 network with biases, objective (1/N)‖Y − Z_J‖²_F, the same data and
 initial weights for every contender.  Before timing, the gradients of every contender are
@@ -326,14 +327,14 @@ def contenders(config: Config):
     return steps
 
 
-def median_us(steps: dict, rounds: int, budget: float) -> dict:
+def median_us(steps: dict, rounds: int, budget: float, clock=time.perf_counter) -> dict:
     """name -> median time per call in microseconds, the contenders timed in turn (interleaved)
-    `rounds` times, each round about `budget` seconds per contender."""
+    `rounds` times, each round about `budget` seconds (of `clock`) per contender."""
     numbers = {}
     for name, step in steps.items():
         step()  # warm up
-        t0, calls = time.perf_counter(), 0
-        while time.perf_counter() - t0 < budget / 4:
+        t0, calls = clock(), 0
+        while clock() - t0 < budget / 4:
             step()
             calls += 1
         numbers[name] = max(1, int(calls * 4))
@@ -341,10 +342,10 @@ def median_us(steps: dict, rounds: int, budget: float) -> dict:
     for _ in range(rounds):
         for name, step in steps.items():
             number = numbers[name]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 step()
-            samples[name].append((time.perf_counter() - t0) / number * 1e6)
+            samples[name].append((clock() - t0) / number * 1e6)
     out = {name: statistics.median(values) for name, values in samples.items()}
     out["symbp train SGD"] /= EPOCH_BATCHES  # per step
     return out
@@ -392,15 +393,22 @@ def main(argv=None) -> int:
         "--threads", type=int, help="threads of every contender (default: the machine's cores)"
     )
     parser.add_argument("--only", help="run only the configurations whose label contains this")
+    parser.add_argument(
+        "--cpu-clock",
+        action="store_true",
+        help="time by the process's CPU clock (less disturbed by other processes on a shared "
+        "machine; meaningful with --threads 1 only: a pool's waiting threads count too)",
+    )
     args = parser.parse_args(argv)
     rounds, budget = (3, 0.01) if args.quick else (15, 0.1)
+    clock = time.process_time if args.cpu_clock else time.perf_counter
     results = {}
     for config in CONFIGS:
         if args.only is None or args.only in config.label:
-            results[config.label] = median_us(contenders(config), rounds, budget)
+            results[config.label] = median_us(contenders(config), rounds, budget, clock)
     print(
-        f"Median time per training step, {rounds} interleaved rounds, {THREADS} thread(s) "
-        f"per contender on {os.cpu_count()} cores.\n"
+        f"Median {'CPU ' if args.cpu_clock else ''}time per training step, {rounds} "
+        f"interleaved rounds, {THREADS} thread(s) per contender on {os.cpu_count()} cores.\n"
     )
     print(table(results))
     return 0

@@ -241,3 +241,46 @@ def test_sgd_step_on_a_non_contiguous_param_takes_the_array_path():
     mod.sgd_step(strided, X, Y, 0.1)
     for key in params:
         np.testing.assert_allclose(strided[key], expected[key], rtol=1e-12)
+
+
+RELU = Spec("relu_net", 6, (Layer(9, "relu", True), Layer(2, "identity", True)))
+
+
+def test_relu_reads_a_zeros_array_that_stays_zero():
+    """relu's maximum(U, 0) reads a zeros array of the workspace (NumPy's loop against a
+    scalar is not vectorised); the step still equals the general one, with units on both
+    sides of 0, and nothing writes into the zeros."""
+    mod = module_for(RELU)
+    params, X, Y = problem(RELU, mod, 6, seed=1)
+    U1 = params["W1"] @ X + params["b1"]
+    assert (U1 > 0).any() and (U1 < 0).any()
+    work = mod._workspace(6, X.dtype)
+    assert work["zeros"].shape == (9, 6)
+    fused = copy(params)
+    for _ in range(2):  # the second step reads the zeros the first one left
+        expected = general_step(mod, fused, X, Y, 0.05)
+        mod._descend(fused, X, Y, 0.05, work)
+        for key in params:
+            np.testing.assert_allclose(fused[key], expected[key], rtol=1e-11, atol=1e-13)
+    np.testing.assert_array_equal(work["zeros"], 0.0)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_minibatches_do_not_depend_on_the_memory_order_of_the_data(optimizer):
+    """Mini-batches are gathered from sample-major copies (none for F-ordered data) into
+    reused buffers: C- and F-ordered data give the same records and params, bit for bit, on
+    the fused path (sgd) and the general one (adam)."""
+    mod = module_for(WIDE)
+    params, X, Y = problem(WIDE, mod, 11, seed=3)
+    runs = []
+    for order in ("C", "F"):
+        trained = copy(params)
+        Xo, Yo = np.asarray(X, order=order), np.asarray(Y, order=order)
+        records = mod.train(trained, Xo, Yo, epochs=3, lr=0.05, batch_size=4, seed=2,
+                            optimizer=optimizer)  # fmt: skip
+        runs.append((records, trained))
+    (r_c, p_c), (r_f, p_f) = runs
+    assert [r["loss"] for r in r_c] == [r["loss"] for r in r_f]
+    assert [r["layer_grad_norms"] for r in r_c] == [r["layer_grad_norms"] for r in r_f]
+    for key in params:
+        np.testing.assert_array_equal(p_c[key], p_f[key])

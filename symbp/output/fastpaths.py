@@ -114,14 +114,18 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
     expression.  None without a plan."""
     if plan is None:
         return None
-    lines, buffers = [], []
+    lines, buffers, zero_rows = [], [], 0
     for lhs, rhs in plan.forward + plan.backward:
-        statements = inplace_code(lhs.name, rhs, acts, printer)
+        rows = int(rhs.shape[0])
+        zeros = f"zeros[:{rows}]"
+        statements = inplace_code(lhs.name, rhs, acts, printer, zeros=zeros)
         if statements is None:
             lines.append(f"{lhs.name} = {code(rhs, acts, printer)}")
         else:
-            buffers.append((lhs.name, (int(rhs.shape[0]), "n")))
+            buffers.append((lhs.name, (rows, "n")))
             lines.extend(statements)
+            if any(zeros in statement for statement in statements):
+                zero_rows = max(zero_rows, rows)  # the workspace's zeros: the tallest use
     increments = []
     for key, rhs in plan.increments.items():
         statements = inplace_code(f"d{key}", rhs, acts, printer, ones="ones")
@@ -136,6 +140,7 @@ def descent_context(plan: Descent | None, acts: dict, printer) -> dict | None:
         "fused_optimizer": optimizers.SGD.name,
         "uses_n": "N" in identifiers(*lines, *increments),
         "uses_ones": "ones" in identifiers(*increments),
+        "zero_rows": zero_rows,
     }
 
 
@@ -216,4 +221,14 @@ def scalar_context(spec: Spec, batch, plan: Descent | None, objective) -> dict |
         ],
         "lines": lines,
         "increments": increments,
+        "norm_slices": _norm_slices(params),
     }
+
+
+def _norm_slices(params: list[dict]) -> list[tuple[str, int, int]]:
+    """(key, start, stop) of each param's entries in the flat increments of `_epoch_one`."""
+    slices, start = [], 0
+    for p in params:
+        slices.append((p["key"], start, start + len(p["entries"])))
+        start += len(p["entries"])
+    return slices

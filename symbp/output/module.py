@@ -327,6 +327,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
     numpy_only = chosen.name == backends.DEFAULT  # the fused SGD steps and BCD: NumPy's template
     plan = descent(spec, batch)
+    fused = descent_context(plan, acts, chosen.printer) if numpy_only else None  # scalar: factor
 
     used_by_loss = identifiers(objective, *penalties)
     used_by_gradients = identifiers(*(c for _, c in grads + backward))
@@ -374,8 +375,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         **target_domain_context(losses.LOSSES[spec.loss]),
         **class_labels_context(losses.LOSSES[spec.loss]),
         **training_context(chosen.printer, batch, perceptron),
-        descent=descent_context(plan, acts, chosen.printer) if numpy_only else None,
-        scalar=scalar_context(spec, batch, plan, full_objective) if numpy_only else None,
+        descent=fused,
+        scalar=scalar_context(spec, batch, plan, full_objective) if fused else None,
         seeded=None if numpy_only else seeded_context(plan, printed, params, names, shapes),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")

@@ -358,8 +358,10 @@ def _split_pair(body, var):
 class _Inplace:
     """Statements writing a matrix expression into an existing array (see `inplace_code`)."""
 
-    def __init__(self, printer: SymbpNumPyPrinter, ones: str | None = None):
-        self.p, self.ones = printer, ones
+    def __init__(
+        self, printer: SymbpNumPyPrinter, ones: str | None = None, zeros: str | None = None
+    ):
+        self.p, self.ones, self.zeros = printer, ones, zeros
 
     def text(self, expr) -> str:
         return self.p.doprint(fuse_elementwise(expr))
@@ -442,6 +444,13 @@ class _Inplace:
             lines = self.into(out, first)
         return lines + [self.call("multiply", out, self.text(a), out=out) for a in rest]
 
+    def constant(self, ufunc: str, operand) -> str:
+        """A constant operand of `ufunc`: the array `zeros` for 0 in maximum and minimum
+        (NumPy's loops for two arrays are vectorised, those against a scalar are not)."""
+        if self.zeros is not None and operand == 0 and ufunc in ("maximum", "minimum"):
+            return self.zeros
+        return self.text(operand)
+
     def elementwise(self, out: str, expr) -> list[str]:
         if type(expr).__name__ == "Sigma":
             activation = self.p.activations[expr.layer]
@@ -466,7 +475,7 @@ class _Inplace:
             if operand is None:
                 lines.append(self.call(name, first, out=out))
             else:
-                arg = source if operand is _INPUT else self.text(operand)
+                arg = source if operand is _INPUT else self.constant(name, operand)
                 lines.append(self.call(name, first, arg, out=out))
         return lines
 
@@ -477,6 +486,7 @@ def inplace_code(
     activations: dict,
     printer: type[SymbpNumPyPrinter] = SymbpNumPyPrinter,
     ones: str | None = None,
+    zeros: str | None = None,
 ) -> list[str] | None:
     """Statements that write `expr` into the existing array named `out` (its shape and dtype)
     through ``out=`` arguments and in-place ufuncs, allocating nothing for the forms handled:
@@ -484,9 +494,10 @@ def inplace_code(
     entry-wise functions that are chains of ufuncs.  None for any other form (the caller binds
     the printed expression instead).  The formulas are `expr`'s; only the spelling differs.
     `ones`, when given, names an array of ones of shape (N, 1): the row sums A 1 multiply by
-    it rather than reduce."""
+    it rather than reduce.  `zeros`, when given, names an array of zeros shaped like `out`: the
+    constant 0 of maximum and minimum (as in relu) is read from it."""
     try:
-        return _Inplace(printer(activations), ones).into(out, expr)
+        return _Inplace(printer(activations), ones, zeros).into(out, expr)
     except Unhandled:
         return None
 
