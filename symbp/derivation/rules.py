@@ -129,11 +129,11 @@ def _pointwise(op: Op, g):
     input): dx_i = g o de/dx_i, placed in x_i's block."""
     expr, places = op.attr("expr"), op.attr("places")
     env = {}
-    for (p, k, count), x in zip(places, op.inputs, strict=True):
+    for (p, k, count, label), x in zip(places, op.inputs, strict=True):
         rows = x.shape[0] // count if count else None
-        env[p] = x if k is None else RowSlice(x, k * rows, (k + 1) * rows)
+        env[p] = x if k is None else RowSlice(x, k * rows, (k + 1) * rows, label)
     grads = []
-    for (p, k, count), _ in zip(places, op.inputs, strict=True):
+    for (p, k, count, _), _ in zip(places, op.inputs, strict=True):
         d = expr.diff(p)
         if d == 0:
             grads.append(None)

@@ -213,12 +213,12 @@ def _gate_ops(cell_kind, j, H, cols, a, v, sym):
         ak, vk = RowSlice(a, *rows, k), RowSlice(v, *rows, k)
         u = sym(f"u{k}")
         pa, pv = sp.Symbol("p_a"), sp.Symbol("p_v")
-        places = [(pa, a, index, count), (pv, v, index, count)]
+        places = [(pa, a, index, count, k), (pv, v, index, count, k)]
         expr = pa + pv
         env = {pa: ak, pv: vk}
         if cell_kind == "gru" and k == "n":  # n = tanh(a^n + r o (W_hn h + b_hn))
             pr = sp.Symbol("p_r")
-            places.append((pr, gates["r"], None, None))
+            places.append((pr, gates["r"], None, None, ""))
             expr = pa + pr * pv
             env[pr] = gates["r"]
         ops.append(_pointwise(u, expr, env, places, j))
@@ -234,9 +234,9 @@ def _pointwise(out, expr, env, places, layer):
     """out = expr entry-wise, expr a scalar formula in placeholders for the (blocks of) inputs."""
     attrs = (
         ("expr", expr),
-        ("places", tuple((p, k, count) for p, _, k, count in places)),
+        ("places", tuple((p, k, count, "".join(label)) for p, _, k, count, *label in places)),
     )
-    inputs = tuple(x for _, x, _, _ in places)
+    inputs = tuple(x for _, x, *_ in places)
     return Op("pointwise", out, inputs, lift(expr, env), layer=layer, attrs=attrs)
 
 

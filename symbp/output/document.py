@@ -24,8 +24,10 @@ from ..derivation import rules
 from ..derivation.derive import derive
 from ..derivation.lecture import frozen_layers, perceptron_pass
 from ..derivation.linear import bcd_applies, bcd_blocks, convexity_example, is_deep_linear
+from ..derivation.steps import Reason
 from ..errors import SpecError, SymbpError
 from ..escape import tex_text
+from ..graph.cells import GATES
 from ..graph.nodes import Partial
 from ..graph.ops import f
 from ..naming import Names
@@ -113,7 +115,9 @@ def context(spec: Spec, page: Page = ARTICLE) -> dict:
         "name": tex_escape(spec.name),
         "tex": _notation(spec, p),
         "skips": _skips(p),
-        "legend": legend([step.reason for chain in d.chains for step in chain.steps]),
+        "legend": legend(
+            [*(step.reason for chain in d.chains for step in chain.steps), *bptt_reasons(p)]
+        ),
         "network": page.frames(network, first=_PROSE["network"]),
         "batch_loss": page.lines(
             [Equation(latex(f), "=", _scaled(scale, b.data_objective / b.scale) + _decay(b))]
@@ -372,6 +376,15 @@ def _decay(p) -> str:
     return "".join(f" + {latex(op.equation)}" for op in p.graph.penalties)
 
 
+def bptt_reasons(p) -> list[Reason]:
+    """The reasons the BPTT section's displays use (its `=` labels: MCR, CR, BPTT)."""
+    from .recurrences import sections
+
+    kinds = [x.reason for sec in sections(p) for x in sec.recursion if x.reason]
+    kinds += ["time"] * any(sec.sums for sec in sections(p))
+    return [Reason(kind) for kind in dict.fromkeys(kinds)]
+
+
 def where_reason(chain, p):
     """The reason that introduced the last named adjoint of `chain` (its ``where`` line defines
     that adjoint), else the chain's last reason."""
@@ -438,7 +451,10 @@ def _of_output(act) -> bool:
 def _activation_lines(spec: Spec, page: Page) -> list[Line]:
     """sigma(t) and sigma'(t) of each distinct entry-wise activation, one per line."""
     equations = []
-    for act in dict.fromkeys(layer.sigma for layer in spec.layers if layer.sigma.elementwise):
+    used = [layer.sigma for layer in spec.layers if layer.sigma.elementwise]
+    for layer in spec.layers:  # a gated cell's sigmoid and tanh
+        used += [activations_module.ACTIVATIONS[a] for _, a in GATES.get(layer.kind, ())]
+    for act in dict.fromkeys(used):
         deriv = activations_module.derivative(act)
         raw, simplified = latex(deriv.raw), latex(deriv.expr)
         same = sp.simplify(deriv.raw - deriv.expr) == 0 and deriv.raw == deriv.expr

@@ -46,6 +46,7 @@ from .document import (
     _of_output,
     _reading_order,
     _zero_adjoints,
+    bptt_reasons,
     chosen_hyper,
     chosen_optimizer,
     perceptron_updates,
@@ -53,6 +54,7 @@ from .document import (
 )
 from .files import default_command, seal, stamp
 from .pictures import svg_pictures
+from .recurrences import ARTICLES as RECURRENCE_ARTICLES
 from .recurrences import TITLES as RECURRENCE_TITLES
 from .recurrences import sections as bptt_sections
 
@@ -116,7 +118,9 @@ def context(spec: Spec, convexity: bool = False) -> dict:
         "softmax": spec.layers[-1].sigma.kind == "softmax",
         "sigma_primes": [row(m(lhs), EQ, m(rhs)) for lhs, rhs in _local_derivatives(p)],
         "frozen": _frozen(p, b, spec.depth == 1) if frozen_layers(spec) else None,
-        "legend": _legend([step.reason for chain in d.chains for step in chain.steps]),
+        "legend": _legend(
+            [*(step.reason for chain in d.chains for step in chain.steps), *bptt_reasons(p)]
+        ),
         "chains": [_chain(chain, p, chain is first_sum) for chain in d.chains],
         "recursion": [row(m(lhs), EQ, m(rhs)) for lhs, rhs in p.adjoints]
         + [row(lhs, EQ, m(g)) for lhs, g, _ in grads],
@@ -570,6 +574,7 @@ def _recurrence_sections(p) -> list[dict]:
             {
                 "layer": j,
                 "title": RECURRENCE_TITLES[sec.kind],
+                "a": RECURRENCE_ARTICLES[sec.kind],
                 "source": sec.source,
                 "T": T,
                 "z": m(sec.input),

@@ -84,6 +84,15 @@ def bcd_context(spec: Spec, batch, printed) -> list[dict]:
     return out
 
 
+def truncates(spec: Spec) -> bool:
+    """True when a recurrent layer's truncated BPTT can cut a carried adjoint: its window is
+    shorter than the sequences (or T is read from the data), so `gradients` is not d f/d param."""
+    return any(
+        getattr(x, "truncate", None) and (spec.steps is None or x.truncate < spec.steps)
+        for x in spec.layers
+    )
+
+
 def train_defaults(spec: Spec) -> list[tuple[str, str]]:
     """The spec's [train] table as (key, Python literal) pairs for the module's TRAIN constant:
     every training default, the optimizer's hyper-parameters, layer_lr as {j: alpha_j}."""
@@ -368,6 +377,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         recurrences=recurrent_context(batch.graph, printed),
         step_norms=step_norms_context(batch, printed, params) if spec.is_recurrent else None,
         sequence_input=spec.is_recurrent,
+        truncated=truncates(spec),
         sequence_output=spec.sequences[-1],
         steps=spec.steps,
         input_shape=tuple(spec.shapes[0]),

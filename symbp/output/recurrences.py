@@ -21,6 +21,7 @@ from ..graph.ops import Op, f
 from ..naming import step_symbol
 
 TITLES = {"rnn": "Elman", "lstm": "LSTM", "gru": "GRU"}
+ARTICLES = {"rnn": "an", "lstm": "an", "gru": "a"}  #: "an Elman", "an LSTM", "a GRU"
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ _T = sp.Symbol("t")  #: the step
 _CELL_SOURCE = {
     "rnn": "the Elman network, as torch.nn.RNN",
     "lstm": "torch.nn.LSTM's formulation",
-    "gru": "torch.nn.GRU's formulation (its update gate z is q here, z naming layer outputs)",
+    "gru": "torch.nn.GRU's formulation; its update gate z is q here, z naming layer outputs",
 }
 
 
@@ -188,6 +189,7 @@ def latex_sections(p, page) -> list[dict]:
             {
                 "layer": j,
                 "title": TITLES[sec.kind],
+                "a": ARTICLES[sec.kind],
                 "source": sec.source,
                 "T": latex(sec.steps),
                 "z": latex(sec.input),

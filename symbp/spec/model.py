@@ -225,6 +225,11 @@ def validate(spec: Spec) -> None:
     parse_train(spec.train.to_dict(), spec.depth, src)  # the same checks as a [train] table
 
 
+def _dense_units(spec: Spec) -> list[tuple[str, object]]:
+    """(field, width) of every dense layer's units."""
+    return [(f"layers[{i}].units", x.units) for i, x in enumerate(spec.layers) if x.kind == "dense"]
+
+
 def _check_sequences(spec: Spec) -> None:
     """`steps` and `time_reduction` belong to recurrent networks; their layers read vectors."""
     src = spec.source
@@ -245,6 +250,14 @@ def _check_sequences(spec: Spec) -> None:
         raise SpecError("steps", f"T must be an integer >= 1, got {spec.steps!r}", src)
     if isinstance(spec.input, tuple):
         raise SpecError("input", "a recurrent network reads vectors: give input = d (a width)", src)
+    for where, width in (("input", spec.input), *_dense_units(spec)):
+        if not isinstance(width, int):
+            raise SpecError(
+                where,
+                f"a recurrent network needs numeric widths, got the symbol {width}; "
+                "use a positive integer",
+                src,
+            )
     for i, layer in enumerate(spec.layers):
         if layer.kind not in RECURRENT and layer.kind != "dense" and spec.sequences[i]:
             raise SpecError(f"layers[{i}].type", f"{layer.kind} cannot read a sequence", src)

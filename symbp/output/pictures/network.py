@@ -177,7 +177,12 @@ def _layer_lines(spec, graph: Graph, j: int) -> tuple[Label, ...]:
     its activation."""
     layer, shape = spec.layers[j - 1], spec.shapes[j]
     lines = [Label.words(f"layer {j}: {layer.kind}")]
-    size = _shape(shape) + Label.words("units") if layer.kind == "dense" else _shape(shape)
+    dense = layer.kind == "dense"
+    size = (
+        _shape(shape) + Label.words(" unit" if shape == (1,) else " units")
+        if dense
+        else _shape(shape)
+    )
     bias = Label.words(", bias") if _has_bias(graph, j) else None
     lines.append(joined(size, bias, tex="", plain="") if bias else size)
     kernel = getattr(layer, "kernel", None)
@@ -187,6 +192,8 @@ def _layer_lines(spec, graph: Graph, j: int) -> tuple[Label, ...]:
             lines.append(_sizes("stride", layer.stride))
     if isinstance(layer, PoolLayer):
         lines.append(_sizes("window", layer.size))
+    elif layer.kind in ("lstm", "gru"):  # fixed gates: sigmoid, tanh
+        lines.append(Label.words("sigmoid and tanh gates"))
     else:
         lines.append(equals(sigma_name(j), Label.words(layer.activation_name)))
     return tuple(lines)
