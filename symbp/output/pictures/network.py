@@ -179,7 +179,7 @@ def _layer_lines(spec, graph: Graph, j: int) -> tuple[Label, ...]:
     lines = [Label.words(f"layer {j}: {layer.kind}")]
     dense = layer.kind == "dense"
     size = (
-        _shape(shape) + Label.words(" unit" if shape == (1,) else " units")
+        _shape(shape) + Label.words("unit" if shape == (1,) else "units")
         if dense
         else _shape(shape)
     )
