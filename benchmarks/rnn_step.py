@@ -7,13 +7,17 @@ timing), the same weights and data for all.
     python3 benchmarks/rnn_step.py --quick         # a short, noisier run
     python3 benchmarks/rnn_step.py --threads 1     # every contender on one thread
     python3 benchmarks/rnn_step.py --cells lstm    # only some cells
+    python3 benchmarks/rnn_step.py --threads 1 --cpu-time   # on a loaded machine: CPU seconds
 
 The network: input 16, one recurrent layer of 64 units (Elman with tanh, LSTM or GRU, PyTorch's
 formulation), its output read at every step through a dense identity layer of 16 units, the l2
 objective summed over the T = 50 steps and averaged over the batch of 32 sequences,
 f = (1/N) sum_t ||Y_t - W h_t - b||^2, float32.  Before any timing the gradients of every
 contender are checked against symbp's in float64 (rtol 1e-8), then the contenders are timed in
-turn, round after round (interleaved), and the medians are reported.
+turn, round after round (interleaved), and the medians are reported.  On a machine shared with
+other work, wall-clock times measure the load as much as the code; with one thread per
+contender, `--cpu-time` times each contender by the CPU time of its process instead (all its
+threads; `time.process_time`), which the other processes' load disturbs far less.
 
 Weights: symbp's Wxh1 = weight_ih_l0, Whh1 = weight_hh_l0, b1 = bias_ih_l0 with bias_hh_l0 = 0
 and not trained for rnn and lstm (the same model: symbp's rnn and lstm have one bias), and
@@ -283,9 +287,9 @@ def contenders(kind, module):
     return steps
 
 
-def median_us(steps: dict, rounds: int, budget: float) -> dict:
-    """name -> median time per call in microseconds, the contenders timed in turn (interleaved)
-    `rounds` times, each round about `budget` seconds per contender."""
+def median_us(steps: dict, rounds: int, budget: float, clock=time.perf_counter) -> dict:
+    """name -> median time per call in microseconds by `clock`, the contenders timed in turn
+    (interleaved) `rounds` times, each round about `budget` seconds per contender."""
     numbers = {}
     for name, step in steps.items():
         step()  # warm up
@@ -297,10 +301,10 @@ def median_us(steps: dict, rounds: int, budget: float) -> dict:
     samples = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(numbers[name]):
                 step()
-            samples[name].append((time.perf_counter() - t0) / numbers[name] * 1e6)
+            samples[name].append((clock() - t0) / numbers[name] * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -330,7 +334,15 @@ def main(argv=None) -> int:
         "--threads", type=int, help="threads of every contender (default: the machine's cores)"
     )
     parser.add_argument("--cells", default=",".join(CELLS), help="e.g. rnn,lstm (default: all)")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by CPU time of the process (needs --threads 1)",
+    )
     args = parser.parse_args(argv)
+    if args.cpu_time and THREADS != 1:
+        parser.error("--cpu-time: give --threads 1 as well (CPU time adds up every thread)")
+    clock = time.process_time if args.cpu_time else time.perf_counter
     rounds, budget = (3, 0.05) if args.quick else (15, 0.3)
     results = {}
     for kind in args.cells.split(","):
@@ -340,11 +352,12 @@ def main(argv=None) -> int:
         checked = check_gradients(kind, module)
         print(f"{kind}: gradients of {', '.join(checked) or 'no peer'} agree with symbp's "
               "(float64, rtol 1e-8)", file=sys.stderr)  # fmt: skip
-        results[kind] = median_us(contenders(kind, module), rounds, budget)
+        results[kind] = median_us(contenders(kind, module), rounds, budget, clock)
     print(
-        f"Median time per training step (T = {STEPS}, input {INPUT}, hidden {HIDDEN}, output "
-        f"{OUTPUT} at every step, batch {BATCH}, float32), {rounds} interleaved rounds, "
-        f"{THREADS} thread(s) per contender on {os.cpu_count()} cores.\n"
+        f"Median {'CPU' if args.cpu_time else 'wall-clock'} time per training step (T = {STEPS}, "
+        f"input {INPUT}, hidden {HIDDEN}, output {OUTPUT} at every step, batch {BATCH}, float32), "
+        f"{rounds} interleaved rounds, {THREADS} thread(s) per contender on {os.cpu_count()} "
+        "cores.\n"
     )
     print(table(results))
     return 0
