@@ -8,7 +8,9 @@ from sympy import MatAdd, MatMul, OneMatrix
 
 from ..escape import python_string
 from ..graph.recurrence import GATES, cell_pass
+from ..printing.numpy import SymbpNumPyPrinter
 from ..printing.text import text
+from .cellcode import backward_plan, forward_plan
 
 _TITLES = {
     "rnn": "Elman recurrence",
@@ -35,6 +37,9 @@ def recurrent_context(graph, printed) -> list[dict]:
         reads = [(x, start, stop) for x, start, stop in stored if x in {y.name for y in p.reads}]
         forward = [(o.output, o.equation) for o in c.ops]
         backward = list(p.definitions)
+        printer = SymbpNumPyPrinter({info.layer: info.activation} if info.activation else {})
+        fplan = forward_plan(c, projection, printer)
+        bplan = backward_plan(c, p, W, printer, c.cols)
         out.append(
             {
                 "j": info.layer,
@@ -75,12 +80,12 @@ def recurrent_context(graph, printed) -> list[dict]:
                 "backward_text": [
                     python_string(f"{text(lhs)} = {text(rhs)}") for lhs, rhs in backward
                 ]
-                + [
-                    python_string(f"(to step t−1) {text(rhs)}")
-                    for rhs in p.carries
-                ],
+                + [python_string(f"(to step t−1) {text(rhs)}") for rhs in p.carries],
                 "delta": p.delta.name,
                 "carries": [printed(x) for x in p.carries],
+                "step": fplan,
+                "reverse": bplan,
+                "carried": [(k, int(s.shape[0])) for k, s in enumerate(p.seeds, start=1)],
                 "truncate": info.truncate,
                 "truncate_text": (
                     f", the carried adjoints cut every {info.truncate} steps (truncated BPTT)"
