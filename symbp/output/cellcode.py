@@ -281,7 +281,13 @@ class Emitter:
         else:
             var = expr.function.variables[0]
             body = stable_form(expr.function.expr, var, type(self.printer))
-        chain = _chain(body, var)
+        try:
+            chain = _chain(body, var)
+        except Unhandled:  # no chain of ufuncs: the argument in place, the function printed
+            source = self.leaf(expr.arg)
+            lines = [] if source is not None else self.into(out, expr.arg)
+            arg = sp.MatrixSymbol(source or out, *expr.arg.shape)
+            return [*lines, f"{out}[...] = {self.printer.doprint(expr.func(*expr.args[:-1], arg))}"]
         if not chain:
             return self.into(out, expr.arg)
         source = self.leaf(expr.arg)
