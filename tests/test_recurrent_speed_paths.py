@@ -91,11 +91,11 @@ def test_window_of_T_steps_is_full_bptt(kind):
 def test_float32_stays_float32(kind):
     module = module_for(spec_of(kind))
     params, X, Y = problem(module, "sequence", dtype=np.float32)
-    Z0, A1, S1, *_ = module._forward(params, X)
+    _, _, S1, *_ = module._forward(params, X)
     assert S1.dtype == np.float32
     Zeta = np.ones((H, S1.shape[1]), np.float32)
     assert module._bptt1(Zeta, S1, params["Whh1"], T).dtype == np.float32
-    f, grads = module.value_and_gradients(params, X, Y)
+    _, grads = module.value_and_gradients(params, X, Y)
     assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
     module.train(params, X, Y, epochs=3, lr=1e-2)
     assert {p.dtype for p in params.values()} == {np.dtype(np.float32)}
