@@ -683,7 +683,8 @@ def backward_plan(c, p, W, printer, cols) -> Backward:
             body.append(f"{lhs.name} = deltas[t, {a}:{b}]")
             body += emitter.statements(lhs.name, rhs)
         elif lhs == p.delta:
-            body.append(f"{lhs.name} = deltas[t]")
+            if not isinstance(rhs, Blocks) or lhs in loop_reads:
+                body.append(f"{lhs.name} = deltas[t]")
             if isinstance(rhs, Blocks):
                 for part in rhs.args:
                     if part not in step_defs_lhs(step_defs):
