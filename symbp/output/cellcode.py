@@ -694,11 +694,7 @@ def backward_plan(c, p, W, printer, cols) -> Backward:
                 body += emitter.statements(lhs.name, rhs)
         elif isinstance(rhs, Blocks):
             buffers.append((lhs.name, int(lhs.shape[0])))
-            start = 0
-            for part in rhs.args:
-                rows = int(part.shape[0])
-                body += emitter.statements(f"{lhs.name}[{start}:{start + rows}]", part)
-                start += rows
+            body += _assembled(lhs.name, rhs, block, emitter)
         else:
             buffers.append((lhs.name, int(lhs.shape[0])))
             body += emitter.statements(lhs.name, rhs)
@@ -713,3 +709,30 @@ def backward_plan(c, p, W, printer, cols) -> Backward:
 
 def step_defs_lhs(step_defs) -> set:
     return {lhs for lhs, _ in step_defs}
+
+
+def _assembled(out: str, blocks, placed: dict, emitter: Emitter) -> list[str]:
+    """Statements filling `out` with the blocks of `blocks`; neighbouring blocks that already
+    sit side by side, in order, in delta_t (`placed`: symbol -> its rows there) in one copy."""
+    lines, start, run = [], 0, None  # run: (start in out, rows in delta_t) of pending copies
+
+    def flush():
+        if run is not None:
+            (begin, (a, b)) = run
+            lines.append(f"np.copyto({out}[{begin}:{begin + b - a}], deltas[t, {a}:{b}])")
+
+    for part in blocks.args:
+        rows = int(part.shape[0])
+        where = placed.get(part)
+        if where is not None and run is not None and run[1][1] == where[0]:
+            run = (run[0], (run[1][0], where[1]))
+        elif where is not None:
+            flush()
+            run = (start, where)
+        else:
+            flush()
+            run = None
+            lines += emitter.statements(f"{out}[{start}:{start + rows}]", part)
+        start += rows
+    flush()
+    return lines
