@@ -21,6 +21,7 @@ formula, exact in real arithmetic (associativity and commutativity of the entry-
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -87,6 +88,7 @@ class Emitter:
     scratch: dict = field(default_factory=dict)
     prefix: str = "work"
     rows_axis: str = ""  #: ":, " when the arrays are (T, rows, n): rows are the second axis
+    columns: dict | None = None  #: when given, b 1^T reads name -> (b, rows), b copied n times
     _busy: Counter = field(default_factory=Counter)
 
     # --- operands --------------------------------------------------------------------------
@@ -112,7 +114,11 @@ class Emitter:
                 and isinstance(mats[0], sp.MatrixSymbol)
                 and mats[0].shape[1] == 1
             ):
-                return self.leaf(mats[0])  # b 1^T broadcasts as b
+                bias = self.leaf(mats[0])  # b 1^T: b broadcast, or its columns made once
+                if self.columns is None:
+                    return bias
+                self.columns[f"{bias}_columns"] = (bias, int(mats[0].shape[0]))
+                return f"{bias}_columns"
         return None
 
     def number(self, c) -> str:
@@ -500,11 +506,15 @@ def _blocks_of(group: Group, height: int):
 @dataclass(frozen=True)
 class Forward:
     """The forward loop: `buffers` (name, rows) allocated once, `binds` (name, rows) step t's
-    stored values as views of its trace rows, `body` the step's statements."""
+    stored values as views of its trace rows, `body` the step's statements; `copy_input`: the
+    step reads a_t in several statements, so A is first copied step-major (one pass instead of
+    a strided read per statement)."""
 
     buffers: list
     binds: list
     body: list
+    copy_input: bool = False
+    columns: tuple = ()  #: (name, bias, rows): b 1^T as an array, made before the loop
 
 
 def forward_plan(c, projection, printer) -> Forward:
@@ -517,7 +527,7 @@ def forward_plan(c, projection, printer) -> Forward:
     values = _inline(_gate_blocks(values, stem), keep=set(c.stored))
     stored = set(c.stored)
     groups = _groups(values, lambda x: c.rows_of(x) if x in stored else None)
-    emitter = Emitter({}, printer)
+    emitter = Emitter({}, printer, columns={})
     body, buffers = [], []
     for g in groups:
         if g.rows is None:
@@ -529,7 +539,9 @@ def forward_plan(c, projection, printer) -> Forward:
         body += emitter.statements(out, g.rhs)
     buffers += sorted(emitter.scratch.items())
     binds = [(x.name, *c.rows_of(x)) for x in c.stored]
-    return Forward(buffers, binds, body)
+    reads = sum(1 for line in body if re.search(rf"\b{c.a.name}\b", line))
+    columns = tuple((name, b, rows) for name, (b, rows) in emitter.columns.items())
+    return Forward(buffers, binds, body, copy_input=reads > 1, columns=columns)
 
 
 # --- the reverse step ---------------------------------------------------------------------------
