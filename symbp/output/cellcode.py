@@ -630,12 +630,11 @@ def _common(values: list, stem) -> list:
     return out
 
 
-def backward_plan(c, p, W, printer, cols) -> Backward:
-    """The statements of the reverse loop of cell `c` (pass `p`, hidden weight `W`)."""
-    stored = set(c.stored)
-    invariant = stored | set(c.previous)
+def backward_plan(c, p, printer, cols) -> Backward:
+    """The statements of the reverse loop of cell `c` (its pass `p`; `cols`: columns per step)."""
+    invariant = set(c.stored) | set(c.previous)
     every_defs, step_defs = [], []
-    for lhs, rhs in p.definitions:
+    for lhs, rhs in p.definitions:  # sigma'_t and the like: all steps at once
         if not has_product(rhs) and rhs.atoms(sp.MatrixSymbol) <= invariant:
             invariant.add(lhs)
             every_defs.append((lhs, rhs))
@@ -644,83 +643,82 @@ def backward_plan(c, p, W, printer, cols) -> Backward:
     hoist = _Hoist(set(invariant), cols)
     step_defs = [(lhs, hoist.go(rhs)) for lhs, rhs in step_defs]
     carries = [hoist.go(x) for x in p.carries]
-    # what the loop reads of the every-step values, and what those read in turn
     loop_reads = set()
     for expr in [rhs for _, rhs in step_defs] + carries:
         loop_reads |= expr.atoms(sp.MatrixSymbol)
-    needed = loop_reads & set(invariant)
-    every = [(s, e) for s, e in hoist.values]
-    for lhs, rhs in reversed(every_defs):
-        if lhs in needed or any(v.has(lhs) for _, v in every):
-            every.insert(0, (lhs, rhs))
-    stem = lambda node, k: sp.MatrixSymbol(f"common{k + 1}", node.shape[0], cols)  # noqa: E731
-    every = _common(every, stem)
-    # every-step arrays, (T, rows, n)
-    computed = {lhs for lhs, _ in every}
+    every = _every_step_values(every_defs, hoist.values, loop_reads, cols)
     previous = [
         (q.name, *c.rows_of(s))
         for s, q in zip(c.state, c.previous, strict=True)
         if any(rhs.has(q) for _, rhs in every) or q in loop_reads
     ]
-    names = {x: f"by_step[{a}:{b}]" for x in stored for a, b in [c.rows_of(x)]}
-    names |= {q: f"all_{q.name}" for q in c.previous}
-    names |= {lhs: f"all_{lhs.name}" for lhs in computed}
+    names = {x: f"by_step[{a}:{b}]" for x in c.stored for a, b in [c.rows_of(x)]}
+    names |= {x: f"all_{x.name}" for x in [*c.previous, *(lhs for lhs, _ in every)]}
     every_emitter = Emitter(names, printer, prefix="all_work")
     every_code = [
-        (f"all_{lhs.name}", int(lhs.shape[0]), every_emitter.statements(f"all_{lhs.name}", rhs))
+        (names[lhs], int(lhs.shape[0]), every_emitter.statements(names[lhs], rhs))
         for lhs, rhs in every
     ]
-    # what the step reads of them, step-major
-    each = []
-    for x in sorted(loop_reads & hoist.invariant, key=lambda s: s.name):
-        if x in stored:
-            a, b = c.rows_of(x)
-            each.append((f"each_{x.name}", int(x.shape[0]), f"by_step[{a}:{b}]"))
-        elif x in computed or x in c.previous:
-            each.append((f"each_{x.name}", int(x.shape[0]), f"all_{x.name}"))
-    # the step
-    step_names = {x: f"each_{x.name}[t]" for x in loop_reads & hoist.invariant}
-    emitter = Emitter(step_names, printer)
+    read = sorted(loop_reads & hoist.invariant, key=lambda x: x.name)
+    each = [(f"each_{x.name}", int(x.shape[0]), names[x]) for x in read]
+    emitter = Emitter({x: f"each_{x.name}[t]" for x in read}, printer)
+    body, buffers = _step_body(p, step_defs, carries, loop_reads, emitter)
+    every_scratch = sorted(every_emitter.scratch.items())
+    return Backward(previous, every_code, every_scratch, each, buffers, body)
+
+
+def _every_step_values(every_defs, hoisted, loop_reads, cols) -> list:
+    """(lhs, rhs) computed for all steps before the loop, in order: the adjoint-independent
+    definitions that are read, the hoisted factors, and what two of them share."""
+    every = list(hoisted)
+    for lhs, rhs in reversed(every_defs):
+        if lhs in loop_reads or any(v.has(lhs) for _, v in every):
+            every.insert(0, (lhs, rhs))
+
+    def stem(node, k):
+        return sp.MatrixSymbol(f"common{k + 1}", node.shape[0], cols)
+
+    return _common(every, stem)
+
+
+def _step_body(p, step_defs, carries, loop_reads, emitter) -> tuple[list, list]:
+    """(statements, buffers (name, rows)) of one reverse step: each definition into its array
+    (a block of delta_t straight into its rows of `deltas[t]`), then the carried adjoints into
+    `spare_<k>`."""
     body, buffers = [], []
-    block = {}  # a delta_t block -> its rows in Delta
+    block = {}  # a block of delta_t -> its rows there
     delta_rhs = dict(step_defs).get(p.delta)
     if isinstance(delta_rhs, Blocks):
         start = 0
         for part in delta_rhs.args:
             block[part] = (start, start + int(part.shape[0]))
             start += int(part.shape[0])
+    defined = {lhs for lhs, _ in step_defs}
     for lhs, rhs in step_defs:
-        if lhs in block and isinstance(lhs, sp.MatrixSymbol):
+        if lhs in block:
             a, b = block[lhs]
             body.append(f"{lhs.name} = deltas[t, {a}:{b}]")
             body += emitter.statements(lhs.name, rhs)
         elif lhs == p.delta:
             if not isinstance(rhs, Blocks) or lhs in loop_reads:
                 body.append(f"{lhs.name} = deltas[t]")
-            if isinstance(rhs, Blocks):
-                for part in rhs.args:
-                    if part not in step_defs_lhs(step_defs):
-                        a, b = block[part]
-                        body += emitter.statements(f"deltas[t, {a}:{b}]", part)
-            else:
+            if not isinstance(rhs, Blocks):
                 body += emitter.statements(lhs.name, rhs)
-        elif isinstance(rhs, Blocks):
-            buffers.append((lhs.name, int(lhs.shape[0])))
-            body += _assembled(lhs.name, rhs, block, emitter)
+            for part in rhs.args if isinstance(rhs, Blocks) else ():
+                if part not in defined:
+                    a, b = block[part]
+                    body += emitter.statements(f"deltas[t, {a}:{b}]", part)
         else:
             buffers.append((lhs.name, int(lhs.shape[0])))
-            body += emitter.statements(lhs.name, rhs)
-    if p.delta not in dict(step_defs):
+            if isinstance(rhs, Blocks):
+                body += _assembled(lhs.name, rhs, block, emitter)
+            else:
+                body += emitter.statements(lhs.name, rhs)
+    if p.delta not in defined:
         body += emitter.statements("deltas[t]", p.delta)
     for k, carry in enumerate(carries, start=1):
         body += emitter.statements(f"spare_{k}", carry)
-    buffers += sorted(emitter.scratch.items())
-    every_scratch = sorted(every_emitter.scratch.items())
-    return Backward(previous, every_code, every_scratch, each, buffers, body)
-
-
-def step_defs_lhs(step_defs) -> set:
-    return {lhs for lhs, _ in step_defs}
+    return body, buffers + sorted(emitter.scratch.items())
 
 
 def _assembled(out: str, blocks, placed: dict, emitter: Emitter) -> list[str]:
@@ -731,7 +729,8 @@ def _assembled(out: str, blocks, placed: dict, emitter: Emitter) -> list[str]:
     def flush():
         if run is not None:
             (begin, (a, b)) = run
-            lines.append(f"np.copyto({out}[{begin}:{begin + b - a}], deltas[t, {a}:{b}])")
+            copy = emitter.printer._fn("copyto")
+            lines.append(f"{copy}({out}[{begin}:{begin + b - a}], deltas[t, {a}:{b}])")
 
     for part in blocks.args:
         rows = int(part.shape[0])

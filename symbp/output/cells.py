@@ -39,7 +39,7 @@ def recurrent_context(graph, printed) -> list[dict]:
         backward = list(p.definitions)
         printer = SymbpNumPyPrinter({info.layer: info.activation} if info.activation else {})
         fplan = forward_plan(c, projection, printer)
-        bplan = backward_plan(c, p, W, printer, c.cols)
+        bplan = backward_plan(c, p, printer, c.cols)
         out.append(
             {
                 "j": info.layer,
