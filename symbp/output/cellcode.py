@@ -102,8 +102,8 @@ class Emitter:
             return f"{self.leaf(expr.arg)}.T"
         if isinstance(expr, RowSlice):
             inner = self.leaf(expr.arg)
-            if inner is None:
-                return None
+            if inner is None or (expr.start == 0 and expr.stop == expr.arg.shape[0]):
+                return inner  # all the rows: the array itself
             return f"{inner}[{self.rows_axis}{expr.start}:{expr.stop}]"
         if isinstance(expr, MatMul):
             coeff, mats = expr.as_coeff_matrices()
@@ -535,7 +535,10 @@ def forward_plan(c, projection, printer) -> Forward:
             buffers.append((lhs.name, int(lhs.shape[0])))
             out = lhs.name
         else:
-            out = g.values[0].name if len(g.values) == 1 else f"steps[t, {g.rows[0]}:{g.rows[1]}]"
+            out = g.values[0].name
+            if len(g.values) > 1:  # the rows of several values, named once for the step
+                out = f"span{g.rows[0]}_{g.rows[1]}"
+                body.append(f"{out} = steps[t, {g.rows[0]}:{g.rows[1]}]")
         body += emitter.statements(out, g.rhs)
     buffers += sorted(emitter.scratch.items())
     binds = [(x.name, *c.rows_of(x)) for x in c.stored]
