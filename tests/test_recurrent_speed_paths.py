@@ -55,7 +55,7 @@ def test_full_bptt_matches_central_differences(kind, output, bias):
     assert module.check_gradients(params, X, Y) < 1e-6
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "relu", "softplus"])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "leaky_relu", "softplus", "identity"])
 def test_elman_activations_match_central_differences(activation):
     """Other sigmas than tanh: their chains of ufuncs, and sigma' printed as a whole where no
     chain exists (relu's step)."""
