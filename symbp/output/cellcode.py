@@ -681,7 +681,7 @@ def _every_step_values(every_defs, hoisted, loop_reads, cols) -> list:
     def stem(node, k):
         return sp.MatrixSymbol(f"common{k + 1}", node.shape[0], cols)
 
-    return _common(every, stem)
+    return _common(_inline(every, keep=loop_reads), stem)  # sigma' read once: no array of its own
 
 
 def _step_body(p, step_defs, carries, loop_reads, emitter) -> tuple[list, list]:
