@@ -154,7 +154,7 @@ class Emitter:
         try:
             return self.into(out, expr)
         except (_Fallback, Unhandled):
-            return [f"{out}[...] = {self.printed(expr)}"]
+            return [f"value = {self.printed(expr)}", f"{out}[...] = value"]
 
     def printed(self, expr) -> str:
         subs = {
@@ -292,8 +292,12 @@ class Emitter:
         except Unhandled:  # no chain of ufuncs: the argument in place, the function printed
             source = self.leaf(expr.arg)
             lines = [] if source is not None else self.into(out, expr.arg)
+            if source is not None and not source.isidentifier():  # a short name for it
+                name = expr.arg.name if isinstance(expr.arg, sp.MatrixSymbol) else "arg"
+                lines, source = [f"{name} = {source}"], name
             arg = sp.MatrixSymbol(source or out, *expr.arg.shape)
-            return [*lines, f"{out}[...] = {self.printer.doprint(expr.func(*expr.args[:-1], arg))}"]
+            value = self.printer.doprint(expr.func(*expr.args[:-1], arg))
+            return [*lines, f"value = {value}", f"{out}[...] = value"]
         if not chain:
             return self.into(out, expr.arg)
         source = self.leaf(expr.arg)
@@ -565,6 +569,13 @@ class Backward:
     each: list
     buffers: list
     body: list
+
+    @property
+    def reads_trace(self) -> bool:
+        """Whether anything before the loop reads the trace (`by_step`)."""
+        code = [line for _, _, lines in self.every for line in lines]
+        code += [source for _, _, source in self.each]
+        return bool(self.previous) or any("by_step" in line for line in code)
 
 
 class _Hoist:
