@@ -122,6 +122,23 @@ def test_scratch_arrays_follow_the_shapes(kind):
         np.testing.assert_array_equal(again[key], g, err_msg=key)
 
 
+@pytest.mark.parametrize("steps", [1, 4])
+def test_returned_arrays_are_never_scratch(steps):
+    """The trace and Delta the loops return stay the caller's (even at T = 1, where a reshaped
+    scratch array could be a view of it)."""
+    module = module_for(spec_of("gru"))
+    params, X, _ = problem(module, "sequence", seed=8, steps=steps)
+    _, _, S1, *_ = module._forward(params, X)
+    Zeta = np.ones((H, S1.shape[1]))
+    Delta = module._bptt1(Zeta, S1, params["Whh1"], steps)
+    kept = S1.copy(), Delta.copy()
+    other, X2, _ = problem(module, "sequence", seed=9, steps=steps)
+    _, _, S2, *_ = module._forward(other, X2)
+    module._bptt1(2 * Zeta, S2, other["Whh1"], steps)
+    np.testing.assert_array_equal(S1, kept[0])
+    np.testing.assert_array_equal(Delta, kept[1])
+
+
 def test_threads_do_not_share_scratch_arrays():
     """Four threads on problems of one shape (so that a shared scratch array would be the same
     array), every result checked against the one computed alone."""
