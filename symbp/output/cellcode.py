@@ -6,14 +6,16 @@ an existing array with ufuncs (``out=``), the entry-wise functions as the chains
 `printing.numpy` (the catalog's formula, made stable by `printing.float64.stable_form`).  What
 this module chooses is only where each value is written and in which order:
 
-* forward (`forward_plan`): every stored value straight into its rows of the trace; the gate
+* forward (`forward_plan`): every stored value straight into its rows of step t's block of a
+  step-major scratch array (copied into the trace once, by the template); the gate
   pre-activations [a_t]_k + [v_t]_k of all gates as one block a_t + v_t (one product, one add);
-  a value read once is computed where it is read; neighbouring gates with the same activation in
-  one call (sigma on the rows of i and f at once).
+  a value read once computed where it is read; neighbouring gates with the same activation in
+  one chain of calls (`_groups`, `_bridged`: sigma on the rows of i, f, g, o, then tanh on g's).
 * reverse (`backward_plan`): what a definition reads that does not depend on the adjoints
   (sigma'_t, tanh(c_t), c_{t-1}, and their products) is computed for all steps at once before
-  the loop; each step runs only the products with the adjoints, writing delta_t's blocks
-  straight into Delta and the carried adjoints into spare arrays swapped at the end of the step.
+  the loop and copied step-major; each step runs only the products with the adjoints, writing
+  delta_t's blocks straight into place and the carried adjoints into spare arrays swapped at
+  the end of the step.
 
 Regrouping a Hadamard product or a sum (invariant factors together) is the only change to a
 formula, exact in real arithmetic (associativity and commutativity of the entry-wise product).
