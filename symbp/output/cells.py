@@ -8,7 +8,10 @@ from sympy import MatAdd, MatMul, OneMatrix
 
 from ..derivation.bptt import cell_pass
 from ..escape import python_string
+from ..graph.cells import GATES
+from ..printing.numpy import SymbpNumPyPrinter
 from ..printing.text import text
+from .cellcode import backward_plan, forward_plan
 
 _TITLES = {
     "rnn": "Elman recurrence",
@@ -35,6 +38,9 @@ def recurrent_context(graph, printed) -> list[dict]:
         reads = [(x, start, stop) for x, start, stop in stored if x in {y.name for y in p.reads}]
         forward = [(o.output, o.equation) for o in c.ops]
         backward = list(p.definitions)
+        printer = SymbpNumPyPrinter({info.layer: info.activation} if info.activation else {})
+        fplan = forward_plan(c, info, projection, printer)
+        bplan = backward_plan(c, info, p, printer, c.cols)
         out.append(
             {
                 "j": info.layer,
@@ -76,7 +82,14 @@ def recurrent_context(graph, printed) -> list[dict]:
                 + [python_string(f"(to step t−1) {text(rhs)}") for rhs in p.carries],
                 "delta": p.delta.name,
                 "norms": step_norm_names(c, p),
+                "norm_values": [  # the code of each recorded value in the step's loop
+                    (key, "deltas[t]" if key == "delta" else name)
+                    for key, name in step_norm_names(c, p)
+                ],
                 "carries": [printed(x) for x in p.carries],
+                "step": fplan,
+                "reverse": bplan,
+                "carried": [(k, int(s.shape[0])) for k, s in enumerate(p.seeds, start=1)],
                 "truncate": info.truncate,
                 "truncate_text": (
                     f", the carried adjoints cut every {info.truncate} steps (truncated BPTT)"
