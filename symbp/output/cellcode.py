@@ -31,8 +31,8 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
 from ..catalog.activations import t
-from ..graph.nodes import Elementwise, Sigma
 from ..graph.cells import Apply, Blocks, RowSlice
+from ..graph.nodes import Elementwise, Sigma
 from ..printing.float64 import stable_form
 from ..printing.numpy import _INPUT, SymbpNumPyPrinter, Unhandled, _chain
 

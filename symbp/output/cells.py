@@ -8,7 +8,6 @@ from sympy import MatAdd, MatMul, OneMatrix
 
 from ..derivation.bptt import cell_pass
 from ..escape import python_string
-from ..graph.cells import GATES
 from ..printing.numpy import SymbpNumPyPrinter
 from ..printing.text import text
 from .cellcode import backward_plan, forward_plan
