@@ -78,7 +78,7 @@ def _pages(tex: str, cwd) -> list[str]:
     exe = shutil.which("pdflatex")
     if exe is None:
         pytest.fail("pdflatex is required (Debian: texlive-latex-base)")
-    fitz = pytest.importorskip("fitz")
+    import pymupdf  # a test dependency (pyproject's test extra): each page's text
     (cwd / "doc.tex").write_text(tex)
     run = subprocess.run(
         [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
@@ -88,7 +88,7 @@ def _pages(tex: str, cwd) -> list[str]:
         errors="replace",
     )
     assert run.returncode == 0, run.stdout[-1500:]
-    with fitz.open(cwd / "doc.pdf") as pdf:
+    with pymupdf.open(cwd / "doc.pdf") as pdf:
         return [page.get_text() for page in pdf]
 
 
