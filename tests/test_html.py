@@ -340,3 +340,17 @@ def test_the_browser_check_sees_a_console_error_and_a_blank_page(tmp_path):
     assert any("undefinedFn" in line for line in console)
     dark, variance = ink(shot)
     assert dark == 0 and variance < 1
+
+
+def test_the_page_has_the_articles_worked_example_with_the_same_numbers():
+    """The page's worked example is the article's: the same given values and results (the
+    decimals the article shows appear on the page), and its section is skipped where the
+    article's is."""
+    spec = symbp.lecture_spec()
+    text = page.page_source(spec)
+    tex = symbp.latex_document(spec, beamer=False)
+    assert '<section id="example">' in text and "A worked example" in text
+    decimals = set(re.findall(r"-?\d\.\d{3,4}", tex.split(r"\section{A worked example}")[1]))
+    assert decimals and all(d.replace("-", "") in text for d in decimals)
+    cnn = symbp.load_spec(ROOT / "examples" / "digits_cnn.toml")
+    assert "gets no worked example" in page.page_source(cnn)

@@ -79,6 +79,7 @@ def _pages(tex: str, cwd) -> list[str]:
     if exe is None:
         pytest.fail("pdflatex is required (Debian: texlive-latex-base)")
     import pymupdf  # a test dependency (pyproject's test extra): each page's text
+
     (cwd / "doc.tex").write_text(tex)
     run = subprocess.run(
         [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],

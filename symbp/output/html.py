@@ -57,6 +57,7 @@ from .pictures import svg_pictures
 from .recurrences import ARTICLES as RECURRENCE_ARTICLES
 from .recurrences import TITLES as RECURRENCE_TITLES
 from .recurrences import sections as bptt_sections
+from .worked import DIGITS, RULE, decimal, is_short, worked_example
 
 EQ, DEF, ARROW = mm.mo("="), mm.mo("≜"), mm.mo("←")
 
@@ -113,6 +114,7 @@ def context(spec: Spec, convexity: bool = False) -> dict:
         "skips": _skips(p),
         "convolutions": [_conv_section(p, op) for op in p.graph.ops if op.kind == "conv"],
         "recurrences": _recurrence_sections(p),
+        "example": _worked(spec),
         "activations": _activation_rows(spec),
         "any_of_output": any(_of_output(layer.sigma) for layer in spec.layers),
         "softmax": spec.layers[-1].sigma.kind == "softmax",
@@ -592,3 +594,73 @@ def _recurrence_sections(p) -> list[dict]:
             }
         )
     return out
+
+
+def _decimal(text: str) -> Markup:
+    """A decimal as `worked.decimal` writes it ("0.1234", "1.473 \\cdot 10^{-4}") in MathML."""
+    mantissa, _, power = text.partition(r" \cdot 10^")
+    digits = mantissa.removeprefix("-")  # only digits and a point: nothing to escape
+    shown = (mm.mo("−") if mantissa.startswith("-") else "") + f"<mn>{digits}</mn>"
+    if not power:
+        return Markup(f"<mrow>{shown}</mrow>")
+    exponent = power.strip("{}").replace("-", "−")
+    return Markup(f"<mrow>{shown}<mo>·</mo><msup><mn>10</mn><mn>{exponent}</mn></msup></mrow>")
+
+
+def _worked(spec: Spec) -> dict:
+    """The article's worked example (`output.worked`, its default numbers) as rows of MathML:
+    given values, forward pass and f, backward definitions, gradients, one SGD step; exact
+    where short, else a decimal after ≈ (`worked.RULE`); or only `skipped`."""
+    ex = worked_example(spec)
+    if ex.skipped:
+        return {"skipped": ex.skipped}
+    p = derive(ex.spec).sample
+
+    def number(value) -> tuple[Markup, bool]:
+        value = sp.sympify(value)
+        text = (
+            ex.rendered.get(value)
+            if value in ex.rendered
+            else (None if is_short(value) else decimal(value))
+        )
+        return (m(value), False) if text is None else (_decimal(text), True)
+
+    def shown(value) -> tuple[Markup, bool]:
+        if not isinstance(value, sp.MatrixBase):
+            return number(value)
+        cells = [[number(value[a, b]) for b in range(value.cols)] for a in range(value.rows)]
+        rounded = any(r for row in cells for _, r in row)
+        if value.shape == (1, 1):
+            return cells[0][0][0], rounded
+        rows = "".join(
+            "<mtr>" + "".join(f"<mtd>{c}</mtd>" for c, _ in row) + "</mtr>" for row in cells
+        )
+        return Markup(f"<mrow><mo>[</mo><mtable>{rows}</mtable><mo>]</mo></mrow>"), rounded
+
+    def valued(lhs, formula, value, rel=EQ) -> dict:
+        text, rounded = shown(value)
+        sign = mm.mo("≈") if rounded else mm.mo("=")
+        if formula is None:
+            return row(lhs, Markup(sign) if rel is EQ else rel, text)
+        return row(lhs, rel, seq(formula, Markup(sign), text))
+
+    return {
+        "skipped": None,
+        "seed": ex.choice.seed,
+        "rule": RULE,
+        "digits": DIGITS,
+        "given": [valued(m(s), None, value) for s, value in ex.given],
+        "forward": [valued(m(s), m(rhs), value) for s, rhs, value in ex.forward]
+        + [valued(m(f), m(p.objective), ex.objective)],
+        "backward": [valued(m(s), m(rhs), value) for s, rhs, value in ex.backward],
+        "gradients": [
+            valued(
+                m(Partial(f, P)),
+                m(p.gradients[next(k.key for k in p.graph.params if k.symbol == P)]),
+                G,
+            )
+            for P, G in ex.gradients
+        ],
+        "updates": [valued(m(P), None, U, ARROW) for P, U in ex.updated],
+        "step": m(sp.Eq(optimizers.alpha, ex.lr)),
+    }
