@@ -34,7 +34,6 @@ def recurrent_context(graph, printed) -> list[dict]:
         readout = next(o for o in graph.ops if o.kind == "readout" and o.inputs[0] == op.output)
         zeta = graph.named[readout.output]
         stored = [(x.name, *info.rows_of(x)) for x in info.stored_values]
-        reads = [(x, start, stop) for x, start, stop in stored if x in {y.name for y in p.reads}]
         forward = [(o.output, o.equation) for o in c.ops]
         backward = list(p.definitions)
         printer = SymbpNumPyPrinter({info.layer: info.activation} if info.activation else {})
@@ -51,41 +50,28 @@ def recurrent_context(graph, printed) -> list[dict]:
                 "W": W.name,
                 "arguments": ", ".join(x.name for x in op.inputs),
                 "a": c.a.name,
-                "v": c.v.name,
-                "projection": printed(projection),
-                "forward": [(lhs.name, printed(rhs)) for lhs, rhs in forward],
                 "forward_text": [
                     python_string(f"{text(lhs)} = {text(rhs)}")
                     for lhs, rhs in [(c.v, projection), *forward]
                 ],
-                "stored": stored,
                 "stored_text": ", ".join(python_string(text(x)) for x in info.stored_values),
                 "stored_rows": ", ".join(f"{a}:{b}" for _, a, b in stored),
                 "states": [(s.name, q.name) for s, q in zip(c.state, c.previous, strict=True)],
-                "reads": reads,
-                "previous": [
-                    (q.name, *info.rows_of(s))
-                    for s, q in zip(c.state, c.previous, strict=True)
-                    if q in p.reads
-                ],
                 "zeta": zeta.name,
                 "every_step": readout.equation.__class__.__name__ == "Hidden",
                 "output_text": "H (every step's h_t)"
                 if readout.equation.__class__.__name__ == "Hidden"
                 else "h_T",
                 "seeds": [s.name for s in p.seeds],
-                "backward": [(lhs.name, printed(rhs)) for lhs, rhs in backward],
                 "backward_text": [
                     python_string(f"{text(lhs)} = {text(rhs)}") for lhs, rhs in backward
                 ]
                 + [python_string(f"(to step t−1) {text(rhs)}") for rhs in p.carries],
-                "delta": p.delta.name,
                 "norms": step_norm_names(c, p),
                 "norm_values": [  # the code of each recorded value in the step's loop
                     (key, "deltas[t]" if key == "delta" else name)
                     for key, name in step_norm_names(c, p)
                 ],
-                "carries": [printed(x) for x in p.carries],
                 "step": fplan,
                 "reverse": bplan,
                 "carried": [(k, int(s.shape[0])) for k, s in enumerate(p.seeds, start=1)],
