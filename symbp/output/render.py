@@ -2,7 +2,8 @@
 
 Templates are grouped in folders, one per target (`latex/`, and one per code backend such as
 `numpy/`), and named by their path: ``render("latex/article.tex.j2", ...)``.  An import or
-include inside a template names a sibling in its own folder (``"_derivation.tex.j2"``).
+include inside a template names a sibling in its own folder (``"_derivation.tex.j2"``), or a
+part every code backend shares in `common/` (``"../common/_cli.py.j2"``).
 
 Templates use ``<< var >>`` and ``<% block %>`` delimiters, which clash neither with Python's
 braces nor with LaTeX's.  They hold target-language structure only; every formula they show
@@ -28,10 +29,14 @@ def template_dir() -> Path:
 
 
 class _FolderEnvironment(jinja2.Environment):
-    """Names in a template's imports and includes are relative to that template's folder."""
+    """Names in a template's imports and includes are relative to that template's folder
+    (``..`` steps up to templates/, never above it)."""
 
     def join_path(self, template: str, parent: str) -> str:
-        return posixpath.join(posixpath.dirname(parent), template)
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(parent), template))
+        if joined.startswith("../"):
+            raise jinja2.TemplateNotFound(template)
+        return joined
 
 
 def _escapes_html(template: str | None) -> bool:
