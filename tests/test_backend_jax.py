@@ -274,13 +274,15 @@ def test_the_emitted_module_is_ruff_clean(name, tmp_path):
 
 
 def test_the_module_imports_jax_and_the_standard_library_only():
+    """And NumPy, which JAX itself requires (the command line's files)."""
     source = module_source(example("deep_mlp"), "cmd", backend="jax")
     imports = {
         line.split()[1].split(".")[0]
         for line in source.splitlines()
         if line.startswith(("import ", "from "))
     }
-    assert imports == {"math", "time", "functools", "jax"}, imports
+    stdlib = {"argparse", "math", "os", "sys", "time", "functools"}
+    assert imports == stdlib | {"jax", "numpy"}, imports
 
 
 @pytest.mark.parametrize(

@@ -447,7 +447,24 @@ def test_generate_writes_the_torch_module(symbp_main, tmp_path):
     assert "class DerivedObjective(torch.autograd.Function)" in text
 
 
+def _optional_imports(tree) -> set[str]:
+    """The modules imported inside a `try` whose handler catches ImportError."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in node.handlers
+        ):
+            for x in node.body:
+                if isinstance(x, ast.Import):
+                    names |= {a.name.split(".")[0] for a in x.names}
+                elif isinstance(x, ast.ImportFrom):
+                    names.add(x.module.split(".")[0])
+    return names
+
+
 def test_the_emitted_modules_import_only_torch_and_the_standard_library():
+    """NumPy (the command line's files) and matplotlib (its plot) only optionally: everything
+    else is torch's."""
     for path in EMITTED:
         tree = ast.parse(source(symbp.load_spec(path)))
         names = {
@@ -459,8 +476,44 @@ def test_the_emitted_modules_import_only_torch_and_the_standard_library():
         names |= {
             node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
         }
-        assert names - {"torch"} <= set(sys.stdlib_module_names), (path.stem, names)
-        assert "numpy" not in names
+        assert names - {"torch"} - _optional_imports(tree) <= set(sys.stdlib_module_names), (
+            path.stem,
+            names,
+        )
+        assert _optional_imports(tree) <= {"numpy", "matplotlib"}
+
+
+_WITHOUT_NUMPY = """
+import sys
+sys.modules["numpy"] = None  # import numpy raises ImportError, in torch too
+import torch
+sys.path.insert(0, {folder!r})
+import lecture_torch as m
+X = torch.randn(4, 8, dtype=torch.float64)
+Y = torch.rand(2, 8, dtype=torch.float64)
+params = m.init_params(seed=0)
+records = m.train(params, X, Y, epochs=3, lr=0.1)
+assert records[-1]["loss"] < records[0]["loss"], records
+assert m.check_gradients(params, X, Y) < 1e-6
+sys.argv = ["lecture_torch.py", "--epochs", "1"]
+sys.exit(m.main())
+"""
+
+
+def test_the_module_trains_without_numpy_and_its_command_line_says_what_it_needs(tmp_path):
+    """NumPy blocked: the library part (init_params, train, check_gradients) works on torch
+    alone; the command line, which reads and writes .npz/.csv files, stops with one line and
+    exit status 2."""
+    path = next(p for p in EMITTED if p.stem == "lecture")
+    (tmp_path / "lecture_torch.py").write_text(source(symbp.load_spec(path)), encoding="utf-8")
+    script = _WITHOUT_NUMPY.format(folder=str(tmp_path))
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 2, run.stderr
+    lines = [x for x in run.stderr.splitlines() if "error" in x]
+    assert lines == [f"lecture_torch.py: error: {lines[0].split('error: ', 1)[1]}"]
+    assert "NumPy" in lines[0] and "Traceback" not in run.stderr
 
 
 def test_the_emitted_modules_are_ruff_clean(tmp_path):
