@@ -1,7 +1,7 @@
 """The command line and the training API every backend's module shares (templates/common/):
 `python MODULE.py` trains the PyTorch and JAX modules as it trains the NumPy one, parameter
-files move between backends, bad arguments get one line and exit status 2, and `training`
-yields the same records in every backend."""
+files move between backends, bad arguments get one line and exit status 2, `training`
+yields the same records and block-coordinate descent the same params in every backend."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 import symbp
 from symbp.output.module import module_source
 from symbp.proof.check import load_module
+from symbp.spec.model import Layer, Spec
 
 from .conftest import EXAMPLES, module_for
 
@@ -166,3 +167,44 @@ def test_training_yields_the_numpy_trainers_records(backend):
         assert g["layer_grad_norms"] == pytest.approx(w["layer_grad_norms"], rel=1e-12)
     for key, value in copied.items():  # `training` updated (torch) or replaced (jax) them
         np.testing.assert_allclose(np.asarray(params[key]), value, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_block_coordinate_descent_matches_numpy_and_solves_each_block(backend):
+    """`bcd_step` in the torch and jax modules (the shared template, each backend's
+    least-squares spelling) gives the NumPy module's params step by step (float64, 1e-9), and
+    each step zeroes the derived gradient of its block (the normal equations hold)."""
+    _framework(backend)
+    spec = Spec(
+        "dl_bcd", 5, (Layer(4, "identity", True), Layer(3, "identity"), Layer(2, "identity", True))
+    )
+    numpy_mod = module_for(spec)
+    module = load_module(module_source(spec, "cmd", backend), f"dl_bcd_{backend}")
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((5, 40)), rng.standard_normal((2, 40))
+    want = numpy_mod.init_params(seed=4)
+    if backend == "torch":
+        import torch
+
+        network = module.Network({key: torch.tensor(value) for key, value in want.items()})
+        params, data = network.params(), (torch.tensor(X), torch.tensor(Y))
+    else:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        params = {key: jax.numpy.asarray(value) for key, value in want.items()}
+        data = jax.numpy.asarray(X), jax.numpy.asarray(Y)
+    for layer in (1, 2, 3, 1):
+        numpy_mod.bcd_step(want, X, Y, layer)
+        module.bcd_step(params, *data, layer)
+        for key, value in want.items():
+            np.testing.assert_allclose(_host(params[key]), value, rtol=1e-9, atol=1e-11)
+        grads = module.gradients(params, *data)
+        assert float(np.linalg.norm(_host(grads[f"W{layer}"]))) < 1e-9
+    losses = module.train_bcd(params, *data, sweeps=2)
+    assert all(isinstance(x, float) for x in losses)
+    assert losses[-1] == pytest.approx(float(numpy_mod.loss(want, X, Y)), rel=1e-9)
+
+
+def _host(A):
+    return A.detach().numpy() if hasattr(A, "detach") else np.asarray(A)

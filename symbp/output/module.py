@@ -372,7 +372,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         gradient_params=[p for p in params if p["key"] in used_by_gradients],
         backward=backward,
         gradients=grads,
-        bcd=bcd_context(spec, batch, printed) if numpy_only else [],
+        bcd=bcd_context(spec, batch, printed),
         geometries=geometries(batch.graph),
         recurrences=recurrent_context(batch.graph, printed),
         step_norms=step_norms_context(batch, printed, params) if spec.is_recurrent else None,

@@ -14,7 +14,7 @@ Which exact form of an element-wise formula is printed (`float64.stable_form`) i
 evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
 float64 operations in both libraries.  Convolution and pooling nodes print their own code, which
 calls the module's helpers (templates/torch/_conv.py.j2); least squares (block-coordinate
-descent) is refused (`Unsupported`).
+descent) is spelled with pseudo-inverses.
 """
 
 from __future__ import annotations
@@ -168,7 +168,13 @@ class TorchPrinter(SymbpNumPyPrinter):
         return f"{self._fn('vstack')}([{z}, {bottom_text}])"
 
     def _print_LeastSquares(self, expr):
-        raise Unsupported("block-coordinate descent (least squares)")
+        """P = A⁺ T B⁺, the min-norm least-squares solution of A P B = T (NumPy's two lstsq
+        calls give the same P), with ``torch.linalg.pinv``, which every device has (the
+        minimum-norm lstsq drivers are CPU-only)."""
+        A, T, B = (self._wrap(a) for a in expr.args)
+        pinv = self._fn("linalg.pinv")
+        inner = T if isinstance(expr.args[0], sp.Identity) else f"{pinv}({A}) @ {T}"
+        return f"{inner} @ {pinv}({B})"
 
     def _print__GeometryNode(self, expr):
         """Convolution and pooling: the node's own code, which calls the module's helpers
@@ -180,9 +186,3 @@ class TorchPrinter(SymbpNumPyPrinter):
         g = expr.geometry
         return f"{self._fn('repeat_interleave')}({self._print(expr.args[0])}, {g.positions}, dim=0)"
 
-
-class Unsupported(SpecError):
-    """A formula this backend does not print yet."""
-
-    def __init__(self, what: str):
-        super().__init__("", f"the torch backend does not support {what} yet")
