@@ -17,7 +17,9 @@ from ..errors import SpecError
 from .numpy import SymbpNumPyPrinter
 
 #: the layer kinds whose ops this backend prints
-LAYER_KINDS = frozenset({"dense"})
+LAYER_KINDS = frozenset(
+    {"dense", "conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d"}
+)
 
 
 class JaxPrinter(SymbpNumPyPrinter):
