@@ -19,6 +19,7 @@ from .numpy import SymbpNumPyPrinter
 #: the layer kinds whose ops this backend prints
 LAYER_KINDS = frozenset(
     {"dense", "conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d"}
+    | {"rnn", "lstm", "gru"}
 )
 
 
