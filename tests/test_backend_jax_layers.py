@@ -9,8 +9,10 @@ recurrent layers), with `jax.test_util.check_grads`, and with the NumPy module's
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import textwrap
 from functools import cache
 
 import numpy as np
@@ -274,6 +276,39 @@ def test_bptt_gradients_equal_jax_grad_of_a_scan_and_the_numpy_modules(kind, out
     check_grads(jax.jit(lambda q: mod.objective(q, x, y)), (p,), order=1, modes=["rev"])
 
 
+def test_a_loss_averaged_over_steps_read_from_the_data_equals_jax_grad():
+    """T given at run time by X's shape (no `steps` in the spec), the loss averaged over the
+    steps (time_reduction = "mean") and halved: T and the scale reach the derived backward."""
+    spec = from_dict(
+        {
+            "name": "gru_time_mean",
+            "input": 2,
+            "bias": True,
+            "time_reduction": "mean",
+            "loss_scale": "1/2",
+            "layers": [
+                {"type": "gru", "units": 3, "output": "sequence"},
+                {"units": 2, "activation": "identity"},
+            ],
+        }
+    )
+    mod = jax_module_for(spec)
+    params, X, Y = problem(spec)  # T = CHECK_STEPS
+    p, x, y = as_jax(params, X, Y)
+
+    def independent(q):
+        U = recurrent_forward(spec, q, x)
+        return loss_of(U, targets_as_columns(spec, y), spec.loss, x.shape[-1]) / (2 * x.shape[0])
+
+    f, derived = mod.value_and_gradients(p, x, y)
+    np.testing.assert_allclose(float(f), float(independent(p)), rtol=1e-12)
+    assert_close(derived, jax.grad(independent)(p))
+    longer = jnp.concatenate([x, x[:2]]), jnp.concatenate([y, y[:2]])  # T + 2 steps, same module
+    assert_close(
+        mod.gradients(p, *longer), module_for(spec).gradients(params, *map(np.asarray, longer))
+    )
+
+
 def test_an_lstm_classifier_with_cross_entropy_equals_jax_grad():
     spec = recurrent_spec("lstm", "last", loss="cross_entropy", steps=4)
     mod = jax_module_for(spec)
@@ -336,6 +371,52 @@ def test_training_a_recurrent_network_follows_the_numpy_modules_gd_run():
     )
     _, batches = mod.train(*as_jax(params, X, Y), epochs=2, lr=0.05, batch_size=2)
     assert [r["epoch"] for r in batches] == [1, 2] and np.isfinite(batches[-1]["loss"])
+
+
+SHARDED = """
+import sys
+import jax
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+sys.path.insert(0, sys.argv[1])
+import emitted as mod
+
+devices = jax.devices()
+assert len(devices) == 2, devices
+rng = np.random.default_rng(0)
+X, Y = rng.standard_normal((3, 2, 8)), rng.standard_normal((3, 2, 8))  # (T, d, N)
+params = mod.init_params(seed=0)
+runs = {}
+for name, chosen in (("two", devices), ("one", devices[:1])):
+    p, records = mod.train(params, X, Y, epochs=3, lr=0.05, batch_size=4, devices=chosen)
+    runs[name] = ({k: np.asarray(v) for k, v in p.items()}, [r["loss"] for r in records])
+(two, r2), (one, r1) = runs["two"], runs["one"]
+for key in one:
+    np.testing.assert_allclose(two[key], one[key], rtol=1e-12, atol=1e-14, err_msg=key)
+np.testing.assert_allclose(r2, r1, rtol=1e-12)
+assert not np.allclose(one["Whh1"], np.asarray(params["Whh1"]))
+print("sharded ok")
+"""
+
+
+def test_a_recurrent_networks_sharded_training_over_two_devices_equals_one_devices(tmp_path):
+    """The sequences' samples (their last axis) split over two simulated CPU devices."""
+    source = module_source(recurrent_spec("lstm", "sequence"), "cmd", backend="jax")
+    (tmp_path / "emitted.py").write_text(source)
+    script = tmp_path / "sharded.py"
+    script.write_text(textwrap.dedent(SHARDED))
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env["JAX_PLATFORMS"] = "cpu"
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "sharded ok" in run.stdout
 
 
 # --- the emitted text ----------------------------------------------------------------------------
