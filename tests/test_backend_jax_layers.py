@@ -17,12 +17,14 @@ from functools import cache
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from symbp.output.module import module_source
 from symbp.proof.check import load_module, sample_problem
 from symbp.spec.model import Spec, from_dict
 
 from .conftest import ROOT, module_for
+from .test_recurrent import _data, _params, _spec, family
 
 jax = pytest.importorskip(
     "jax", reason="the jax backend's tests need jax (pip install 'symbp[jax]')"
@@ -274,6 +276,38 @@ def test_bptt_gradients_equal_jax_grad_of_a_scan_and_the_numpy_modules(kind, out
     assert_close(derived, jax.grad(independent)(p))
     assert_close(derived, module_for(spec).gradients(params, X, Y))
     check_grads(jax.jit(lambda q: mod.objective(q, x, y)), (p,), order=1, modes=["rev"])
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(family)
+def test_the_derived_bptt_equals_the_numpy_modules_and_jax_grad_over_the_family(case):
+    """test_recurrent's family (cell, sizes, T, output, bias, loss, reductions, truncation,
+    the Elman activation): the JAX module's gradients equal the NumPy module's (which that file
+    checks against an independent oracle), and jax.grad of the emitted forward where the BPTT
+    is not truncated within the sequence."""
+    over_time = "mean" if case["mean_over_time"] and case["output"] == "sequence" else "sum"
+    spec = _spec(
+        case["kind"],
+        case["d"],
+        case["H"],
+        case["output"],
+        case["bias"],
+        case["loss"],
+        case["truncate"],
+        activation=case["activation"],
+        reduction=case["reduction"],
+        time_reduction=over_time,
+    )
+    numpy_mod, mod = module_for(spec), jax_module_for(spec)
+    X, Y = _data(spec, case["T"], 3)
+    params = _params(numpy_mod)
+    p, x, y = as_jax(params, X, Y)
+    f, derived = mod.value_and_gradients(p, x, y)
+    want_f, want = numpy_mod.value_and_gradients(params, X, Y)
+    np.testing.assert_allclose(float(f), want_f, rtol=1e-12)
+    assert_close(derived, want)
+    if case["truncate"] is None or case["truncate"] >= case["T"]:
+        assert_close(derived, jax.grad(lambda q: mod._value(q, x, y)[0])(p))
 
 
 def test_a_loss_averaged_over_steps_read_from_the_data_equals_jax_grad():
