@@ -2,7 +2,9 @@
 channels and relu, 2x2 max pooling, dense softmax, cross-entropy; batch 64, float32): the module
 symbp emits against PyTorch (eager conv2d / max_pool2d / linear with autograd) and JAX (jit of
 value_and_grad plus the update), same weights and data, gradients cross-checked first; runs
-interleaved, medians reported, with each peer's time as a ratio of symbp's.
+interleaved, medians reported, with each peer's time as a ratio of symbp's.  The module symbp
+emits for JAX (`--backend jax`: the derived backward as a custom_vjp rule, its jitted
+`sgd_step`) runs beside them as "symbp (emitted JAX)".
 
     python benchmarks/cnn_step.py [--repeats 200] [--batch 64] [--threads N]
 
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import symbp  # noqa: E402
+from symbp.output.module import module_source  # noqa: E402
 from symbp.proof.check import load_module  # noqa: E402
 
 LR = 0.1
@@ -106,6 +109,28 @@ def jax_step(params, X, labels):
     return step, grads
 
 
+def symbp_jax_step(spec, params, X, Y):
+    """(step, grads) of the module symbp emits for JAX: its jitted `sgd_step`, whose gradients
+    are the derived backward pass (custom_vjp), compiled before the timing."""
+    import jax
+
+    module = load_module(module_source(spec, "cmd", backend="jax"), f"{spec.name}_jax")
+    x, y = jax.numpy.asarray(X), jax.numpy.asarray(Y)
+    state = {"p": {k: jax.numpy.asarray(v) for k, v in params.items()}}
+    jax.block_until_ready(module.sgd_step(state["p"], x, y, LR))  # compile outside the timing
+
+    def step():
+        state["p"] = jax.block_until_ready(module.sgd_step(state["p"], x, y, LR))
+
+    def grads():
+        value, g = module.value_and_gradients(
+            {k: jax.numpy.asarray(v) for k, v in params.items()}, x, y
+        )
+        return float(value), {k: np.asarray(v) for k, v in g.items()}
+
+    return step, grads
+
+
 def median_us(step, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -137,6 +162,7 @@ def main(argv=None) -> int:
     for name, make in (
         ("PyTorch eager", lambda: torch_step(params, X, labels, args.threads)),
         ("JAX jit", lambda: jax_step(params, X, labels)),
+        ("symbp (emitted JAX)", lambda: symbp_jax_step(spec, params, X, Y)),
     ):
         try:
             step, grads = make()

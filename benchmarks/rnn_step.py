@@ -28,7 +28,10 @@ Contenders:
   record per epoch), the loop a user runs;
 - symbp step: `value_and_gradients`, then theta -= lr * grad for every parameter;
 - PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores (or --threads);
-- JAX: `jax.jit` of value-and-grad plus the update.
+- JAX: `jax.jit` of value-and-grad plus the update;
+- symbp JAX: the module symbp emits for JAX (`--backend jax`), its jitted `sgd_step`: the
+  derived BPTT as the custom_vjp rule, reverse `lax.scan` over the derived step (not a peer:
+  the ratios compare symbp's NumPy module with PyTorch and JAX).
 
 PyTorch and JAX are the `bench` extra; a contender that is not installed is left out.
 """
@@ -251,6 +254,34 @@ def jax_contender(kind, params, X, Y):
     return step, gradients
 
 
+def symbp_jax_contender(kind, params, X, Y):
+    """(step, gradients) of the module symbp emits for JAX: its jitted `sgd_step` (the derived
+    backward pass as the custom_vjp rule), compiled before the timing; None without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)  # float64 for the check; float32 stays float32
+    module = load_module(module_source(spec(kind), backend="jax"), f"{kind}_bench_jax")
+    state = {"P": {k: jnp.asarray(v) for k, v in params.items()}}
+    jX, jY = jnp.asarray(X), jnp.asarray(Y)
+    jax.block_until_ready(module.sgd_step(state["P"], jX, jY, LR))  # compile outside the timing
+
+    def step():
+        state["P"] = jax.block_until_ready(module.sgd_step(state["P"], jX, jY, LR))
+
+    def gradients():
+        g = module.gradients({k: jnp.asarray(v) for k, v in params.items()}, jX, jY)
+        return {k: np.asarray(v) for k, v in g.items()}
+
+    return step, gradients
+
+
+#: symbp's other emitted modules, timed beside the NumPy one (not peers)
+EMITTED = (("symbp JAX", symbp_jax_contender),)
+
+
 # --- the check and the timing ------------------------------------------------------------------
 
 
@@ -260,7 +291,7 @@ def check_gradients(kind, module) -> list[str]:
     params, X, Y = problem(module, np.float64)
     _, expected = module.value_and_gradients({k: v.copy() for k, v in params.items()}, X, Y)
     checked = []
-    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender)):
+    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender), *EMITTED):
         made = make(kind, {k: v.copy() for k, v in params.items()}, X, Y)
         if made is None:
             continue
@@ -280,7 +311,7 @@ def contenders(kind, module):
     fresh = lambda: {k: v.copy() for k, v in params.items()}  # noqa: E731
     run = module.training(fresh(), X, Y, lr=LR)
     steps = {"symbp train": lambda: next(run), "symbp step": symbp_step(module, fresh(), X, Y)}
-    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender)):
+    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender), *EMITTED):
         made = make(kind, fresh(), X, Y)
         if made is not None:
             steps[name] = made[0]
@@ -308,7 +339,7 @@ def median_us(steps: dict, rounds: int, budget: float, clock=time.perf_counter) 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-COLUMNS = ("symbp train", "symbp step", "PyTorch", "JAX")
+COLUMNS = ("symbp train", "symbp step", "PyTorch", "JAX", *(name for name, _ in EMITTED))
 
 
 def table(results: dict) -> str:

@@ -40,6 +40,7 @@ from .fastpaths import (
 from .files import default_command, stamp
 from .render import render
 from .report import objective as objective_text
+from .scans import scan_context
 
 
 def stable_objective(spec: Spec, batch):
@@ -335,6 +336,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     shapes = {p.key: p for p in batch.graph.params}
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
     numpy_only = chosen.name == backends.DEFAULT  # the fused SGD steps and BCD: NumPy's template
+    sequences = spec.is_recurrent
     plan = descent(spec, batch)
     fused = descent_context(plan, acts, chosen.printer) if numpy_only else None  # scalar: factor
 
@@ -375,6 +377,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         bcd=bcd_context(spec, batch, printed),
         geometries=geometries(batch.graph),
         recurrences=recurrent_context(batch.graph, printed),
+        scans=scan_context(batch.graph, chosen.printer) if sequences and not numpy_only else [],
         step_norms=step_norms_context(batch, printed, params) if spec.is_recurrent else None,
         sequence_input=spec.is_recurrent,
         truncated=truncates(spec),

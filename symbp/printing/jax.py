@@ -2,10 +2,13 @@
 
 Only the spelling differs from `numpy.SymbpNumPyPrinter`: ``jnp.`` for ``np.``, log-sum-exp
 through ``jax.nn.logsumexp`` (NumPy's ``logaddexp.reduce`` has no JAX counterpart).  The mathematics arrives from the derivation exactly as the
-NumPy backend prints it.
+NumPy backend prints it.  The convolution, pooling and recurrence nodes print their own code
+(``_numpycode``): functional spellings only (``@``, ``.T``, ``.reshape``, ``.sum(axis=...)``,
+``jnp.repeat``, ``jnp.vstack``, row slices) and calls of the module's helpers, which
+templates/jax/_conv.py.j2 and _recurrent.py.j2 define without writing into arrays.
 
-`refuse` states what the JAX backend cannot emit yet (convolution and pooling layers, the
-perceptron rule, erf), as one-line errors naming the spec's field.
+`refuse` states what the JAX backend cannot emit yet (the perceptron rule, erf), as one-line
+errors naming the spec's field.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from ..errors import SpecError
 from .numpy import SymbpNumPyPrinter
 
 #: the layer kinds whose ops this backend prints
-LAYER_KINDS = frozenset({"dense"})
+LAYER_KINDS = frozenset(
+    {"dense", "conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d"}
+    | {"rnn", "lstm", "gru"}
+)
 
 
 class JaxPrinter(SymbpNumPyPrinter):
@@ -33,8 +39,8 @@ class JaxPrinter(SymbpNumPyPrinter):
 
 
 def refuse(spec) -> None:
-    """A `SpecError` naming the first layer of `spec` the JAX backend cannot emit: a kind other
-    than dense (convolution, pooling), an activation whose derivative is zero almost everywhere
+    """A `SpecError` naming the first layer of `spec` the JAX backend cannot emit: a kind not in
+    `LAYER_KINDS`, an activation whose derivative is zero almost everywhere
     (the step: its perceptron rule is no gradient, so no custom_vjp rule), or a custom
     activation using erf (JAX spells it outside jax.numpy, where symbp's float64 check of the
     printed formula does not look)."""
