@@ -208,3 +208,56 @@ def test_block_coordinate_descent_matches_numpy_and_solves_each_block(backend):
 
 def _host(A):
     return A.detach().numpy() if hasattr(A, "detach") else np.asarray(A)
+
+
+def _emits(path, backend: str) -> bool:
+    """The examples `backend` emits (the torch and jax backends refuse the perceptron's step)."""
+    from symbp.derivation.lecture import frozen_layers
+
+    spec = symbp.load_spec(path)
+    if backend == "numpy":
+        return True
+    return not frozen_layers(spec) and not (backend == "torch" and spec.is_recurrent)
+
+
+@pytest.mark.parametrize("backend", ("numpy", *BACKENDS))
+def test_no_top_level_name_is_defined_twice(backend):
+    """The shared templates and a backend's own define each function, class and constant
+    once: a second definition would silently replace the first (ruff only flags an unused
+    one)."""
+    import ast
+
+    for path in EXAMPLES:
+        if not _emits(path, backend):
+            continue
+        tree = ast.parse(_source(path, backend))
+        names = []
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.append(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names += [t.id for t in targets if isinstance(t, ast.Name)]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        assert not twice, (path.stem, twice)
+
+
+def test_the_jax_command_line_trains_and_predicts_sequences(tmp_path):
+    """A recurrent network's module: sequences (T, d_0, N) in, every step's outputs
+    (T, d_J, N) out, the same as the NumPy module's for the saved params."""
+    elman = next(p for p in EXAMPLES if p.stem == "elman")
+    module = _written(tmp_path, elman, "jax")
+    trained = _run(module, "--epochs", 2, "--save", "p.npz", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    spec = symbp.load_spec(elman)
+    X = np.random.default_rng(1).standard_normal((spec.steps or 5, spec.widths[0], 3))
+    np.savez(tmp_path / "x.npz", X=X)
+    predicted = _run(
+        module, "predict", "--load", "p.npz", "--data", "x.npz", "--out", "z.npz", cwd=tmp_path
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    numpy_mod = module_for(spec)
+    want = numpy_mod.predict(numpy_mod.load_params(tmp_path / "p.npz"), X)
+    with np.load(tmp_path / "z.npz") as z:
+        assert z["Z"].shape == want.shape
+        np.testing.assert_allclose(z["Z"], want, rtol=1e-12, atol=1e-14)
