@@ -245,14 +245,16 @@ print("sharded ok")
 """
 
 
-def test_the_sharded_step_over_two_devices_equals_one_devices(tmp_path):
-    (tmp_path / "emitted.py").write_text(module_source(example("residual"), "cmd", backend="jax"))
-    script = tmp_path / "sharded.py"
-    script.write_text(textwrap.dedent(SHARDED))
+def run_on_two_devices(tmp_path, source: str, script: str) -> None:
+    """Run `script` (which imports the module `source` as `emitted`) in a process whose JAX
+    sees two simulated CPU devices; it must print "sharded ok"."""
+    (tmp_path / "emitted.py").write_text(source)
+    path = tmp_path / "sharded.py"
+    path.write_text(textwrap.dedent(script))
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     env["JAX_PLATFORMS"] = "cpu"
     run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
+        [sys.executable, str(path), str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,
@@ -260,6 +262,10 @@ def test_the_sharded_step_over_two_devices_equals_one_devices(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "sharded ok" in run.stdout
+
+
+def test_the_sharded_step_over_two_devices_equals_one_devices(tmp_path):
+    run_on_two_devices(tmp_path, module_source(example("residual"), "cmd", backend="jax"), SHARDED)
 
 
 @pytest.mark.parametrize("name", DENSE + LAYERED)

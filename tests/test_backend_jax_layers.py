@@ -9,10 +9,8 @@ recurrent layers), with `jax.test_util.check_grads`, and with the NumPy module's
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import textwrap
 from functools import cache
 
 import numpy as np
@@ -24,6 +22,7 @@ from symbp.proof.check import load_module, sample_problem
 from symbp.spec.model import Spec, from_dict
 
 from .conftest import ROOT, module_for
+from .test_backend_jax import run_on_two_devices
 from .test_recurrent import _data, _params, _spec, family
 
 jax = pytest.importorskip(
@@ -437,20 +436,7 @@ print("sharded ok")
 def test_a_recurrent_networks_sharded_training_over_two_devices_equals_one_devices(tmp_path):
     """The sequences' samples (their last axis) split over two simulated CPU devices."""
     source = module_source(recurrent_spec("lstm", "sequence"), "cmd", backend="jax")
-    (tmp_path / "emitted.py").write_text(source)
-    script = tmp_path / "sharded.py"
-    script.write_text(textwrap.dedent(SHARDED))
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    env["JAX_PLATFORMS"] = "cpu"
-    run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "sharded ok" in run.stdout
+    run_on_two_devices(tmp_path, source, SHARDED)
 
 
 # --- the emitted text ----------------------------------------------------------------------------
