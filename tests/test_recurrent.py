@@ -352,7 +352,7 @@ def test_verify_says_it_cannot_read_bptt_yet_with_exit_2(tmp_path):
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize("backend", ["torch", "jax"])
+@pytest.mark.parametrize("backend", ["jax"])  # torch: tests/test_backend_torch_recurrent.py
 def test_the_other_backends_refuse_recurrent_layers_with_one_line(backend, tmp_path):
     run = subprocess.run(
         [
