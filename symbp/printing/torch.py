@@ -33,6 +33,9 @@ from .rewrites import softmax_form
 
 #: whose float64 evaluation decides which stable form this backend prints
 ACCURACY_PRINTER = SymbpNumPyPrinter
+#: activations torch computes with one kernel of its own (the same function, stable for
+#: either sign): sigma(t) -> the torch function's name
+KERNELS = {1 / (1 + sp.exp(-t)): "sigmoid"}
 
 
 class TorchPrinter(SymbpNumPyPrinter):
@@ -88,6 +91,8 @@ class TorchPrinter(SymbpNumPyPrinter):
         `arg_expr`, in the argument's dtype; softmax column by column."""
         if activation.kind == "softmax":
             return self._print(softmax_form(arg_expr))
+        if activation.expr in KERNELS:  # one call instead of tanh(u/2)/2 + 1/2
+            return f"{self._fn(KERNELS[activation.expr])}({self._print(arg_expr)})"
         sigma, arg = activation.expr, self._wrap(arg_expr)
         body = stable_form(sigma, t, ACCURACY_PRINTER)
         call = isinstance(body, sp.Function) and body.args == (t,)  # f(u): u needs no parens
