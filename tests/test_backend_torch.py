@@ -1,5 +1,6 @@
 """The PyTorch backend (`symbp generate --backend torch`): the emitted torch.autograd.Function
-(dense networks and CNNs) against torch.autograd.gradcheck, against torch.autograd of the
+(dense networks, CNNs, the recurrent examples; more recurrent tests in
+tests/test_backend_torch_recurrent.py) against torch.autograd.gradcheck, against torch.autograd of the
 emitted forward and (dense) of a forward written here independently, against the NumPy
 module's gradients; the nn.Module inside ordinary
 torch.optim loops and under DistributedDataParallel (two CPU processes, gloo, loopback); dtype

@@ -275,7 +275,7 @@ def test_the_emitted_trainer_and_a_torch_optim_loop_lower_the_loss():
     assert network.predict(X).shape == (6, 1, 32)
 
 
-def test_float32_sequences_stay_float32():
+def test_float32_sequences_stay_float32_and_every_device_follows_the_inputs():
     spec = symbp.load_spec(ROOT / "examples" / "lstm_classifier.toml")
     module = torch_module(spec)
     X, Y = sequences(spec, T=5, n=4)
@@ -284,3 +284,16 @@ def test_float32_sequences_stay_float32():
     f, grads = module.value_and_gradients(single, X.float(), Y.float())
     assert f.dtype == torch.float32 and all(g.dtype == torch.float32 for g in grads.values())
     assert_close(grads, module.gradients(params, X, Y), 1e-4)
+    # the meta device computes shapes only: a tensor the loops made on the CPU would clash
+    meta = {key: value.to("meta") for key, value in params.items()}
+    f, grads = module.value_and_gradients(meta, X.to("meta"), Y.to("meta"))
+    assert f.device.type == "meta" and all(g.device.type == "meta" for g in grads.values())
+    assert {k: tuple(g.shape) for k, g in grads.items()} == module.PARAM_SHAPES
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_check_gradients_agrees_with_central_differences(kind):
+    spec = _spec(kind, d=2, H=2, output="sequence")
+    module = torch_module(spec)
+    X, Y = sequences(spec, T=3, n=2, seed=10)
+    assert module.check_gradients(perturbed(module, seed=11), X, Y) <= 1e-6

@@ -8,13 +8,14 @@ formula whose every branch is a number takes its last branch as a tensor like it
 takes a tensor at 0; ``torch.erf`` exists; a square root is ``x ** 0.5`` (Python floats such as
 a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are
 ``.to(dtype)``; a number such as sqrt(2) is printed as its float64 value; a channel's bias is
-repeated with ``torch.repeat_interleave``.
+repeated with ``torch.repeat_interleave``; the sigmoid is torch's own kernel (`KERNELS`).
 
 Which exact form of an element-wise formula is printed (`float64.stable_form`) is decided by
 evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
 float64 operations in both libraries.  Convolution and pooling nodes print their own code, which
-calls the module's helpers (templates/torch/_conv.py.j2); least squares (block-coordinate
-descent) is refused (`Unsupported`).
+calls the module's helpers (templates/torch/_conv.py.j2); so do the recurrent layers' nodes,
+whose loops are templates/torch/_recurrent.py.j2 (their steps' statements: `output.plaincells`);
+least squares (block-coordinate descent) is refused (`Unsupported`).
 """
 
 from __future__ import annotations
