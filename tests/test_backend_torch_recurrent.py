@@ -11,13 +11,15 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import symbp
 from symbp.output.module import module_source
 from symbp.proof.check import load_module
 
+from . import rnn_oracle
 from .conftest import ROOT, module_for
-from .test_recurrent import _spec
+from .test_recurrent import _spec, family
 
 torch = pytest.importorskip(
     "torch", reason="the torch backend's tests need PyTorch (pip install 'symbp[torch]')"
@@ -297,3 +299,33 @@ def test_check_gradients_agrees_with_central_differences(kind):
     module = torch_module(spec)
     X, Y = sequences(spec, T=3, n=2, seed=10)
     assert module.check_gradients(perturbed(module, seed=11), X, Y) <= 1e-6
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(family)
+def test_the_family_matches_autograd_of_an_independent_forward_and_the_numpy_module(case):
+    """tests/test_recurrent.py's family (cell, sizes, T, output, bias, loss, reductions,
+    truncation, the Elman sigma): the torch module's f and gradients against HIPS autograd
+    through tests/rnn_oracle.py's forward and against the NumPy module's."""
+    over_time = "mean" if case["mean_over_time"] and case["output"] == "sequence" else "sum"
+    spec = _spec(
+        case["kind"],
+        case["d"],
+        case["H"],
+        case["output"],
+        case["bias"],
+        case["loss"],
+        case["truncate"],
+        activation=case["activation"],
+        reduction=case["reduction"],
+        time_reduction=over_time,
+    )
+    module = torch_module(spec)
+    X, Y = sequences(spec, case["T"], 3, seed=12)
+    params = perturbed(module, seed=13)
+    f, ours = module.value_and_gradients(params, X, Y)
+    arrays = {key: value.numpy() for key, value in params.items()}
+    Xn, Yn = X.numpy(), Y.numpy()
+    assert math.isclose(float(f), rnn_oracle.objective(spec, arrays, Xn, Yn), rel_tol=1e-12)
+    assert_close(ours, rnn_oracle.gradients(spec, arrays, Xn, Yn), 1e-10)
+    assert_close(ours, module_for(spec).gradients(arrays, Xn, Yn), 1e-12)
