@@ -28,6 +28,16 @@ torch = pytest.importorskip(
 _MODULES: dict = {}
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Each test on one intra-op thread (restored after): the tensors here are tiny, and on a
+    loaded machine torch's thread pool turns a 16 x 4 product into milliseconds of waiting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def torch_module(spec: symbp.Spec):
     """The torch module emitted for `spec`, imported (cached per spec)."""
     if spec not in _MODULES:
