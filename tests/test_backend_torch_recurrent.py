@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 import symbp
 from symbp.output.module import module_source
 from symbp.proof.check import load_module
+from symbp.spec.model import from_dict
 
 from . import rnn_oracle
 from .conftest import ROOT, module_for
@@ -339,3 +340,33 @@ def test_the_family_matches_autograd_of_an_independent_forward_and_the_numpy_mod
     assert math.isclose(float(f), rnn_oracle.objective(spec, arrays, Xn, Yn), rel_tol=1e-12)
     assert_close(ours, rnn_oracle.gradients(spec, arrays, Xn, Yn), 1e-10)
     assert_close(ours, module_for(spec).gradients(arrays, Xn, Yn), 1e-12)
+
+
+STACKS = [
+    [
+        {"type": "rnn", "units": 3, "output": "sequence"},
+        {"type": "lstm", "units": 2, "output": "sequence"},
+        {"units": 2, "activation": "identity"},
+    ],
+    [
+        {"type": "gru", "units": 3, "output": "sequence"},
+        {"units": 3, "activation": "relu"},
+        {"type": "lstm", "units": 2},
+        {"units": 2, "activation": "softmax"},
+    ],
+]
+
+
+@pytest.mark.parametrize("layers", STACKS, ids=["rnn-lstm", "gru-dense-lstm"])
+def test_stacked_layers_pass_gradcheck_and_equal_the_numpy_module(layers):
+    """Recurrent layers reading a recurrent layer's (or a dense layer's) every step."""
+    loss = "cross_entropy" if layers[-1]["activation"] == "softmax" else "l2"
+    spec = from_dict({"name": "stacked", "input": 2, "bias": True, "loss": loss, "layers": layers})
+    module = torch_module(spec)
+    X, Y = sequences(spec, T=4, n=3, seed=14)
+    params = perturbed(module, seed=15)
+    leaves = [value.detach().clone().requires_grad_() for value in params.values()]
+    assert torch.autograd.gradcheck(lambda *v: module.DerivedObjective.apply(X, Y, *v), leaves)
+    arrays = {key: value.numpy() for key, value in params.items()}
+    numpy_grads = module_for(spec).gradients(arrays, X.numpy(), Y.numpy())
+    assert_close(module.gradients(params, X, Y), numpy_grads, 1e-12)
