@@ -27,6 +27,8 @@ Contenders:
 - symbp train: `next()` of the emitted `training` generator, full-batch GD (one step and its
   record per epoch), the loop a user runs;
 - symbp step: `value_and_gradients`, then theta -= lr * grad for every parameter;
+- symbp torch: the module `symbp generate --backend torch` emits, `value_and_gradients` (its
+  derived BPTT loops on tensors, no autograd), then theta -= lr * grad;
 - PyTorch: eager autograd on CPU, `torch.set_num_threads` = the machine's cores (or --threads);
 - JAX: `jax.jit` of value-and-grad plus the update;
 - symbp JAX: the module symbp emits for JAX (`--backend jax`), its jitted `sgd_step`: the
@@ -178,6 +180,30 @@ def torch_contender(kind, params, X, Y):
     return step, gradients
 
 
+def symbp_torch_contender(kind, params, X, Y):
+    """(step, gradients) of the emitted torch module (`--backend torch`): value_and_gradients,
+    then the SGD update in place; None when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    source = module_source(spec(kind), backend="torch")
+    module = load_module(source, f"{kind}_bench_torch")
+    P = {k: torch.from_numpy(v.copy()) for k, v in params.items()}
+    x, y = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def step():
+        _, grads = module.value_and_gradients(P, x, y)
+        for key, g in grads.items():
+            P[key] -= LR * g
+
+    def gradients():
+        return {k: g.numpy() for k, g in module.gradients(P, x, y).items()}
+
+    return step, gradients
+
+
 # --- JAX ---------------------------------------------------------------------------------------
 
 
@@ -279,9 +305,6 @@ def symbp_jax_contender(kind, params, X, Y):
 
 
 #: symbp's other emitted modules, timed beside the NumPy one (not peers)
-EMITTED = (("symbp JAX", symbp_jax_contender),)
-
-
 # --- the check and the timing ------------------------------------------------------------------
 
 
@@ -291,7 +314,7 @@ def check_gradients(kind, module) -> list[str]:
     params, X, Y = problem(module, np.float64)
     _, expected = module.value_and_gradients({k: v.copy() for k, v in params.items()}, X, Y)
     checked = []
-    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender), *EMITTED):
+    for name, make in PEERS:
         made = make(kind, {k: v.copy() for k, v in params.items()}, X, Y)
         if made is None:
             continue
@@ -305,13 +328,22 @@ def check_gradients(kind, module) -> list[str]:
     return checked
 
 
+#: the contenders checked against symbp's NumPy module and timed beside it
+PEERS = (
+    ("symbp torch", symbp_torch_contender),
+    ("symbp JAX", symbp_jax_contender),
+    ("PyTorch", torch_contender),
+    ("JAX", jax_contender),
+)
+
+
 def contenders(kind, module):
     """name -> a no-argument callable making one float32 training step."""
     params, X, Y = problem(module, np.float32)
     fresh = lambda: {k: v.copy() for k, v in params.items()}  # noqa: E731
     run = module.training(fresh(), X, Y, lr=LR)
     steps = {"symbp train": lambda: next(run), "symbp step": symbp_step(module, fresh(), X, Y)}
-    for name, make in (("PyTorch", torch_contender), ("JAX", jax_contender), *EMITTED):
+    for name, make in PEERS:
         made = make(kind, fresh(), X, Y)
         if made is not None:
             steps[name] = made[0]
@@ -339,7 +371,7 @@ def median_us(steps: dict, rounds: int, budget: float, clock=time.perf_counter) 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-COLUMNS = ("symbp train", "symbp step", "PyTorch", "JAX", *(name for name, _ in EMITTED))
+COLUMNS = ("symbp train", "symbp step", *(name for name, _ in PEERS))
 
 
 def table(results: dict) -> str:
@@ -347,13 +379,15 @@ def table(results: dict) -> str:
     faster than the fastest peer)."""
     present = [c for c in COLUMNS if any(c in r for r in results.values())]
     head = ["cell", *(f"{c} (µs)" for c in present)]
-    head += ["fastest peer / symbp train", "fastest peer / symbp step"]
+    head += ["fastest peer / symbp train", "fastest peer / symbp step", "PyTorch / symbp torch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind, r in results.items():
         peers = [r[p] for p in ("PyTorch", "JAX") if p in r]
         cells = [TITLES[kind], *(f"{r[c]:.0f}" if c in r else "–" for c in present)]
         for ours in ("symbp train", "symbp step"):
             cells.append(f"{min(peers) / r[ours]:.2f}×" if peers else "–")
+        both = "PyTorch" in r and "symbp torch" in r
+        cells.append(f"{r['PyTorch'] / r['symbp torch']:.2f}×" if both else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

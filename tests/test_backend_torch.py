@@ -1,5 +1,6 @@
 """The PyTorch backend (`symbp generate --backend torch`): the emitted torch.autograd.Function
-(dense networks and CNNs) against torch.autograd.gradcheck, against torch.autograd of the
+(dense networks, CNNs, the recurrent examples; more recurrent tests in
+tests/test_backend_torch_recurrent.py) against torch.autograd.gradcheck, against torch.autograd of the
 emitted forward and (dense) of a forward written here independently, against the NumPy
 module's gradients; the nn.Module inside ordinary
 torch.optim loops and under DistributedDataParallel (two CPU processes, gloo, loopback); dtype
@@ -53,9 +54,10 @@ def torch_module(spec: symbp.Spec):
 
 
 def _emits(path) -> bool:
-    """A step (perceptron) and recurrent layers are refused."""
+    """A step (perceptron) is refused; recurrent layers are emitted (their own tests:
+    tests/test_backend_torch_recurrent.py)."""
     spec = symbp.load_spec(path)
-    return not frozen_layers(spec) and not spec.is_recurrent
+    return not frozen_layers(spec)
 
 
 def _dense(path) -> bool:
@@ -66,18 +68,25 @@ EMITTED = [p for p in EXAMPLES if _emits(p)]
 REFUSED = [p for p in EXAMPLES if not _emits(p)]
 
 
-def problem(spec: symbp.Spec, module, samples: int = 4, seed: int = 0):
+def problem(spec: symbp.Spec, module, samples: int = 4, seed: int = 0, steps: int = 3):
     """float64 params (weights perturbed, biases non-zero), X normal, Y from the loss's
-    target domain, as torch tensors."""
+    target domain, as torch tensors; for a recurrent network X is (T, d_0, N) with T the
+    spec's steps (else `steps`), Y (T, d_J, N) for an output at every step."""
     rng = np.random.default_rng(seed)
     params = module.init_params(seed=seed)
     params = {
         key: value + torch.from_numpy(0.3 * rng.standard_normal(tuple(value.shape)))
         for key, value in params.items()
     }
-    X = torch.from_numpy(rng.standard_normal((spec.widths[0], samples)))
-    Y = torch.from_numpy(targets(spec, rng, samples))
-    return params, X, Y
+    if not spec.is_recurrent:
+        X = torch.from_numpy(rng.standard_normal((spec.widths[0], samples)))
+        return params, X, torch.from_numpy(targets(spec, rng, samples))
+    T = spec.steps or steps
+    X = torch.from_numpy(rng.standard_normal((T, spec.widths[0], samples)))
+    if not spec.sequences[-1]:
+        return params, X, torch.from_numpy(targets(spec, rng, samples))
+    Y = targets(spec, rng, T * samples).reshape(-1, T, samples).transpose(1, 0, 2)
+    return params, X, torch.from_numpy(np.ascontiguousarray(Y))
 
 
 def leaves(params):

@@ -350,24 +350,3 @@ def test_verify_says_it_cannot_read_bptt_yet_with_exit_2(tmp_path):
     )
     assert run.returncode == 2 and "layers[0]" in run.stderr and "recurrent" in run.stderr
     assert "Traceback" not in run.stderr
-
-
-@pytest.mark.parametrize("backend", ["torch"])  # jax: tests/test_backend_jax_layers.py
-def test_the_other_backends_refuse_recurrent_layers_with_one_line(backend, tmp_path):
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "symbp",
-            "generate",
-            "examples/lstm_classifier.toml",
-            "--backend",
-            backend,
-            "-o",
-            str(tmp_path / "net.py"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 2 and "layers[0]" in run.stderr and "lstm" in run.stderr
-    assert run.stderr.count("\n") == 1

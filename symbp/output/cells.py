@@ -11,6 +11,7 @@ from ..escape import python_string
 from ..printing.numpy import SymbpNumPyPrinter
 from ..printing.text import text
 from .cellcode import backward_plan, forward_plan
+from .plaincells import forward_step, reverse_step
 
 _TITLES = {
     "rnn": "Elman recurrence",
@@ -19,8 +20,10 @@ _TITLES = {
 }
 
 
-def recurrent_context(graph, printed) -> list[dict]:
-    """One dict per recurrent layer of `graph` (the batch pass's), formulas printed by `printed`."""
+def recurrent_context(graph, printed, plain: bool = False) -> list[dict]:
+    """One dict per recurrent layer of `graph` (the batch pass's), formulas printed by `printed`;
+    with `plain`, also the step and its reverse pass as plain tensor statements printed by
+    `printed` ("plain_forward", "plain_reverse": `plaincells`, for the torch backend)."""
     out = []
     for op in graph.ops:
         if op.kind != "recurrence":
@@ -83,6 +86,9 @@ def recurrent_context(graph, printed) -> list[dict]:
                 ),
             }
         )
+        if plain:
+            out[-1]["plain_forward"] = forward_step(c, info, projection, printed)
+            out[-1]["plain_reverse"] = reverse_step(c, info, p, printed)
     return out
 
 

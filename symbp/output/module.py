@@ -376,7 +376,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
         geometries=geometries(batch.graph),
-        recurrences=recurrent_context(batch.graph, printed),
+        recurrences=recurrent_context(batch.graph, printed, plain=not numpy_only),
         scans=scan_context(batch.graph, chosen.printer) if sequences and not numpy_only else [],
         step_norms=step_norms_context(batch, printed, params) if spec.is_recurrent else None,
         sequence_input=spec.is_recurrent,

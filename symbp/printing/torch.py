@@ -8,13 +8,14 @@ formula whose every branch is a number takes its last branch as a tensor like it
 takes a tensor at 0; ``torch.erf`` exists; a square root is ``x ** 0.5`` (Python floats such as
 a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are
 ``.to(dtype)``; a number such as sqrt(2) is printed as its float64 value; a channel's bias is
-repeated with ``torch.repeat_interleave``.
+repeated with ``torch.repeat_interleave``; the sigmoid is torch's own kernel (`KERNELS`).
 
 Which exact form of an element-wise formula is printed (`float64.stable_form`) is decided by
 evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
 float64 operations in both libraries.  Convolution and pooling nodes print their own code, which
-calls the module's helpers (templates/torch/_conv.py.j2); least squares (block-coordinate
-descent) is spelled with pseudo-inverses.
+calls the module's helpers (templates/torch/_conv.py.j2); so do the recurrent layers' nodes,
+whose loops are templates/torch/_recurrent.py.j2 (their steps' statements: `output.plaincells`);
+least squares (block-coordinate descent) is spelled with pseudo-inverses.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from ..catalog.activations import t
-from ..errors import SpecError
+from ..graph.cells import RowSlice
 from .float64 import stable_form
 from .numpy import SymbpNumPyPrinter, _postfix_operand
 from .rewrites import softmax_form
 
 #: whose float64 evaluation decides which stable form this backend prints
 ACCURACY_PRINTER = SymbpNumPyPrinter
+#: activations torch computes with one kernel of its own (the same function, stable for
+#: either sign): sigma(t) -> the torch function's name
+KERNELS = {1 / (1 + sp.exp(-t)): "sigmoid"}
 
 
 class TorchPrinter(SymbpNumPyPrinter):
@@ -45,19 +49,6 @@ class TorchPrinter(SymbpNumPyPrinter):
         super().__init__(activations)
         self.printmethod = "_torchcode"  # a node's own ``_numpycode`` is NumPy's, not ours
         self._like = None  # the tensor whose dtype an entry-wise formula's numbers take
-
-    @staticmethod
-    def refuse(spec) -> None:
-        """A `SpecError` naming the first layer this backend cannot emit yet: a recurrent one
-        (its BPTT loops live in the NumPy module's templates only)."""
-        for i, layer in enumerate(spec.layers):
-            if layer.kind in ("rnn", "lstm", "gru"):
-                raise SpecError(
-                    f"layers[{i}].type",
-                    f"the torch backend does not support {layer.kind} layers yet; "
-                    "generate this network with --backend numpy",
-                    spec.source,
-                )
 
     def _print(self, expr, **kwargs):
         """A real constant that is not a rational (sqrt(2), pi, E, log(2)) as its float64
@@ -73,6 +64,12 @@ class TorchPrinter(SymbpNumPyPrinter):
             return repr(float(expr))
         return super()._print(expr, **kwargs)
 
+    def _wrap(self, expr):
+        """A row block of a named tensor (``x[0:8]``) is postfix: no parentheses around it."""
+        if isinstance(expr, RowSlice) and isinstance(expr.arg, sp.MatrixSymbol):
+            return self._print(expr)
+        return super()._wrap(expr)
+
     def _cast(self, text: str, arg: str) -> str:
         """`text` cast to the dtype of the tensor `arg`."""
         return f"{_postfix_operand(text)}.to({arg}.dtype)"
@@ -87,10 +84,19 @@ class TorchPrinter(SymbpNumPyPrinter):
             self._like = saved
 
     def _print_Sigma(self, expr):
-        if self.activations[expr.layer].kind == "softmax":
-            return self._print(softmax_form(expr.arg))
-        sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
-        body = stable_form(sigma, t, ACCURACY_PRINTER).subs(t, sp.Symbol(arg))
+        return self.activation_code(self.activations[expr.layer], expr.arg)
+
+    def activation_code(self, activation, arg_expr) -> str:
+        """`activation` (a catalog `Activation`: a layer's sigma, a gate's) entry-wise on
+        `arg_expr`, in the argument's dtype; softmax column by column."""
+        if activation.kind == "softmax":
+            return self._print(softmax_form(arg_expr))
+        if activation.expr in KERNELS:  # one call instead of tanh(u/2)/2 + 1/2
+            return f"{self._fn(KERNELS[activation.expr])}({self._print(arg_expr)})"
+        sigma, arg = activation.expr, self._wrap(arg_expr)
+        body = stable_form(sigma, t, ACCURACY_PRINTER)
+        call = isinstance(body, sp.Function) and body.args == (t,)  # f(u): u needs no parens
+        body = body.subs(t, sp.Symbol(self._print(arg_expr) if call else arg))
         text = self._entrywise(body, arg)
         if not sigma.has(t):  # a constant: one value per entry
             return f"{self._fn('full_like')}({arg}, {text})"
@@ -182,7 +188,19 @@ class TorchPrinter(SymbpNumPyPrinter):
         the rest with tensor methods that torch shares with NumPy."""
         return expr._numpycode(self)
 
+    def _print__Recurrent(self, expr):
+        """The recurrent layers' nodes (a gate's activation, through `activation_code`; a
+        step's row block and stacked blocks; the recurrence,
+        BPTT, the hidden sequence, its last step, its shift): the node's own code, tensor
+        slicing and methods that torch shares with NumPy, and calls of the module's loops
+        (`_recurrence<j>`, `_bptt<j>`, `_shifted`: templates/torch/_recurrent.py.j2)."""
+        return expr._numpycode(self)
+
+    _print_Apply = _print_RowSlice = _print_Blocks = _print__Recurrent
+    _print_Recurrence = _print_Bptt = _print_Hidden = _print_Last = _print_Shifted = (
+        _print__Recurrent
+    )
+
     def _print_ChannelBias(self, expr):
         g = expr.geometry
         return f"{self._fn('repeat_interleave')}({self._print(expr.args[0])}, {g.positions}, dim=0)"
-
