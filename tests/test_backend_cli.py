@@ -217,7 +217,7 @@ def _emits(path, backend: str) -> bool:
     spec = symbp.load_spec(path)
     if backend == "numpy":
         return True
-    return not frozen_layers(spec) and not (backend == "torch" and spec.is_recurrent)
+    return not frozen_layers(spec)
 
 
 @pytest.mark.parametrize("backend", ("numpy", *BACKENDS))
@@ -242,11 +242,12 @@ def test_no_top_level_name_is_defined_twice(backend):
         assert not twice, (path.stem, twice)
 
 
-def test_the_jax_command_line_trains_and_predicts_sequences(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_command_line_trains_and_predicts_sequences(tmp_path, backend):
     """A recurrent network's module: sequences (T, d_0, N) in, every step's outputs
     (T, d_J, N) out, the same as the NumPy module's for the saved params."""
     elman = next(p for p in EXAMPLES if p.stem == "elman")
-    module = _written(tmp_path, elman, "jax")
+    module = _written(tmp_path, elman, backend)
     trained = _run(module, "--epochs", 2, "--save", "p.npz", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     spec = symbp.load_spec(elman)
