@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 import symbp
 from symbp.catalog.activations import Activation
-from symbp.errors import SpecError
 from symbp.output.module import module_source
 from symbp.printing.jax import JaxPrinter
 from symbp.proof.check import load_module, sample_problem
@@ -333,8 +332,10 @@ def test_what_the_jax_backend_cannot_emit_is_refused_in_one_line(
     assert not out.exists()
 
 
-def test_a_custom_activation_with_erf_is_refused():
+def test_a_custom_activation_with_erf_is_emitted_with_jax_lax_erf():
+    """erf (outside jax.numpy) as jax.lax.erf: the derived backward equals jax.grad and the
+    NumPy module's (whose erf is math.erf entry-wise)."""
     gelu = Activation("gelu", formula.parse("t*(1 + erf(t))/2"), source="t*(1 + erf(t))/2")
-    spec = Spec("gelu", 2, (Layer(2, gelu),))
-    with pytest.raises(SpecError, match=r"layers\[0\].*jax backend does not support erf"):
-        module_source(spec, "cmd", backend="jax")
+    spec = Spec("gelu", 2, (Layer(3, gelu, bias=True), Layer(2, "identity")))
+    assert "jax.lax.erf(" in module_source(spec, "cmd", backend="jax")
+    assert_backward_is_derived_and_right(spec, samples=4, seed=1)

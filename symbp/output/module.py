@@ -274,7 +274,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
                 spec.source,
             )
     for i, layer in enumerate(spec.layers):
-        checker = getattr(chosen.printer, "float64_printer", chosen.printer)
+        checker = chosen.printer.accuracy_printer()
         trouble = layer.sigma.source is not None and float64_trouble(layer.sigma, checker)
         if trouble:
             raise SpecError(f"layers[{i}].activation.expr", trouble, spec.source)

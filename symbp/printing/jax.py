@@ -7,13 +7,11 @@ NumPy backend prints it.  The convolution, pooling and recurrence nodes print th
 ``jnp.repeat``, ``jnp.vstack``, row slices) and calls of the module's helpers, which
 templates/jax/_conv.py.j2 and _recurrent.py.j2 define without writing into arrays.
 
-`refuse` states what the JAX backend cannot emit yet (the perceptron rule, erf), as one-line
-errors naming the spec's field.
+`refuse` states what the JAX backend cannot emit (the perceptron rule, whose step has no
+gradient), as a one-line error naming the spec's field.
 """
 
 from __future__ import annotations
-
-import sympy as sp
 
 from ..catalog import activations
 from ..errors import SpecError
@@ -28,6 +26,12 @@ LAYER_KINDS = frozenset(
 
 class JaxPrinter(SymbpNumPyPrinter):
     module = "jnp"  #: ``import jax.numpy as jnp``
+    float64_printer = SymbpNumPyPrinter  #: the same IEEE float64 operations, erf aside
+
+    def _print_erf(self, expr):
+        """``jax.lax.erf``, in the argument's dtype (jax.numpy has no erf); float64 checks
+        evaluate NumPy's spelling (math.erf entry-wise) in its place."""
+        return f"jax.lax.erf({self._print(expr.args[0])})"
 
     def _print_LogSumExp(self, expr):
         return f"jax.nn.logsumexp({self._print(expr.arg)}, axis=0, keepdims=True)"
@@ -40,10 +44,8 @@ class JaxPrinter(SymbpNumPyPrinter):
 
 def refuse(spec) -> None:
     """A `SpecError` naming the first layer of `spec` the JAX backend cannot emit: a kind not in
-    `LAYER_KINDS`, an activation whose derivative is zero almost everywhere
-    (the step: its perceptron rule is no gradient, so no custom_vjp rule), or a custom
-    activation using erf (JAX spells it outside jax.numpy, where symbp's float64 check of the
-    printed formula does not look)."""
+    `LAYER_KINDS` or an activation whose derivative is zero almost everywhere (the step: its
+    perceptron rule is no gradient, so no custom_vjp rule)."""
     for i, layer in enumerate(spec.layers):
         if layer.kind not in LAYER_KINDS:
             raise SpecError(
@@ -59,11 +61,5 @@ def refuse(spec) -> None:
                 "the step's derivative is 0 almost everywhere and the perceptron rule is no "
                 "gradient, so the jax backend has no backward rule for it; "
                 "use --backend numpy or a differentiable activation",
-                spec.source,
-            )
-        if sigma.source is not None and sigma.expr.has(sp.erf):
-            raise SpecError(
-                f"layers[{i}].activation.expr",
-                "the jax backend does not support erf yet; use --backend numpy",
                 spec.source,
             )

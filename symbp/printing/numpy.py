@@ -25,6 +25,14 @@ from .rewrites import fuse_elementwise, softmax_form
 
 class SymbpNumPyPrinter(NumPyPrinter):
     module = "np"  #: the array module's name in printed code (``import numpy as np``)
+    #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
+    #: (`float64.stable_form`); None: this printer's own spelling, evaluated with NumPy
+    float64_printer: type | None = None
+
+    @classmethod
+    def accuracy_printer(cls) -> type:
+        """The printer class whose spelling float64 checks evaluate for this one."""
+        return cls.float64_printer or cls
 
     def __init__(self, activations: dict):
         super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
@@ -128,7 +136,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
         if activation.kind == "softmax":
             return self._print(softmax_form(arg_expr))
         sigma, arg = activation.expr, self._wrap(arg_expr)
-        body = stable_form(sigma, t, type(self)).subs(t, sp.Symbol(arg))
+        body = stable_form(sigma, t, self.accuracy_printer()).subs(t, sp.Symbol(arg))
         text = self._print(body)
         constant = not sigma.has(t)
         mask = sigma.is_Piecewise and all(v.is_Number for v, _ in sigma.args)
@@ -138,7 +146,7 @@ class SymbpNumPyPrinter(NumPyPrinter):
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
-        body = stable_form(expr.function.expr, var, type(self))
+        body = stable_form(expr.function.expr, var, self.accuracy_printer())
         call = isinstance(body, sp.Function) and body.args == (var,)  # f(u): u needs no parens
         arg = self._wrap(expr.arg)
         body = body.subs(var, sp.Symbol(self._print(expr.arg) if call else arg))
