@@ -8,6 +8,7 @@ timing), the same weights and data for all.
     python3 benchmarks/rnn_step.py --threads 1     # every contender on one thread
     python3 benchmarks/rnn_step.py --cells lstm    # only some cells
     python3 benchmarks/rnn_step.py --threads 1 --cpu-time   # on a loaded machine: CPU seconds
+    python3 benchmarks/rnn_step.py --alone         # each contender in a process of its own
 
 The network: input 16, one recurrent layer of 64 units (Elman with tanh, LSTM or GRU, PyTorch's
 formulation), its output read at every step through a dense identity layer of 16 units, the l2
@@ -17,7 +18,10 @@ contender are checked against symbp's in float64 (rtol 1e-8), then the contender
 turn, round after round (interleaved), and the medians are reported.  On a machine shared with
 other work, wall-clock times measure the load as much as the code; with one thread per
 contender, `--cpu-time` times each contender by the CPU time of its process instead (all its
-threads; `time.process_time`), which the other processes' load disturbs far less.
+threads; `time.process_time`), which the other processes' load disturbs far less.  `--alone`
+times each contender in a Python process of its own instead of interleaved in one: as a user's
+training run, with no other contender's allocations in between (which change how the memory
+allocator reuses and returns memory, and so how many pages each step faults in).
 
 Weights: symbp's Wxh1 = weight_ih_l0, Whh1 = weight_hh_l0, b1 = bias_ih_l0 with bias_hh_l0 = 0
 and not trained for rnn and lstm (the same model: symbp's rnn and lstm have one bias), and
@@ -43,6 +47,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -337,14 +342,20 @@ PEERS = (
 )
 
 
-def contenders(kind, module):
-    """name -> a no-argument callable making one float32 training step."""
+def contenders(kind, module, only=None):
+    """name -> a no-argument callable making one float32 training step, for the names in
+    `only` (default: every column; those installed)."""
+    only = COLUMNS if only is None else only
     params, X, Y = problem(module, np.float32)
     fresh = lambda: {k: v.copy() for k, v in params.items()}  # noqa: E731
-    run = module.training(fresh(), X, Y, lr=LR)
-    steps = {"symbp train": lambda: next(run), "symbp step": symbp_step(module, fresh(), X, Y)}
+    steps = {}
+    if "symbp train" in only:
+        run = module.training(fresh(), X, Y, lr=LR)
+        steps["symbp train"] = lambda: next(run)
+    if "symbp step" in only:
+        steps["symbp step"] = symbp_step(module, fresh(), X, Y)
     for name, make in PEERS:
-        made = make(kind, fresh(), X, Y)
+        made = make(kind, fresh(), X, Y) if name in only else None
         if made is not None:
             steps[name] = made[0]
     return steps
@@ -392,6 +403,17 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def alone_us(kind: str, name: str, args) -> float:
+    """The median µs per step of contender `name` timed in a Python process of its own (this
+    script again, with --contender): no other contender's allocations in between, as a user's
+    training run has none."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--cells", kind, "--contender", name]
+    command += ["--threads", str(THREADS)] + (["--cpu-time"] if args.cpu_time else [])
+    command += ["--quick"] if args.quick else []
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(run.stdout.split()[-1])  # nan: not installed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run, noisier")
@@ -404,6 +426,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="time by CPU time of the process (needs --threads 1)",
     )
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="time every contender in a process of its own, one after the other",
+    )
+    parser.add_argument("--contender", help=argparse.SUPPRESS)  # --alone's child: time this one
     args = parser.parse_args(argv)
     if args.cpu_time and THREADS != 1:
         parser.error("--cpu-time: give --threads 1 as well (CPU time adds up every thread)")
@@ -414,14 +442,23 @@ def main(argv=None) -> int:
         if kind not in CELLS:
             parser.error(f"--cells: {kind!r} is not one of {', '.join(CELLS)}")
         module = load_module(module_source(spec(kind)), f"{kind}_bench")
+        if args.contender:  # --alone's child: one contender, its median on stdout
+            step = contenders(kind, module, only=(args.contender,))
+            print(median_us(step, rounds, budget, clock).get(args.contender, float("nan")))
+            return 0
         checked = check_gradients(kind, module)
+        if args.alone:
+            times = {name: alone_us(kind, name, args) for name in COLUMNS}
+            results[kind] = {name: us for name, us in times.items() if us == us}  # not nan
+            continue
         print(f"{kind}: gradients of {', '.join(checked) or 'no peer'} agree with symbp's "
               "(float64, rtol 1e-8)", file=sys.stderr)  # fmt: skip
         results[kind] = median_us(contenders(kind, module), rounds, budget, clock)
+    how = "each contender alone in its own process" if args.alone else "interleaved"
     print(
         f"Median {'CPU' if args.cpu_time else 'wall-clock'} time per training step (T = {STEPS}, "
         f"input {INPUT}, hidden {HIDDEN}, output {OUTPUT} at every step, batch {BATCH}, float32), "
-        f"{rounds} interleaved rounds, {THREADS} thread(s) per contender on {os.cpu_count()} "
+        f"{rounds} {how} rounds, {THREADS} thread(s) per contender on {os.cpu_count()} "
         "cores.\n"
     )
     print(table(results))

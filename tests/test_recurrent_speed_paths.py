@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +196,45 @@ def test_emitted_loops_pass_ruff_check(tmp_path):
         text=True,
     )
     assert run.returncode == 0, run.stdout
+
+
+@pytest.mark.parametrize("kind", CELLS)
+def test_a_dropped_trace_and_delta_are_reused(kind):
+    """`_returned`: the trace and Delta of a call whose caller dropped them (no name, no view)
+    are the next call's, written into the same memory; the results stay those of new arrays."""
+    module = module_for(spec_of(kind))
+    params, X, _ = problem(module, "sequence", seed=10)
+    S1 = module._forward(params, X)[2]  # nothing else of the call kept (Z1 is a view)
+    Zeta = np.ones((H, S1.shape[1]))
+    trace, delta = weakref.ref(S1), weakref.ref(module._bptt1(Zeta, S1, params["Whh1"], T))
+    del S1
+    other, X2, _ = problem(module, "sequence", seed=11)
+    S2 = module._forward(other, X2)[2]
+    assert S2 is trace()  # the same array, dropped by its first caller, used again
+    Delta2 = module._bptt1(Zeta, S2, other["Whh1"], T)
+    assert Delta2 is delta()
+    fresh = module_for(spec_of(kind))  # another module object: its own workspace
+    expected = fresh._forward(other, X2)[2]
+    np.testing.assert_array_equal(S2, expected)
+    np.testing.assert_array_equal(Delta2, fresh._bptt1(Zeta, expected, other["Whh1"], T))
+
+
+@pytest.mark.parametrize("kind", CELLS)
+def test_a_view_kept_by_the_caller_is_never_overwritten(kind):
+    """A view of a returned trace (the hidden states Z1 = S1[:H] that `forward` returns) or of
+    Delta keeps the array its caller's: later calls write elsewhere."""
+    module = module_for(spec_of(kind))
+    params, X, _ = problem(module, "sequence", seed=12)
+    hidden = module.forward(params, X)[1]  # a view of the trace; the trace has no name
+    Zeta = np.ones((H, hidden.shape[1]))
+    S1 = module._forward(params, X)[2]  # nothing else of the call kept (Z1 is a view)
+    block = module._bptt1(Zeta, S1, params["Whh1"], T)[:H]
+    kept = hidden.copy(), block.copy()
+    del S1
+    other, X2, _ = problem(module, "sequence", seed=13)
+    for _ in range(2):
+        S2 = module._forward(other, X2)[2]
+        module._bptt1(2 * Zeta, S2, other["Whh1"], T)
+        del S2
+    np.testing.assert_array_equal(hidden, kept[0])
+    np.testing.assert_array_equal(block, kept[1])
