@@ -368,7 +368,7 @@ def test_custom_activations_and_derivatives_print_for_torch_as_numpy_computes_th
 DDP_STEPS, DDP_LR, DDP_SAMPLES = 3, 0.1, 8
 
 #: The ranks' module (torch and the emitted module only, so that each spawned rank starts
-#: fast): each rank trains on its half of the columns of X, Y; DDP averages the ranks'
+#: fast): each rank trains on its half of the samples of X, Y; DDP averages the ranks'
 #: gradients, so with the mean reduction each step is the whole batch's step.
 DDP_WORKER = """
 import importlib.util
@@ -392,11 +392,11 @@ def worker(rank, world, path, X, Y, out, port, steps, lr):
     try:
         network = torch.nn.parallel.DistributedDataParallel(load(path).Network(seed=0))
         optimizer = torch.optim.SGD(network.parameters(), lr=lr)
-        share = X.shape[1] // world
-        columns = slice(rank * share, (rank + 1) * share)
+        share = X.shape[-1] // world
+        samples = slice(rank * share, (rank + 1) * share)  # the last axis: (d, N) or (T, d, N)
         for _ in range(steps):
             optimizer.zero_grad()
-            network(X[:, columns], Y[:, columns]).backward()
+            network(X[..., samples], Y[..., samples]).backward()
             optimizer.step()
         torch.save(dict(network.module.named_parameters()), out.format(rank=rank))
     finally:
@@ -410,10 +410,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_distributed_data_parallel_equals_one_process_on_the_whole_batch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["weight_decay", "lstm_classifier"])  # decay; sequences
+def test_distributed_data_parallel_equals_one_process_on_the_whole_batch(
+    name, tmp_path, monkeypatch
+):
     if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
         pytest.skip("this torch build has no gloo distributed backend")
-    spec = symbp.load_spec(ROOT / "examples" / "weight_decay.toml")  # mean reduction, decay
+    spec = symbp.load_spec(ROOT / "examples" / f"{name}.toml")
     assert spec.reduction == "mean"
     module = torch_module(spec)
     _, X, Y = problem(spec, module, samples=DDP_SAMPLES)
@@ -431,8 +434,8 @@ def test_distributed_data_parallel_equals_one_process_on_the_whole_batch(tmp_pat
     for key in whole:
         assert torch.equal(ranks[0][key], ranks[1][key]), key
     assert_close(ranks[0], whole, 1e-12)
-    start = module.init_params(seed=0)
-    assert not torch.allclose(ranks[0]["W1"], start["W1"])  # the steps moved the weights
+    start, key = module.init_params(seed=0), next(iter(module.PARAM_SHAPES))
+    assert not torch.allclose(ranks[0][key], start[key])  # the steps moved the weights
 
 
 # refusals, the command line, the emitted text
