@@ -26,6 +26,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..catalog.activations import t
 from ..errors import SpecError
+from ..graph.nodes import Elementwise
 from .float64 import stable_form
 from .numpy import SymbpNumPyPrinter, _postfix_operand
 from .rewrites import softmax_form
@@ -33,11 +34,19 @@ from .rewrites import softmax_form
 #: whose float64 evaluation decides which stable form this backend prints
 ACCURACY_PRINTER = SymbpNumPyPrinter
 
+#: activations (their SymPy formula in t, compared structurally) that one torch function
+#: computes: printed as that call instead of a stable form of several operations; each is
+#: checked against SymPy's 50-digit values on float64.GRID (tests/test_backend_torch.py)
+DIRECT = {1 / (1 + sp.exp(-t)): "sigmoid", sp.tanh(t): "tanh"}
+
 
 class TorchPrinter(SymbpNumPyPrinter):
     """Formulas as PyTorch expressions on tensors (``import torch``)."""
 
     module = "torch"
+    #: the module substitutes a backward definition read once into its reader (`inlined`), so
+    #: that a delta's product with an indicator is one expression (`_print_HadamardProduct`)
+    inline_single_use = True
     #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
     float64_printer = ACCURACY_PRINTER
 
@@ -90,6 +99,8 @@ class TorchPrinter(SymbpNumPyPrinter):
         if self.activations[expr.layer].kind == "softmax":
             return self._print(softmax_form(expr.arg))
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
+        if sigma in DIRECT:  # one kernel: torch.sigmoid(U1)
+            return f"{self._fn(DIRECT[sigma])}({self._print(expr.arg)})"
         body = stable_form(sigma, t, ACCURACY_PRINTER).subs(t, sp.Symbol(arg))
         text = self._entrywise(body, arg)
         if not sigma.has(t):  # a constant: one value per entry
@@ -104,6 +115,85 @@ class TorchPrinter(SymbpNumPyPrinter):
         arg = self._wrap(expr.arg)
         body = body.subs(var, sp.Symbol(self._print(expr.arg) if call else arg))
         return self._entrywise(body, arg)
+
+    def _print_Integer(self, expr):
+        """A float literal (``2.0``): torch converts a Python int next to a floating tensor on
+        every call (a dtype cast), a float it does not; exact below 2**53, where the int stays."""
+        n = int(expr)
+        return repr(float(n)) if abs(n) < 2**53 else str(n)
+
+    def _print_OneMatrix(self, expr):
+        return "1.0"  # a matrix of ones next to a tensor: the number, broadcast
+
+    def _print_MatAdd(self, expr):
+        """A product plus a broadcast bias column, A B + b 1^T, as ``torch.addmm(b, A, B)``: one
+        call adding b to the product (the other terms, if any, added after)."""
+        terms = list(expr.args)
+        bias = next((a for a in terms if _broadcast_column(a) is not None), None)
+        product = next((a for a in terms if _plain_product(a)), None)
+        if bias is None or product is None:
+            return super()._print_MatAdd(expr)
+        a, b = product.args
+        column = _broadcast_column(bias)
+        text = f"{self._fn('addmm')}({self._print(column)}, {self._print(a)}, {self._print(b)})"
+        for term in terms:
+            if term is bias or term is product:
+                continue
+            negative = term.could_extract_minus_sign()
+            text += f" - {self._print(-term)}" if negative else f" + {self._print(term)}"
+        return text
+
+    def _print_MatMul(self, expr):
+        """A product whose scalar coefficient holds a runtime scalar (the seed grad_f, a 0-dim
+        tensor) as the matrix times one scalar, ``M * (grad_f * (2.0 / N))``: the coefficients
+        of nested products and Hadamard factors gathered, their Python numbers into one float,
+        so that the matrix is multiplied once.  Other products as NumPy spells them."""
+        scalar, factors = self._scaled(expr)
+        runtime = [f for f in sp.Mul.make_args(scalar) if _runtime_scalar(f)]
+        if not runtime:
+            return super()._print_MatMul(expr)
+        numbers = sp.Mul(*(f for f in sp.Mul.make_args(scalar) if not _runtime_scalar(f)))
+        coeff = self.parenthesize(sp.Mul(*runtime), PRECEDENCE["Mul"], strict=True)
+        if numbers != 1:  # one Python float: (2.0 / N)
+            text = self._print(numbers)
+            coeff += f" * {text}" if numbers.is_Number else f" * ({text})"
+        if len(factors) > 1:
+            body = self._print_HadamardProduct(sp.HadamardProduct(*factors))
+        else:
+            body = self._wrap(factors[0])
+        return f"{body} * ({coeff})"
+
+    def _scaled(self, expr) -> tuple[sp.Expr, list]:
+        """(c, [M_1, ...]) with `expr` = c (M_1 * M_2 ...), * the Hadamard product: the scalar
+        coefficients of a product of one matrix and of Hadamard factors, gathered."""
+        if isinstance(expr, sp.MatMul):
+            coeff, matrices = expr.as_coeff_matrices()
+            if len(matrices) != 1:
+                return coeff, [sp.MatMul(*matrices)] if len(matrices) > 1 else []
+            inner, factors = self._scaled(matrices[0])
+            return coeff * inner, factors
+        if isinstance(expr, sp.HadamardProduct):
+            coeff, factors = sp.S.One, []
+            for arg in expr.args:
+                c, fs = self._scaled(arg)
+                coeff, factors = coeff * c, factors + fs
+            return coeff, factors
+        return sp.S.One, [expr]
+
+    def _print_HadamardProduct(self, expr):
+        """G * [U > c] (an indicator of a comparison with a number) as ATen's masking kernel
+        ``torch.ops.aten.threshold_backward(G, U, c)``, which computes exactly that product
+        (0 where U <= c, else G) in one pass; a bool mask times a float tensor costs a cast of
+        every entry.  Other products joined by ``*``."""
+        for i, arg in enumerate(expr.args):
+            bound = _above(arg)
+            if bound is None:
+                continue
+            rest = expr.args[:i] + expr.args[i + 1 :]
+            grad = self._print(rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest))
+            u, c = (self._print(x) for x in bound)
+            return f"{self._fn('ops.aten.threshold_backward')}({grad}, {u}, {c})"
+        return super()._print_HadamardProduct(expr)
 
     def _print_Piecewise(self, expr):
         """``torch.where``; when every branch is a number, the last (the else branch) as a
@@ -147,6 +237,10 @@ class TorchPrinter(SymbpNumPyPrinter):
     def _print_Pow(self, expr, rational=False):
         """A square root as ``x ** 0.5``, which a tensor and a Python float (a step size, a
         schedule's k) both take; torch.sqrt takes tensors only."""
+        if expr.exp.is_Integer and expr.exp > 0:  # x**2: an int exponent (no float pow)
+            left = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+            hug = re.fullmatch(r"[A-Za-z0-9_.]+", left)
+            return f"{left}**{int(expr.exp)}" if hug else f"{left} ** {int(expr.exp)}"
         if expr.exp != sp.S.Half:
             return super()._print_Pow(expr, rational)
         left = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True)
@@ -179,6 +273,45 @@ class TorchPrinter(SymbpNumPyPrinter):
     def _print_ChannelBias(self, expr):
         g = expr.geometry
         return f"{self._fn('repeat_interleave')}({self._print(expr.args[0])}, {g.positions}, dim=0)"
+
+
+def _runtime_scalar(factor) -> bool:
+    """Whether a scalar factor is known only at run time (a 0-dim tensor such as grad_f): it
+    has a symbol that is not an integer (N and T, integers, are Python ints of the shapes)."""
+    return any(not s.is_integer for s in factor.free_symbols)
+
+
+def _broadcast_column(term):
+    """b for a term b 1^T (a column broadcast over the samples), else None."""
+    if isinstance(term, sp.MatMul) and len(term.args) == 2:
+        b, ones = term.args
+        if isinstance(ones, sp.OneMatrix) and ones.shape[0] == 1 and b.shape[1] == 1:
+            return b
+    return None
+
+
+def _plain_product(term) -> bool:
+    """Whether `term` is a product A B of two matrices with no coefficient and no ones."""
+    return (
+        isinstance(term, sp.MatMul)
+        and len(term.args) == 2
+        and all(a.is_Matrix and not isinstance(a, sp.OneMatrix) for a in term.args)
+    )
+
+
+def _above(factor):
+    """(U, c) when `factor` is the indicator [U > c] of a matrix U and a number c, else None."""
+    if not isinstance(factor, Elementwise):
+        return None
+    var, body = factor.function.variables[0], factor.function.expr
+    if not isinstance(body, sp.Piecewise) or len(body.args) != 2:
+        return None
+    (one, relation), (zero, otherwise) = body.args
+    if (one, zero, otherwise) != (1, 0, sp.true) or not isinstance(relation, sp.StrictGreaterThan):
+        return None
+    if relation.lhs != var or not relation.rhs.is_number:
+        return None
+    return factor.arg, relation.rhs
 
 
 class Unsupported(SpecError):
