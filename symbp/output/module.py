@@ -227,13 +227,13 @@ def param_layers(batch) -> dict[str, int]:
     return {p.key: int(naming.split(p.symbol.name)[1]) for p in batch.graph.params}
 
 
-def inlined(lines: list, readers) -> list:
-    """`lines` ((lhs, rhs) definitions in order) with each definition that one later line reads
-    exactly once, and nothing in `readers` (the gradients) reads, substituted into that line
-    and dropped: the same formulas in fewer statements."""
+def inlined(lines: list, readers, which) -> list:
+    """`lines` ((lhs, rhs) definitions in order) with each definition whose rhs `which` accepts,
+    that one later line reads exactly once and nothing in `readers` (the gradients) reads,
+    substituted into that line and dropped: the same formulas in fewer statements."""
     out = dict(lines)
     for lhs in list(out):
-        if any(r.has(lhs) for r in readers):
+        if not which(out[lhs]) or any(r.has(lhs) for r in readers):
             continue
         uses = [k for k, r in out.items() if r.has(lhs)]
         if len(uses) == 1 and sum(x == lhs for x in sp.preorder_traversal(out[uses[0]])) == 1:
@@ -241,18 +241,16 @@ def inlined(lines: list, readers) -> list:
     return list(out.items())
 
 
-def seeded_context(
-    plan, printed, params: list[dict], names: list[str], shapes: dict, inline: bool = False
-):
+def seeded_context(plan, printed, params: list[dict], names: list[str], shapes: dict, inline=None):
     """The backward pass of a framework's autograd function (torch.autograd.Function's backward,
     jax.custom_vjp's bwd), printed: `descent`'s plan with its SGD factor c = -lr replaced by the
     incoming gradient grad_f, so that grad_f and the sample average ride on the output delta and
-    each gradient comes out as grad_f·∂f/∂θ; `inline`: single-use definitions substituted
-    (`inlined`).  None without a plan."""
+    each gradient comes out as grad_f·∂f/∂θ; the definitions `inline` accepts substituted
+    into their reader (`inlined`).  None without a plan."""
     if plan is None:
         return None
     seed = {optimizers.CODE_NAMES[optimizers.alpha]: -sp.Symbol("grad_f")}
-    lines = inlined(plan.backward, plan.increments.values()) if inline else plan.backward
+    lines = inlined(plan.backward, plan.increments.values(), inline) if inline else plan.backward
     backward = [(lhs.name, printed(rhs.xreplace(seed))) for lhs, rhs in lines]
     grads = [
         (key, _reshaped(printed(g.xreplace(seed)), shapes[key]))
@@ -331,8 +329,8 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         }
         for p in batch.graph.params
     ]
-    inline = getattr(chosen.printer, "inline_single_use", False)
-    lines = inlined(batch.backward, batch.gradients.values()) if inline else batch.backward
+    inline = getattr(chosen.printer, "inlines", None)  # which definitions a backend inlines
+    lines = inlined(batch.backward, batch.gradients.values(), inline) if inline else batch.backward
     backward = [(lhs.name, printed(rhs)) for lhs, rhs in lines]
     summary = ", ".join(
         [f"{_shape_text(spec.shapes[0])} (input)"]

@@ -44,9 +44,14 @@ class TorchPrinter(SymbpNumPyPrinter):
     """Formulas as PyTorch expressions on tensors (``import torch``)."""
 
     module = "torch"
-    #: the module substitutes a backward definition read once into its reader (`inlined`), so
-    #: that a delta's product with an indicator is one expression (`_print_HadamardProduct`)
-    inline_single_use = True
+
+    @staticmethod
+    def inlines(rhs) -> bool:
+        """Whether the module substitutes a backward definition `rhs` read once into its reader
+        (`module.inlined`): an indicator [U > c], whose product with a delta prints as one
+        masking call (`_print_HadamardProduct`)."""
+        return _above(rhs) is not None
+
     #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
     float64_printer = ACCURACY_PRINTER
 
@@ -54,6 +59,7 @@ class TorchPrinter(SymbpNumPyPrinter):
         super().__init__(activations)
         self.printmethod = "_torchcode"  # a node's own ``_numpycode`` is NumPy's, not ours
         self._like = None  # the tensor whose dtype an entry-wise formula's numbers take
+        self._in_matrix = False  # printing inside a matrix (tensor) formula
 
     @staticmethod
     def refuse(spec) -> None:
@@ -80,7 +86,13 @@ class TorchPrinter(SymbpNumPyPrinter):
             and expr.is_real
         ):
             return repr(float(expr))
-        return super()._print(expr, **kwargs)
+        if self._in_matrix or not getattr(expr, "is_Matrix", False):
+            return super()._print(expr, **kwargs)
+        self._in_matrix = True
+        try:
+            return super()._print(expr, **kwargs)
+        finally:
+            self._in_matrix = False
 
     def _cast(self, text: str, arg: str) -> str:
         """`text` cast to the dtype of the tensor `arg`."""
@@ -117,10 +129,12 @@ class TorchPrinter(SymbpNumPyPrinter):
         return self._entrywise(body, arg)
 
     def _print_Integer(self, expr):
-        """A float literal (``2.0``): torch converts a Python int next to a floating tensor on
-        every call (a dtype cast), a float it does not; exact below 2**53, where the int stays."""
+        """In a tensor formula, a float literal (``2.0``): torch converts a Python int next to
+        a floating tensor on every call (a dtype cast), a float it does not; exact below 2**53.
+        Elsewhere (Python numbers: a schedule of the step count k) the int."""
         n = int(expr)
-        return repr(float(n)) if abs(n) < 2**53 else str(n)
+        tensor = self._in_matrix or self._like is not None
+        return repr(float(n)) if tensor and abs(n) < 2**53 else str(n)
 
     def _print_OneMatrix(self, expr):
         return "1.0"  # a matrix of ones next to a tensor: the number, broadcast
