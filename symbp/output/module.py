@@ -257,12 +257,18 @@ def seeded_context(plan, printed, params: list[dict], names: list[str], shapes: 
         for key, g in plan.increments.items()
     ]
     used = identifiers(*(c for _, c in backward + grads))
+    order = {p["key"]: i for i, p in enumerate(params)}
+    read = [p for p in params if p["key"] in used]
+    inputs = [n for n in names if n in used]
     return {
         "backward": backward,
-        "gradients": grads,
+        "gradients": sorted(grads, key=lambda pair: order[pair[0]]),  # PARAM_SHAPES' order
         "uses_n": "N" in used,
         "unpacked": ", ".join(n if n in used else "_" for n in names),
-        "params": [p for p in params if p["key"] in used],
+        "params": read,
+        # what the backward reads, saved by the forward: Y, the params' bindings, intermediates
+        "arguments": ["Y"] * ("Y" in used) + [p["key"] for p in read] + inputs,
+        "saved": ["Y"] * ("Y" in used) + [p["bind"] for p in read] + inputs,
     }
 
 
