@@ -10,6 +10,12 @@ a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts
 ``.to(dtype)``; a number such as sqrt(2) is printed as its float64 value; a channel's bias is
 repeated with ``torch.repeat_interleave``.
 
+Spellings for speed (each torch call dispatches from Python, so fewer calls are faster): softmax,
+sigmoid and tanh as one call each (`DIRECT`); A B + b 1^T as ``torch.addmm``; integers next to
+tensors as float literals; a scalar coefficient with the runtime seed grad_f as one factor
+(`_print_MatMul`); a delta times an indicator [U > c] as one masking call
+(`_print_HadamardProduct`).
+
 Which exact form of an element-wise formula is printed (`float64.stable_form`) is decided by
 evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
 float64 operations in both libraries.  Convolution and pooling nodes print their own code, which
@@ -26,10 +32,9 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..catalog.activations import t
 from ..errors import SpecError
-from ..graph.nodes import Elementwise
+from ..graph.nodes import Elementwise, LogSumExp
 from .float64 import stable_form
 from .numpy import SymbpNumPyPrinter, _postfix_operand
-from .rewrites import softmax_form
 
 #: whose float64 evaluation decides which stable form this backend prints
 ACCURACY_PRINTER = SymbpNumPyPrinter
@@ -94,6 +99,12 @@ class TorchPrinter(SymbpNumPyPrinter):
         finally:
             self._in_matrix = False
 
+    def _wrap(self, expr):
+        """As NumPy's, and a single call (``torch.log_softmax(U3, dim=0)``) unparenthesised."""
+        text = super()._wrap(expr)
+        inner = text[1:-1] if text.startswith("(") and text.endswith(")") else None
+        return inner if inner is not None and _postfix_operand(inner) == inner else text
+
     def _cast(self, text: str, arg: str) -> str:
         """`text` cast to the dtype of the tensor `arg`."""
         return f"{_postfix_operand(text)}.to({arg}.dtype)"
@@ -108,8 +119,8 @@ class TorchPrinter(SymbpNumPyPrinter):
             self._like = saved
 
     def _print_Sigma(self, expr):
-        if self.activations[expr.layer].kind == "softmax":
-            return self._print(softmax_form(expr.arg))
+        if self.activations[expr.layer].kind == "softmax":  # each column: exp(u - max) / sum
+            return f"{self._fn('softmax')}({self._print(expr.arg)}, dim=0)"
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
         if sigma in DIRECT:  # one kernel: torch.sigmoid(U1)
             return f"{self._fn(DIRECT[sigma])}({self._print(expr.arg)})"
@@ -141,8 +152,12 @@ class TorchPrinter(SymbpNumPyPrinter):
 
     def _print_MatAdd(self, expr):
         """A product plus a broadcast bias column, A B + b 1^T, as ``torch.addmm(b, A, B)``: one
-        call adding b to the product (the other terms, if any, added after)."""
+        call adding b to the product (the other terms, if any, added after); U - lse(U) (each
+        column's log-softmax) as ``torch.log_softmax(U, dim=0)``."""
         terms = list(expr.args)
+        if len(terms) == 2 and any(-a == LogSumExp(b) for a, b in (terms, terms[::-1])):
+            u = next(b for a, b in (terms, terms[::-1]) if -a == LogSumExp(b))
+            return f"{self._fn('log_softmax')}({self._print(u)}, dim=0)"
         bias = next((a for a in terms if _broadcast_column(a) is not None), None)
         product = next((a for a in terms if _plain_product(a)), None)
         if bias is None or product is None:
@@ -165,6 +180,9 @@ class TorchPrinter(SymbpNumPyPrinter):
         scalar, factors = self._scaled(expr)
         runtime = [f for f in sp.Mul.make_args(scalar) if _runtime_scalar(f)]
         if not runtime:
+            coeff, matrices = expr.as_coeff_matrices()
+            if coeff == -1:  # -M: a negation, not a product with a wrapped number
+                return "-" + self._wrap(sp.MatMul(*matrices) if len(matrices) > 1 else matrices[0])
             return super()._print_MatMul(expr)
         numbers = sp.Mul(*(f for f in sp.Mul.make_args(scalar) if not _runtime_scalar(f)))
         coeff = self.parenthesize(sp.Mul(*runtime), PRECEDENCE["Mul"], strict=True)
@@ -193,6 +211,11 @@ class TorchPrinter(SymbpNumPyPrinter):
                 coeff, factors = coeff * c, factors + fs
             return coeff, factors
         return sp.S.One, [expr]
+
+    def _print_HadamardPower(self, expr):
+        if expr.exp == 2:  # one call, not Tensor.__pow__'s Python wrapper
+            return f"{_postfix_operand(self._print(expr.base))}.square()"
+        return super()._print_HadamardPower(expr)
 
     def _print_HadamardProduct(self, expr):
         """G * [U > c] (an indicator of a comparison with a number) as ATen's masking kernel
@@ -251,6 +274,9 @@ class TorchPrinter(SymbpNumPyPrinter):
     def _print_Pow(self, expr, rational=False):
         """A square root as ``x ** 0.5``, which a tensor and a Python float (a step size, a
         schedule's k) both take; torch.sqrt takes tensors only."""
+        tensor = (self._in_matrix or self._like is not None) and expr.base.free_symbols
+        if expr.exp == 2 and tensor:  # a tensor's square: one call, not Tensor.__pow__'s wrapper
+            return f"{_postfix_operand(self._print(expr.base))}.square()"
         if expr.exp.is_Integer and expr.exp > 0:  # x**2: an int exponent (no float pow)
             left = self.parenthesize(expr.base, PRECEDENCE["Pow"])
             hug = re.fullmatch(r"[A-Za-z0-9_.]+", left)
