@@ -11,7 +11,7 @@ a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts
 repeated with ``torch.repeat_interleave``.
 
 Spellings for speed (each torch call dispatches from Python, so fewer calls are faster): softmax,
-sigmoid and tanh as one call each (`DIRECT`); A B + b 1^T as ``torch.addmm``; integers next to
+sigmoid, tanh and softplus as one call each (`DIRECT`); A B + b 1^T as ``torch.addmm``; integers next to
 tensors as float literals; a scalar coefficient with the runtime seed grad_f as one factor
 (`_print_MatMul`); a delta times an indicator [U > c] as one masking call
 (`_print_HadamardProduct`).
@@ -39,10 +39,24 @@ from .numpy import SymbpNumPyPrinter, _postfix_operand
 #: whose float64 evaluation decides which stable form this backend prints
 ACCURACY_PRINTER = SymbpNumPyPrinter
 
-#: activations (their SymPy formula in t, compared structurally) that one torch function
-#: computes: printed as that call instead of a stable form of several operations; each is
-#: checked against SymPy's 50-digit values on float64.GRID (tests/test_backend_torch.py)
-DIRECT = {1 / (1 + sp.exp(-t)): "sigmoid", sp.tanh(t): "tanh"}
+#: entry-wise formulas in t (compared structurally) that one torch function computes, as
+#: format strings of their argument u (a name): printed as that call instead of a stable form
+#: of several operations; each is checked against SymPy's 50-digit values on float64.GRID
+#: (tests/test_backend_torch.py)
+DIRECT = {
+    1 / (1 + sp.exp(-t)): "torch.sigmoid({u})",
+    sp.tanh(t): "torch.tanh({u})",
+    sp.log(sp.exp(t) + 1): "torch.logaddexp({u}, {u}.new_zeros(()))",  # max(u,0) + log1p(e^-|u|)
+}
+
+
+def direct(body, var, arg: str) -> str | None:
+    """The one torch call computing `body` (a formula in `var`) at the tensor named `arg`
+    (`DIRECT`), or None."""
+    form = DIRECT.get(body.xreplace({var: t}))
+    if form is None or not re.fullmatch(r"[A-Za-z_]\w*", arg):
+        return None
+    return form.format(u=arg)
 
 
 class TorchPrinter(SymbpNumPyPrinter):
@@ -122,8 +136,8 @@ class TorchPrinter(SymbpNumPyPrinter):
         if self.activations[expr.layer].kind == "softmax":  # each column: exp(u - max) / sum
             return f"{self._fn('softmax')}({self._print(expr.arg)}, dim=0)"
         sigma, arg = self.activations[expr.layer].expr, self._wrap(expr.arg)
-        if sigma in DIRECT:  # one kernel: torch.sigmoid(U1)
-            return f"{self._fn(DIRECT[sigma])}({self._print(expr.arg)})"
+        if direct(sigma, t, arg):  # one kernel: torch.sigmoid(U1)
+            return direct(sigma, t, arg)
         body = stable_form(sigma, t, ACCURACY_PRINTER).subs(t, sp.Symbol(arg))
         text = self._entrywise(body, arg)
         if not sigma.has(t):  # a constant: one value per entry
@@ -133,6 +147,8 @@ class TorchPrinter(SymbpNumPyPrinter):
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
+        if direct(expr.function.expr, var, self._wrap(expr.arg)):
+            return direct(expr.function.expr, var, self._wrap(expr.arg))
         body = stable_form(expr.function.expr, var, ACCURACY_PRINTER)
         call = isinstance(body, sp.Function) and body.args == (var,)  # f(u): u needs no parens
         arg = self._wrap(expr.arg)
