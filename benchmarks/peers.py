@@ -6,8 +6,11 @@ practical ceiling.
     python3 benchmarks/peers.py --quick    # a short run (a few seconds): the same table, noisier
     python3 benchmarks/peers.py --threads 1 --cpu-clock   # CPU time: steadier on a shared machine
 
-Every configuration is an l2 network with biases, objective (1/N)‖Y − Z_J‖²_F, the same data and
-initial weights for every contender.  Before timing, the gradients of every contender are
+Every configuration is a network with biases, the same data and initial weights for every
+contender; the objective is (1/N)‖Y − Z_J‖²_F, or, where the derivation simplifies the output
+delta to (Z_J − Y)/N, softmax with cross-entropy (one-hot targets) or sigmoid with binary
+cross-entropy (0/1 targets), which PyTorch and JAX compute from the logits with their fused
+log-softmax / log-sigmoid losses.  Before timing, the gradients of every contender are
 checked against symbp's at the initial weights.  Contenders:
 
 - symbp `train`: one epoch of the emitted `training` generator with full-batch GD (one step and
@@ -82,13 +85,23 @@ class Config:
     activations: tuple[str, ...]  #: one per layer
     batch: int
     dtype: type
+    loss: str = "l2"  #: or "cross_entropy" (softmax output), "binary_cross_entropy" (sigmoid)
 
     def spec(self) -> Spec:
         layers = tuple(
             Layer(units, act, True)
             for units, act in zip(self.widths[1:], self.activations, strict=True)
         )
-        return Spec("bench", self.widths[0], layers)
+        return Spec("bench", self.widths[0], layers, loss=self.loss)
+
+    def targets(self, rng) -> np.ndarray:
+        """Y (d_J, batch): normal (l2), one-hot columns (cross-entropy), 0/1 (binary)."""
+        shape = (self.widths[-1], self.batch)
+        if self.loss == "cross_entropy":
+            return np.eye(shape[0], dtype=self.dtype)[:, rng.integers(0, shape[0], shape[1])]
+        if self.loss == "binary_cross_entropy":
+            return rng.integers(0, 2, shape).astype(self.dtype)
+        return rng.standard_normal(shape).astype(self.dtype)
 
 
 CONFIGS = (
@@ -97,6 +110,9 @@ CONFIGS = (
     Config("64-32-32-10 tanh, batch 32, float32", (64, 32, 32, 10), ("tanh", "tanh", "identity"), 32, np.float32),
     Config("784-256-256-10 relu, batch 128, float32", (784, 256, 256, 10), ("relu", "relu", "identity"), 128, np.float32),
     Config("20 layers of 64 tanh, batch 64, float32", (64,) * 21, ("tanh",) * 20, 64, np.float32),
+    Config("64-32-32-10 tanh, softmax + cross-entropy, batch 32, float32", (64, 32, 32, 10), ("tanh", "tanh", "softmax"), 32, np.float32, "cross_entropy"),
+    Config("64-32-32-1 tanh, sigmoid + binary cross-entropy, batch 32, float32", (64, 32, 32, 1), ("tanh", "tanh", "sigmoid"), 32, np.float32, "binary_cross_entropy"),
+    Config("784-256-256-10 relu, softmax + cross-entropy, batch 128, float32", (784, 256, 256, 10), ("relu", "relu", "softmax"), 128, np.float32, "cross_entropy"),
 )  # fmt: skip
 
 _NUMPY_ACT = {
@@ -104,19 +120,26 @@ _NUMPY_ACT = {
     "tanh": (np.tanh, lambda z: 1 - z * z),
     "relu": (lambda u: np.maximum(u, 0), lambda z: (z > 0).astype(z.dtype)),
     "identity": (lambda u: u, None),
+    "softmax": (lambda u: _softmax(u), None),  # only as the output of cross-entropy
 }
 
 
-def handwritten_step(params, X, Y, lr, activations):
-    """Textbook backprop written by hand, allocating as it goes; returns the gradients."""
+def _softmax(u):
+    e = np.exp(u - u.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def handwritten_step(params, X, Y, lr, activations, loss="l2"):
+    """Textbook backprop written by hand, allocating as it goes; returns the gradients.  With
+    cross-entropy (softmax) or binary cross-entropy (sigmoid) the output delta is (Z_J - Y)/N."""
     J, N = len(activations), X.shape[1]
     zs = [X]
     for j in range(1, J + 1):
         zs.append(_NUMPY_ACT[activations[j - 1]][0](params[f"W{j}"] @ zs[-1] + params[f"b{j}"]))
-    delta, grads = 2 * (zs[-1] - Y) / N, {}
+    delta, grads = (2 if loss == "l2" else 1) * (zs[-1] - Y) / N, {}
     for j in range(J, 0, -1):
         derivative = _NUMPY_ACT[activations[j - 1]][1]
-        if derivative is not None:
+        if derivative is not None and (j < J or loss == "l2"):
             delta = delta * derivative(zs[j])
         grads[f"W{j}"], grads[f"b{j}"] = delta @ zs[j - 1].T, delta.sum(axis=1, keepdims=True)
         if j > 1:
@@ -150,10 +173,11 @@ def gemm_work(params, X, J):
     return work
 
 
-def torch_contender(params, X, Y, activations):
+def torch_contender(params, X, Y, config):
     """(step, gradients) in eager PyTorch; None when PyTorch is not installed."""
     try:
         import torch
+        import torch.nn.functional as F
     except ImportError:
         return None
     torch.set_num_threads(THREADS)
@@ -161,12 +185,21 @@ def torch_contender(params, X, Y, activations):
     acts["identity"] = lambda u: u
     P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+    hidden, loss = config.activations[:-1], config.loss
+    if loss == "l2":
+        hidden = config.activations
 
     def objective():
         z = tX
-        for j, act in enumerate(activations, start=1):
+        for j, act in enumerate(hidden, start=1):
             z = acts[act](P[f"W{j}"] @ z + P[f"b{j}"])
-        return ((z - tY) ** 2).sum() / tX.shape[1]
+        if loss == "l2":
+            return ((z - tY) ** 2).sum() / tX.shape[1]
+        J = len(config.activations)
+        U = P[f"W{J}"] @ z + P[f"b{J}"]  # the logits
+        if loss == "cross_entropy":  # samples in rows; mean over the batch
+            return F.cross_entropy(U.T, tY.T)
+        return F.binary_cross_entropy_with_logits(U, tY, reduction="sum") / tX.shape[1]
 
     def step():
         objective().backward()
@@ -213,7 +246,7 @@ def symbp_torch_contender(params, X, Y, spec):
     return step, gradients
 
 
-def jax_contender(params, X, Y, activations):
+def jax_contender(params, X, Y, config):
     """(step, gradients) with jax.jit of value-and-grad plus the update; None without JAX."""
     try:
         import jax
@@ -223,12 +256,21 @@ def jax_contender(params, X, Y, activations):
     jax.config.update("jax_enable_x64", True)
     acts = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
     acts["identity"] = lambda u: u
+    hidden, loss = config.activations[:-1], config.loss
+    if loss == "l2":
+        hidden = config.activations
 
     def objective(P, X, Y):
         z = X
-        for j, act in enumerate(activations, start=1):
+        for j, act in enumerate(hidden, start=1):
             z = acts[act](P[f"W{j}"] @ z + P[f"b{j}"])
-        return jnp.sum((z - Y) ** 2) / X.shape[1]
+        if loss == "l2":
+            return jnp.sum((z - Y) ** 2) / X.shape[1]
+        J = len(config.activations)
+        U = P[f"W{J}"] @ z + P[f"b{J}"]  # the logits
+        if loss == "cross_entropy":
+            return -jnp.sum(Y * jax.nn.log_softmax(U, axis=0)) / X.shape[1]
+        return jnp.sum(jax.nn.softplus(U) - Y * U) / X.shape[1]  # -log-likelihood, from logits
 
     value_and_grad = jax.value_and_grad(objective)
 
@@ -283,14 +325,14 @@ def contenders(config: Config):
     mod = load_module(module_source(spec), "bench")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((config.widths[0], config.batch)).astype(config.dtype)
-    Y = rng.standard_normal((config.widths[-1], config.batch)).astype(config.dtype)
+    Y = config.targets(rng)
     init = mod.init_params(seed=0, dtype=config.dtype)
     init = {k: v + 0.1 * rng.standard_normal(v.shape).astype(v.dtype) for k, v in init.items()}
     expected = mod.gradients(init, X, Y)
     fresh = lambda: {k: v.copy() for k, v in init.items()}  # noqa: E731
-    acts = config.activations
+    acts, loss = config.activations, config.loss
 
-    found = {"NumPy by hand": handwritten_step(fresh(), X, Y, 0.0, acts)}
+    found = {"NumPy by hand": handwritten_step(fresh(), X, Y, 0.0, acts, loss)}
     p_train, p_step, p_hand, p_sgd = fresh(), fresh(), fresh(), fresh()
     run = mod.training(p_train, X, Y, lr=LR)
     XE = np.tile(X, EPOCH_BATCHES)  # the same samples, EPOCH_BATCHES times over
@@ -300,12 +342,12 @@ def contenders(config: Config):
         "symbp train": lambda: next(run),
         "symbp train SGD": lambda: next(epochs),
         "symbp sgd_step": lambda: mod.sgd_step(p_step, X, Y, LR),
-        "NumPy by hand": lambda: handwritten_step(p_hand, X, Y, LR, acts),
+        "NumPy by hand": lambda: handwritten_step(p_hand, X, Y, LR, acts, loss),
     }
     makers = (
-        ("PyTorch", torch_contender, acts),
+        ("PyTorch", torch_contender, config),
         ("symbp torch", symbp_torch_contender, spec),
-        ("JAX", jax_contender, acts),
+        ("JAX", jax_contender, config),
     )
     for name, make, how in makers:
         made = make(fresh(), X, Y, how)

@@ -27,7 +27,9 @@ import symbp
 from symbp.catalog.activations import Activation
 from symbp.derivation.lecture import frozen_layers
 from symbp.output.module import module_source
+from symbp.printing.torch import DIRECT
 from symbp.proof.check import load_module
+from symbp.spec.model import Layer
 
 from .conftest import EXAMPLES, ROOT, module_for
 from .test_conv import _spec as cnn_spec
@@ -227,6 +229,106 @@ def test_backward_refuses_gradients_for_the_data_and_second_derivatives():
     (g,) = torch.autograd.grad(f, values[:1], create_graph=True)
     with pytest.raises(RuntimeError):
         g.sum().backward()
+
+
+# The spellings the torch printer chooses for speed (fewer torch calls per formula): each module
+# below must use them, and its derived backward must still equal autograd of the forward
+# written independently in this file (`oracle_loss`), gradcheck and the NumPy module.
+
+SPELLED = {  # name -> (spec, calls its module must contain)
+    "relu, l2": (
+        symbp.Spec(
+            "relu_l2",
+            5,
+            (Layer(6, "relu", True), Layer(4, "relu", True), Layer(3, "identity", True)),
+        ),
+        ["torch.addmm(b1, W1, Z0)", "torch.ops.aten.threshold_backward(", "* (grad_f * (2.0 / N))"],
+    ),
+    "sigmoid, binary cross-entropy": (
+        symbp.Spec(
+            "sigmoid_bce",
+            4,
+            (Layer(5, "sigmoid", True), Layer(2, "sigmoid", True)),
+            loss="binary_cross_entropy",
+        ),
+        ["torch.sigmoid(U1)", "torch.logaddexp(U2, U2.new_zeros(()))", "(Z2 - Y) * (grad_f"],
+    ),
+    "tanh, softmax, cross-entropy": (
+        symbp.Spec(
+            "softmax_ce",
+            4,
+            (Layer(6, "tanh", True), Layer(3, "softmax", True)),
+            loss="cross_entropy",
+        ),
+        ["torch.softmax(U2, dim=0)", "torch.log_softmax(U2, dim=0)", "Z1.square()"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SPELLED)
+def test_the_fast_spellings_are_emitted_and_equal_autograd_of_an_independent_forward(name):
+    spec, calls = SPELLED[name]
+    text = source(spec)
+    for call in calls:
+        assert call in text, call
+    check_against_every_oracle(spec, samples=5, seed=3)
+    # float32 through DerivedObjective: the float literals keep the data's dtype
+    module = torch_module(spec)
+    params, X, Y = problem(spec, module, samples=5, seed=4)
+    values = [value.float().requires_grad_() for value in params.values()]
+    module.loss(dict(zip(params, values, strict=True)), X.float(), Y.float()).backward()
+    assert all(v.grad.dtype == torch.float32 for v in values)
+    want = module.gradients(params, X, Y)
+    got = dict(zip(params, (v.grad.double() for v in values), strict=True))
+    assert_close(got, want, 1e-4)
+
+
+def test_the_masked_delta_is_zero_where_the_pre_activation_is_exactly_zero():
+    """threshold_backward(G, U, 0) is G * [U > 0]: relu'(0) = 0, as the derivation's Piecewise
+    says, where U is exactly 0 (zero biases, a zero column of X); the NumPy module computes
+    the same indicator as a comparison, torch's own relu backward also gives 0 there."""
+    spec = SPELLED["relu, l2"][0]
+    module = torch_module(spec)
+    params, X, Y = problem(spec, module, samples=4)
+    params = {k: torch.zeros_like(v) if k.startswith("b") else v for k, v in params.items()}
+    X[:, 0] = 0.0
+    assert (module._forward(params, X)[1][:, 0] == 0).all()  # U1's first column
+    values = leaves(params)
+    module.loss(dict(zip(params, values, strict=True)), X, Y).backward()
+    got = dict(zip(params, (v.grad for v in values), strict=True))
+    arrays = {key: value.numpy() for key, value in params.items()}
+    assert_close(got, module_for(spec).gradients(arrays, X.numpy(), Y.numpy()), 1e-12)
+    assert_close(got, autograd_of_oracle(spec, params, X, Y), 1e-12)
+
+
+@pytest.mark.parametrize("formula", list(DIRECT), ids=str)
+def test_each_direct_call_is_accurate_on_the_float64_grid(formula):
+    """A formula the printer spells as one torch call (`DIRECT`) agrees with SymPy's 50-digit
+    value on the grid every printed form is checked on (float64.GRID, RTOL, ATOL)."""
+    from symbp.catalog.activations import t
+    from symbp.printing.float64 import ATOL, GRID, LARGEST, RTOL, exact_values
+
+    got = eval(DIRECT[formula].format(u="u"), {"torch": torch, "u": torch.from_numpy(GRID)})
+    want = exact_values(formula, t, tuple(float(p) for p in GRID))
+    for point, g, w in zip(GRID, got.tolist(), want, strict=True):
+        if w is not None and abs(w) <= LARGEST:
+            assert abs(g - w) <= RTOL * abs(w) + ATOL, (float(point), g, w)
+
+
+def test_inlined_substitutes_only_an_accepted_definition_read_once():
+    from symbp.output.module import inlined
+
+    A, B, C, D, E, F, G = (sp.MatrixSymbol(n, 2, 2) for n in "ABCDEFG")
+    lines = [
+        (C, sp.HadamardProduct(A, B)),  # read once by E: substituted
+        (D, sp.HadamardProduct(B, B)),  # read twice by F: kept
+        (E, sp.MatMul(A, C)),  # read twice by F: kept
+        (F, sp.MatAdd(D, sp.MatMul(D, E), E)),
+        (G, sp.HadamardProduct(A, A)),  # read once, but by a gradient: kept
+    ]
+    out = inlined(lines, [sp.MatMul(G, F)], lambda rhs: True)
+    assert out == [lines[1], (E, sp.MatMul(A, sp.HadamardProduct(A, B))), lines[3], lines[4]]
+    assert inlined(lines, [sp.MatMul(G, F)], lambda rhs: False) == lines
 
 
 @pytest.mark.parametrize("name", ["custom_activation", "digits_cnn"])  # where, clip; im2col

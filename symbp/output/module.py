@@ -228,26 +228,48 @@ def param_layers(batch) -> dict[str, int]:
     return {p.key: int(naming.split(p.symbol.name)[1]) for p in batch.graph.params}
 
 
-def seeded_context(plan, printed, params: list[dict], names: list[str], shapes: dict):
+def inlined(lines: list, readers, which) -> list:
+    """`lines` ((lhs, rhs) definitions in order) with each definition whose rhs `which` accepts,
+    that one later line reads exactly once and nothing in `readers` (the gradients) reads,
+    substituted into that line and dropped: the same formulas in fewer statements."""
+    out = dict(lines)
+    for lhs in list(out):
+        if not which(out[lhs]) or any(r.has(lhs) for r in readers):
+            continue
+        uses = [k for k, r in out.items() if r.has(lhs)]
+        if len(uses) == 1 and sum(x == lhs for x in sp.preorder_traversal(out[uses[0]])) == 1:
+            out[uses[0]] = out[uses[0]].xreplace({lhs: out.pop(lhs)})
+    return list(out.items())
+
+
+def seeded_context(plan, printed, params: list[dict], names: list[str], shapes: dict, inline=None):
     """The backward pass of a framework's autograd function (torch.autograd.Function's backward,
     jax.custom_vjp's bwd), printed: `descent`'s plan with its SGD factor c = -lr replaced by the
     incoming gradient grad_f, so that grad_f and the sample average ride on the output delta and
-    each gradient comes out as grad_f·∂f/∂θ.  None without a plan."""
+    each gradient comes out as grad_f·∂f/∂θ; the definitions `inline` accepts substituted
+    into their reader (`inlined`).  None without a plan."""
     if plan is None:
         return None
     seed = {optimizers.CODE_NAMES[optimizers.alpha]: -sp.Symbol("grad_f")}
-    backward = [(lhs.name, printed(rhs.xreplace(seed))) for lhs, rhs in plan.backward]
+    lines = inlined(plan.backward, plan.increments.values(), inline) if inline else plan.backward
+    backward = [(lhs.name, printed(rhs.xreplace(seed))) for lhs, rhs in lines]
     grads = [
         (key, _reshaped(printed(g.xreplace(seed)), shapes[key]))
         for key, g in plan.increments.items()
     ]
     used = identifiers(*(c for _, c in backward + grads))
+    order = {p["key"]: i for i, p in enumerate(params)}
+    read = [p for p in params if p["key"] in used]
+    inputs = [n for n in names if n in used]
     return {
         "backward": backward,
-        "gradients": grads,
+        "gradients": sorted(grads, key=lambda pair: order[pair[0]]),  # PARAM_SHAPES' order
         "uses_n": "N" in used,
         "unpacked": ", ".join(n if n in used else "_" for n in names),
-        "params": [p for p in params if p["key"] in used],
+        "params": read,
+        # what the backward reads, saved by the forward: Y, the params' bindings, intermediates
+        "arguments": ["Y"] * ("Y" in used) + [p["key"] for p in read] + inputs,
+        "saved": ["Y"] * ("Y" in used) + [p["bind"] for p in read] + inputs,
     }
 
 
@@ -314,7 +336,9 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         }
         for p in batch.graph.params
     ]
-    backward = [(lhs.name, printed(rhs)) for lhs, rhs in batch.backward]
+    inline = getattr(chosen.printer, "inlines", None)  # which definitions a backend inlines
+    lines = inlined(batch.backward, batch.gradients.values(), inline) if inline else batch.backward
+    backward = [(lhs.name, printed(rhs)) for lhs, rhs in lines]
     summary = ", ".join(
         [f"{_shape_text(spec.shapes[0])} (input)"]
         + [
@@ -390,7 +414,7 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         **training_context(chosen.printer, batch, perceptron),
         descent=fused,
         scalar=scalar_context(spec, batch, plan, full_objective) if fused else None,
-        seeded=None if numpy_only else seeded_context(plan, printed, params, names, shapes),
+        seeded=None if numpy_only else seeded_context(plan, printed, params, names, shapes, inline),
     )
     command = command or default_command("generate", spec.source, f"{spec.name}.py")
     return stamp(body, "#", spec.name, spec.digest(), command)

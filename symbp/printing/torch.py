@@ -8,7 +8,13 @@ formula whose every branch is a number takes its last branch as a tensor like it
 takes a tensor at 0; ``torch.erf`` exists; a square root is ``x ** 0.5`` (Python floats such as
 a schedule's k take it too); softmax's log-sum-exp is ``torch.logsumexp``; casts are
 ``.to(dtype)``; a number such as sqrt(2) is printed as its float64 value; a channel's bias is
-repeated with ``torch.repeat_interleave``; the sigmoid is torch's own kernel (`KERNELS`).
+repeated with ``torch.repeat_interleave``.
+
+Spellings for speed (each torch call dispatches from Python, so fewer calls are faster): softmax,
+sigmoid, tanh and softplus as one call each (`DIRECT`); A B + b 1^T as ``torch.addmm``; integers next to
+tensors as float literals; a scalar coefficient with the runtime seed grad_f as one factor
+(`_print_MatMul`); a delta times an indicator [U > c] as one masking call
+(`_print_HadamardProduct`).
 
 Which exact form of an element-wise formula is printed (`float64.stable_form`) is decided by
 evaluating NumPy's spelling of the same form (`ACCURACY_PRINTER`): the forms use the same IEEE
@@ -27,21 +33,45 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..catalog.activations import t
 from ..graph.cells import RowSlice
+from ..graph.nodes import Elementwise, LogSumExp
 from .float64 import stable_form
 from .numpy import SymbpNumPyPrinter, _postfix_operand
-from .rewrites import softmax_form
 
 #: whose float64 evaluation decides which stable form this backend prints
 ACCURACY_PRINTER = SymbpNumPyPrinter
-#: activations torch computes with one kernel of its own (the same function, stable for
-#: either sign): sigma(t) -> the torch function's name
-KERNELS = {1 / (1 + sp.exp(-t)): "sigmoid"}
+
+#: entry-wise formulas in t (compared structurally) that one torch function computes, as
+#: format strings of their argument u (a name): printed as that call instead of a stable form
+#: of several operations; each is checked against SymPy's 50-digit values on float64.GRID
+#: (tests/test_backend_torch.py)
+DIRECT = {
+    1 / (1 + sp.exp(-t)): "torch.sigmoid({u})",
+    sp.tanh(t): "torch.tanh({u})",
+    sp.log(sp.exp(t) + 1): "torch.logaddexp({u}, {u}.new_zeros(()))",  # max(u,0) + log1p(e^-|u|)
+}
+
+
+def direct(body, var, arg: str) -> str | None:
+    """The one torch call computing `body` (a formula in `var`) at `arg`, printed code
+    (`DIRECT`), or None: a form that reads its argument twice takes a name only."""
+    form = DIRECT.get(body.xreplace({var: t}))
+    if form is None or (form.count("{u}") > 1 and not re.fullmatch(r"[A-Za-z_]\w*", arg)):
+        return None
+    return form.format(u=arg)
 
 
 class TorchPrinter(SymbpNumPyPrinter):
     """Formulas as PyTorch expressions on tensors (``import torch``)."""
 
     module = "torch"
+
+    @staticmethod
+    def inlines(rhs) -> bool:
+        """Whether the module substitutes a backward definition `rhs` read once into its reader
+        (`module.inlined`): an indicator [U > c], whose product with a delta prints as one
+        masking call (`_print_HadamardProduct`)."""
+        return _above(rhs) is not None
+
     #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
     float64_printer = ACCURACY_PRINTER
 
@@ -49,6 +79,7 @@ class TorchPrinter(SymbpNumPyPrinter):
         super().__init__(activations)
         self.printmethod = "_torchcode"  # a node's own ``_numpycode`` is NumPy's, not ours
         self._like = None  # the tensor whose dtype an entry-wise formula's numbers take
+        self._in_matrix = False  # printing inside a matrix (tensor) formula
 
     def _print(self, expr, **kwargs):
         """A real constant that is not a rational (sqrt(2), pi, E, log(2)) as its float64
@@ -62,7 +93,19 @@ class TorchPrinter(SymbpNumPyPrinter):
             and expr.is_real
         ):
             return repr(float(expr))
-        return super()._print(expr, **kwargs)
+        if self._in_matrix or not getattr(expr, "is_Matrix", False):
+            return super()._print(expr, **kwargs)
+        self._in_matrix = True
+        try:
+            return super()._print(expr, **kwargs)
+        finally:
+            self._in_matrix = False
+
+    def _wrap(self, expr):
+        """As NumPy's, and a single call (``torch.log_softmax(U3, dim=0)``) unparenthesised."""
+        text = super()._wrap(expr)
+        inner = text[1:-1] if text.startswith("(") and text.endswith(")") else None
+        return inner if inner is not None and _postfix_operand(inner) == inner else text
 
     def _wrap(self, expr):
         """A row block of a named tensor (``x[0:8]``) is postfix: no parentheses around it."""
@@ -89,11 +132,12 @@ class TorchPrinter(SymbpNumPyPrinter):
     def activation_code(self, activation, arg_expr) -> str:
         """`activation` (a catalog `Activation`: a layer's sigma, a gate's) entry-wise on
         `arg_expr`, in the argument's dtype; softmax column by column."""
-        if activation.kind == "softmax":
-            return self._print(softmax_form(arg_expr))
-        if activation.expr in KERNELS:  # one call instead of tanh(u/2)/2 + 1/2
-            return f"{self._fn(KERNELS[activation.expr])}({self._print(arg_expr)})"
+        if activation.kind == "softmax":  # each column: exp(u - max) / sum
+            return f"{self._fn('softmax')}({self._print(arg_expr)}, dim=0)"
         sigma, arg = activation.expr, self._wrap(arg_expr)
+        one_call = direct(sigma, t, self._print(arg_expr))
+        if one_call:  # one kernel: torch.sigmoid(U1)
+            return one_call
         body = stable_form(sigma, t, ACCURACY_PRINTER)
         call = isinstance(body, sp.Function) and body.args == (t,)  # f(u): u needs no parens
         body = body.subs(t, sp.Symbol(self._print(arg_expr) if call else arg))
@@ -105,11 +149,106 @@ class TorchPrinter(SymbpNumPyPrinter):
 
     def _print_Elementwise(self, expr):
         var = expr.function.variables[0]
+        if direct(expr.function.expr, var, self._wrap(expr.arg)):
+            return direct(expr.function.expr, var, self._wrap(expr.arg))
         body = stable_form(expr.function.expr, var, ACCURACY_PRINTER)
         call = isinstance(body, sp.Function) and body.args == (var,)  # f(u): u needs no parens
         arg = self._wrap(expr.arg)
         body = body.subs(var, sp.Symbol(self._print(expr.arg) if call else arg))
         return self._entrywise(body, arg)
+
+    def _print_Integer(self, expr):
+        """In a tensor formula, a float literal (``2.0``): torch converts a Python int next to
+        a floating tensor on every call (a dtype cast), a float it does not; exact below 2**53.
+        Elsewhere (Python numbers: a schedule of the step count k) the int."""
+        n = int(expr)
+        tensor = self._in_matrix or self._like is not None
+        return repr(float(n)) if tensor and abs(n) < 2**53 else str(n)
+
+    def _print_OneMatrix(self, expr):
+        return "1.0"  # a matrix of ones next to a tensor: the number, broadcast
+
+    def _print_MatAdd(self, expr):
+        """A product plus a broadcast bias column, A B + b 1^T, as ``torch.addmm(b, A, B)``: one
+        call adding b to the product (the other terms, if any, added after); U - lse(U) (each
+        column's log-softmax) as ``torch.log_softmax(U, dim=0)``."""
+        terms = list(expr.args)
+        if len(terms) == 2 and any(-a == LogSumExp(b) for a, b in (terms, terms[::-1])):
+            u = next(b for a, b in (terms, terms[::-1]) if -a == LogSumExp(b))
+            return f"{self._fn('log_softmax')}({self._print(u)}, dim=0)"
+        bias = next((a for a in terms if _broadcast_column(a) is not None), None)
+        product = next((a for a in terms if _plain_product(a)), None)
+        if bias is None or product is None:
+            return super()._print_MatAdd(expr)
+        a, b = product.args
+        column = _broadcast_column(bias)
+        text = f"{self._fn('addmm')}({self._print(column)}, {self._print(a)}, {self._print(b)})"
+        for term in terms:
+            if term is bias or term is product:
+                continue
+            negative = term.could_extract_minus_sign()
+            text += f" - {self._print(-term)}" if negative else f" + {self._print(term)}"
+        return text
+
+    def _print_MatMul(self, expr):
+        """A product whose scalar coefficient holds a runtime scalar (the seed grad_f, a 0-dim
+        tensor) as the matrix times one scalar, ``M * (grad_f * (2.0 / N))``: the coefficients
+        of nested products and Hadamard factors gathered, their Python numbers into one float,
+        so that the matrix is multiplied once.  Other products as NumPy spells them."""
+        scalar, factors = self._scaled(expr)
+        runtime = [f for f in sp.Mul.make_args(scalar) if _runtime_scalar(f)]
+        if not runtime:
+            coeff, matrices = expr.as_coeff_matrices()
+            if coeff == -1:  # -M: a negation, not a product with a wrapped number
+                return "-" + self._wrap(sp.MatMul(*matrices) if len(matrices) > 1 else matrices[0])
+            return super()._print_MatMul(expr)
+        numbers = sp.Mul(*(f for f in sp.Mul.make_args(scalar) if not _runtime_scalar(f)))
+        coeff = self.parenthesize(sp.Mul(*runtime), PRECEDENCE["Mul"], strict=True)
+        if numbers != 1:  # one Python float: (2.0 / N)
+            text = self._print(numbers)
+            coeff += f" * {text}" if numbers.is_Number else f" * ({text})"
+        if len(factors) > 1:
+            body = self._print_HadamardProduct(sp.HadamardProduct(*factors))
+        else:
+            body = self._wrap(factors[0])
+        return f"{body} * ({coeff})"
+
+    def _scaled(self, expr) -> tuple[sp.Expr, list]:
+        """(c, [M_1, ...]) with `expr` = c (M_1 * M_2 ...), * the Hadamard product: the scalar
+        coefficients of a product of one matrix and of Hadamard factors, gathered."""
+        if isinstance(expr, sp.MatMul):
+            coeff, matrices = expr.as_coeff_matrices()
+            if len(matrices) != 1:
+                return coeff, [sp.MatMul(*matrices)] if len(matrices) > 1 else []
+            inner, factors = self._scaled(matrices[0])
+            return coeff * inner, factors
+        if isinstance(expr, sp.HadamardProduct):
+            coeff, factors = sp.S.One, []
+            for arg in expr.args:
+                c, fs = self._scaled(arg)
+                coeff, factors = coeff * c, factors + fs
+            return coeff, factors
+        return sp.S.One, [expr]
+
+    def _print_HadamardPower(self, expr):
+        if expr.exp == 2:  # one call, not Tensor.__pow__'s Python wrapper
+            return f"{_postfix_operand(self._print(expr.base))}.square()"
+        return super()._print_HadamardPower(expr)
+
+    def _print_HadamardProduct(self, expr):
+        """G * [U > c] (an indicator of a comparison with a number) as ATen's masking kernel
+        ``torch.ops.aten.threshold_backward(G, U, c)``, which computes exactly that product
+        (0 where U <= c, else G) in one pass; a bool mask times a float tensor costs a cast of
+        every entry.  Other products joined by ``*``."""
+        for i, arg in enumerate(expr.args):
+            bound = _above(arg)
+            if bound is None:
+                continue
+            rest = expr.args[:i] + expr.args[i + 1 :]
+            grad = self._print(rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest))
+            u, c = (self._print(x) for x in bound)
+            return f"{self._fn('ops.aten.threshold_backward')}({grad}, {u}, {c})"
+        return super()._print_HadamardProduct(expr)
 
     def _print_Piecewise(self, expr):
         """``torch.where``; when every branch is a number, the last (the else branch) as a
@@ -153,6 +292,13 @@ class TorchPrinter(SymbpNumPyPrinter):
     def _print_Pow(self, expr, rational=False):
         """A square root as ``x ** 0.5``, which a tensor and a Python float (a step size, a
         schedule's k) both take; torch.sqrt takes tensors only."""
+        tensor = (self._in_matrix or self._like is not None) and expr.base.free_symbols
+        if expr.exp == 2 and tensor:  # a tensor's square: one call, not Tensor.__pow__'s wrapper
+            return f"{_postfix_operand(self._print(expr.base))}.square()"
+        if expr.exp.is_Integer and expr.exp > 0:  # x**2: an int exponent (no float pow)
+            left = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+            hug = re.fullmatch(r"[A-Za-z0-9_.]+", left)
+            return f"{left}**{int(expr.exp)}" if hug else f"{left} ** {int(expr.exp)}"
         if expr.exp != sp.S.Half:
             return super()._print_Pow(expr, rational)
         left = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True)
@@ -204,3 +350,43 @@ class TorchPrinter(SymbpNumPyPrinter):
     def _print_ChannelBias(self, expr):
         g = expr.geometry
         return f"{self._fn('repeat_interleave')}({self._print(expr.args[0])}, {g.positions}, dim=0)"
+
+
+def _runtime_scalar(factor) -> bool:
+    """Whether a scalar factor is known only at run time (a 0-dim tensor such as grad_f): it
+    has a symbol that is not an integer (N and T, integers, are Python ints of the shapes)."""
+    return any(not s.is_integer for s in factor.free_symbols)
+
+
+def _broadcast_column(term):
+    """b for a term b 1^T (a column broadcast over the samples), else None."""
+    if isinstance(term, sp.MatMul) and len(term.args) == 2:
+        b, ones = term.args
+        if isinstance(ones, sp.OneMatrix) and ones.shape[0] == 1 and b.shape[1] == 1:
+            return b
+    return None
+
+
+def _plain_product(term) -> bool:
+    """Whether `term` is a product A B of two matrices with no coefficient and no ones."""
+    return (
+        isinstance(term, sp.MatMul)
+        and len(term.args) == 2
+        and all(a.is_Matrix and not isinstance(a, sp.OneMatrix) for a in term.args)
+    )
+
+
+def _above(factor):
+    """(U, c) when `factor` is the indicator [U > c] of a matrix U and a number c, else None."""
+    if not isinstance(factor, Elementwise):
+        return None
+    var, body = factor.function.variables[0], factor.function.expr
+    if not isinstance(body, sp.Piecewise) or len(body.args) != 2:
+        return None
+    (one, relation), (zero, otherwise) = body.args
+    if (one, zero, otherwise) != (1, 0, sp.true) or not isinstance(relation, sp.StrictGreaterThan):
+        return None
+    if relation.lhs != var or not relation.rhs.is_number:
+        return None
+    return factor.arg, relation.rhs
+
