@@ -389,4 +389,3 @@ def _above(factor):
     if relation.lhs != var or not relation.rhs.is_number:
         return None
     return factor.arg, relation.rhs
-
