@@ -23,7 +23,7 @@ from symbp.spec.model import Spec, from_dict
 
 from .conftest import ROOT, module_for
 from .test_backend_jax import run_on_two_devices
-from .test_recurrent import _data, _params, _spec, family
+from .test_recurrent import _data, _params, family, family_spec
 
 jax = pytest.importorskip(
     "jax", reason="the jax backend's tests need jax (pip install 'symbp[jax]')"
@@ -284,19 +284,7 @@ def test_the_derived_bptt_equals_the_numpy_modules_and_jax_grad_over_the_family(
     the Elman activation): the JAX module's gradients equal the NumPy module's (which that file
     checks against an independent oracle), and jax.grad of the emitted forward where the BPTT
     is not truncated within the sequence."""
-    over_time = "mean" if case["mean_over_time"] and case["output"] == "sequence" else "sum"
-    spec = _spec(
-        case["kind"],
-        case["d"],
-        case["H"],
-        case["output"],
-        case["bias"],
-        case["loss"],
-        case["truncate"],
-        activation=case["activation"],
-        reduction=case["reduction"],
-        time_reduction=over_time,
-    )
+    spec = family_spec(case)
     numpy_mod, mod = module_for(spec), jax_module_for(spec)
     X, Y = _data(spec, case["T"], 3)
     params = _params(numpy_mod)

@@ -20,7 +20,7 @@ from symbp.spec.model import from_dict
 
 from . import rnn_oracle
 from .conftest import ROOT, module_for
-from .test_recurrent import _spec, family
+from .test_recurrent import _spec, family, family_spec
 
 torch = pytest.importorskip(
     "torch", reason="the torch backend's tests need PyTorch (pip install 'symbp[torch]')"
@@ -318,19 +318,7 @@ def test_the_family_matches_autograd_of_an_independent_forward_and_the_numpy_mod
     """tests/test_recurrent.py's family (cell, sizes, T, output, bias, loss, reductions,
     truncation, the Elman sigma): the torch module's f and gradients against HIPS autograd
     through tests/rnn_oracle.py's forward and against the NumPy module's."""
-    over_time = "mean" if case["mean_over_time"] and case["output"] == "sequence" else "sum"
-    spec = _spec(
-        case["kind"],
-        case["d"],
-        case["H"],
-        case["output"],
-        case["bias"],
-        case["loss"],
-        case["truncate"],
-        activation=case["activation"],
-        reduction=case["reduction"],
-        time_reduction=over_time,
-    )
+    spec = family_spec(case)
     module = torch_module(spec)
     X, Y = sequences(spec, case["T"], 3, seed=12)
     params = perturbed(module, seed=13)

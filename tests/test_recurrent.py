@@ -120,11 +120,10 @@ family = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(family)
-def test_emitted_bptt_equals_autograd_over_the_family(case):
+def family_spec(case: dict):
+    """The spec of one `family` case (a mean over time only where every step has an output)."""
     over_time = "mean" if case["mean_over_time"] and case["output"] == "sequence" else "sum"
-    spec = _spec(
+    return _spec(
         case["kind"],
         case["d"],
         case["H"],
@@ -136,6 +135,12 @@ def test_emitted_bptt_equals_autograd_over_the_family(case):
         reduction=case["reduction"],
         time_reduction=over_time,
     )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(family)
+def test_emitted_bptt_equals_autograd_over_the_family(case):
+    spec = family_spec(case)
     module = _module(spec)
     X, Y = _data(spec, case["T"], 3)
     params = _params(module)
