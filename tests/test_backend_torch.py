@@ -251,7 +251,12 @@ SPELLED = {  # name -> (spec, calls its module must contain)
             (Layer(5, "sigmoid", True), Layer(2, "sigmoid", True)),
             loss="binary_cross_entropy",
         ),
-        ["torch.sigmoid(U1)", "torch.logaddexp(U2, U2.new_zeros(()))", "(Z2 - Y) * (grad_f"],
+        [
+            "torch.sigmoid(U1)",
+            "torch.logaddexp(U2, U2.new_zeros(()))",
+            "(Z2 - Y) * (grad_f",
+            "torch.ops.aten.sigmoid_backward(W2.T @ Delta2, Z1)",
+        ],
     ),
     "tanh, softmax, cross-entropy": (
         symbp.Spec(
@@ -260,7 +265,11 @@ SPELLED = {  # name -> (spec, calls its module must contain)
             (Layer(6, "tanh", True), Layer(3, "softmax", True)),
             loss="cross_entropy",
         ),
-        ["torch.softmax(U2, dim=0)", "torch.log_softmax(U2, dim=0)", "Z1.square()"],
+        [
+            "torch.softmax(U2, dim=0)",
+            "torch.log_softmax(U2, dim=0)",
+            "torch.ops.aten.tanh_backward(W2.T @ Delta2, Z1)",
+        ],
     ),
 }
 
@@ -299,6 +308,19 @@ def test_the_masked_delta_is_zero_where_the_pre_activation_is_exactly_zero():
     arrays = {key: value.numpy() for key, value in params.items()}
     assert_close(got, module_for(spec).gradients(arrays, X.numpy(), Y.numpy()), 1e-12)
     assert_close(got, autograd_of_oracle(spec, params, X, Y), 1e-12)
+
+
+def test_the_output_derivative_kernels_compute_the_derived_products():
+    """sigmoid_backward(G, Z) and tanh_backward(G, Z), which the printer emits for the derived
+    G ∘ Z ∘ (1 − Z) and G ∘ (1 − Z∘Z), are those products to float64 rounding (a few ulp: the order of the factors differs)."""
+    generator = torch.Generator().manual_seed(0)
+    G = torch.randn(7, 9, dtype=torch.float64, generator=generator)
+    Z = torch.rand(7, 9, dtype=torch.float64, generator=generator) * 2 - 1
+    got = torch.ops.aten.sigmoid_backward(G, Z.abs())
+    torch.testing.assert_close(got, G * Z.abs() * (1 - Z.abs()), rtol=1e-15, atol=0)
+    torch.testing.assert_close(
+        torch.ops.aten.tanh_backward(G, Z), G * (1 - Z * Z), rtol=1e-15, atol=0
+    )
 
 
 @pytest.mark.parametrize("formula", list(DIRECT), ids=str)

@@ -68,9 +68,10 @@ class TorchPrinter(SymbpNumPyPrinter):
     @staticmethod
     def inlines(rhs) -> bool:
         """Whether the module substitutes a backward definition `rhs` read once into its reader
-        (`module.inlined`): an indicator [U > c], whose product with a delta prints as one
-        masking call (`_print_HadamardProduct`)."""
-        return _above(rhs) is not None
+        (`module.inlined`): an indicator [U > c], or sigma' written in the layer's output
+        (Z ∘ (1 − Z), 1 − Z∘Z), whose product with a delta prints as one call
+        (`_print_HadamardProduct`)."""
+        return _above(rhs) is not None or _in_output(rhs) is not None
 
     #: the printer whose NumPy evaluation stands for this one's in float64 accuracy checks
     float64_printer = ACCURACY_PRINTER
@@ -236,18 +237,30 @@ class TorchPrinter(SymbpNumPyPrinter):
         return super()._print_HadamardPower(expr)
 
     def _print_HadamardProduct(self, expr):
-        """G * [U > c] (an indicator of a comparison with a number) as ATen's masking kernel
-        ``torch.ops.aten.threshold_backward(G, U, c)``, which computes exactly that product
-        (0 where U <= c, else G) in one pass; a bool mask times a float tensor costs a cast of
-        every entry.  Other products joined by ``*``."""
+        """Products that one ATen kernel computes exactly, in one pass: G ∘ [U > c] (an
+        indicator of a comparison with a number) as ``threshold_backward(G, U, c)`` (0 where
+        U <= c, else G; a bool mask times a float tensor costs a cast of every entry), and
+        G ∘ Z ∘ (1 − Z) and G ∘ (1 − Z∘Z) as ``sigmoid_backward(G, Z)`` and
+        ``tanh_backward(G, Z)`` (ATen's formulas are these products of G and the output Z).
+        Other products joined by ``*``."""
         for i, arg in enumerate(expr.args):
-            bound = _above(arg)
-            if bound is None:
-                continue
             rest = expr.args[:i] + expr.args[i + 1 :]
-            grad = self._print(rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest))
-            u, c = (self._print(x) for x in bound)
-            return f"{self._fn('ops.aten.threshold_backward')}({grad}, {u}, {c})"
+            grad = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+            bound, output = _above(arg), _in_output(arg)
+            if bound is not None:
+                u, c = (self._print(x) for x in bound)
+                kernel = self._fn("ops.aten.threshold_backward")
+                return f"{kernel}({self._print(grad)}, {u}, {c})"
+            if output is None and len(rest) > 1:  # G ∘ Z ∘ (1 − Z), the product flattened
+                z = next((x for x in rest if _in_output(sp.HadamardProduct(x, arg))), None)
+                if z is not None:
+                    others = [x for x in rest if x is not z]
+                    output = _in_output(sp.HadamardProduct(z, arg))
+                    grad = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+            if output is not None:
+                name, z = output
+                kernel = self._fn(f"ops.aten.{name}")
+                return f"{kernel}({self._print(grad)}, {self._print(z)})"
         return super()._print_HadamardProduct(expr)
 
     def _print_Piecewise(self, expr):
@@ -374,6 +387,26 @@ def _plain_product(term) -> bool:
         and len(term.args) == 2
         and all(a.is_Matrix and not isinstance(a, sp.OneMatrix) for a in term.args)
     )
+
+
+def _in_output(factor):
+    """("sigmoid_backward", Z) when `factor` is Z ∘ (1 − Z) and ("tanh_backward", Z) when it
+    is 1 − Z∘Z, for a matrix Z (sigma' of the sigmoid and of tanh, written in the layer's
+    output by the derivation), else None."""
+    if not isinstance(factor, (sp.HadamardProduct, sp.MatAdd)):
+        return None
+    parts = set(sp.preorder_traversal(factor))
+    ones = [x for x in parts if isinstance(x, sp.OneMatrix)]
+    shown = sp.srepr(factor)  # canonical: the terms of a sum in sorted order
+    for z in (x for x in parts if isinstance(x, sp.MatrixSymbol)):
+        one = next((x for x in ones if x.shape == z.shape), None)
+        if one is None:
+            continue
+        if shown == sp.srepr(sp.HadamardProduct(z, one - z)):
+            return "sigmoid_backward", z
+        if shown == sp.srepr(one - sp.HadamardPower(z, 2)):
+            return "tanh_backward", z
+    return None
 
 
 def _above(factor):
