@@ -492,7 +492,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("generate", _generate, "write a standalone NumPy training module")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
-    p.add_argument("--backend", choices=sorted(backends.BACKENDS), default=backends.DEFAULT)
+    p.add_argument(
+        "--backend",
+        choices=sorted(backends.BACKENDS),
+        default=backends.DEFAULT,
+        help="the array library of the emitted module (default numpy; torch and jax: a "
+        "torch.autograd.Function / jax.custom_vjp with the derived backward pass)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
     p = command("verify", _verify, "check hand-written claims (LaTeX or SymPy-style) against it")
     p.add_argument(

@@ -113,6 +113,7 @@ def test_a_classifier_reports_accuracy_and_writes_labels(tmp_path, backend):
     ("backend", "args", "field"),
     [
         ("torch", ("--device", "no-such-device"), "--device"),
+        ("torch", ("--device", "meta"), "--device"),  # shapes only: nothing to compute on
         ("jax", ("--epochs", "-1"), "--epochs"),
         ("torch", ("--data", "wrong.npz"), "--data wrong.npz"),
         ("jax", ("predict", "--load", "missing.npz", "--data", "wrong.npz"), "--data wrong.npz"),
@@ -262,3 +263,51 @@ def test_the_command_line_trains_and_predicts_sequences(tmp_path, backend):
     with np.load(tmp_path / "z.npz") as z:
         assert z["Z"].shape == want.shape
         np.testing.assert_allclose(z["Z"], want, rtol=1e-12, atol=1e-14)
+
+
+ELMAN = next(p for p in EXAMPLES if p.stem == "elman")  # steps = 4, an output at every step
+
+
+@pytest.mark.parametrize("backend", ("numpy", *BACKENDS))
+def test_predict_refuses_sequences_of_another_length_and_needs_an_npz_out(tmp_path, backend):
+    """A network derived for T = 4 predicts T = 4 sequences only, as it trains on them (one
+    line naming --data, exit 2); its outputs at every step need --out FILE.npz (argparse's
+    one line)."""
+    module = _written(tmp_path, ELMAN, backend) if backend != "numpy" else _numpy_file(tmp_path)
+    X = np.random.default_rng(0).standard_normal((5, 2, 3))
+    np.savez(tmp_path / "x.npz", X=X)
+    np.savez(tmp_path / "p.npz", **module_for(symbp.load_spec(ELMAN)).init_params(seed=0))
+    wrong = _run(
+        module, "predict", "--load", "p.npz", "--data", "x.npz", "--out", "z.npz", cwd=tmp_path
+    )
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+    assert "--data x.npz" in wrong.stderr and "derived for T = 4" in wrong.stderr
+    no_out = _run(module, "predict", "--load", "p.npz", "--data", "x.npz", cwd=tmp_path)
+    assert no_out.returncode == 2 and "--out" in no_out.stderr, no_out.stderr
+    assert len(no_out.stderr.strip().splitlines()) <= 2 and "Traceback" not in no_out.stderr
+
+
+def _numpy_file(tmp_path):
+    target = tmp_path / "elman_numpy.py"
+    target.write_text(_source(ELMAN, "numpy"), encoding="utf-8")
+    return target
+
+
+def test_predict_reads_feature_maps_as_training_does(tmp_path):
+    """X given as one (channels, width) map per sample, (C, W, N), predicts as its flattened
+    columns (C·W, N) do (the shared data layer; NumPy's module stands for the three)."""
+    conv = next(p for p in EXAMPLES if p.stem == "conv1d_circular")
+    spec = symbp.load_spec(conv)
+    target = tmp_path / "conv.py"
+    target.write_text(_source(conv, "numpy"), encoding="utf-8")
+    numpy_mod = module_for(spec)
+    np.savez(tmp_path / "p.npz", **numpy_mod.init_params(seed=1))
+    maps = np.random.default_rng(2).standard_normal((*spec.shapes[0], 4))
+    np.savez(tmp_path / "x.npz", X=maps)
+    run = _run(
+        target, "predict", "--load", "p.npz", "--data", "x.npz", "--out", "z.npz", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    want = numpy_mod.predict(numpy_mod.init_params(seed=1), maps.reshape(spec.widths[0], 4))
+    with np.load(tmp_path / "z.npz") as z:
+        np.testing.assert_allclose(z["Z"], want, rtol=1e-12)

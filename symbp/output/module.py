@@ -304,9 +304,10 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     batch, perceptron = d.batch, frozen_layers(spec) > 0
     if perceptron and chosen.name != backends.DEFAULT:
         raise SpecError(
-            f"layers[{spec.depth - 1}].activation",
-            f"the {chosen.name} backend does not emit the perceptron rule (a step activation) "
-            "yet; use --backend numpy",
+            f"layers[{frozen_layers(spec) - 1}].activation",
+            f"the {chosen.name} backend has no backward pass for a step: its derivative is 0 "
+            "almost everywhere and the perceptron rule is no gradient; use --backend numpy "
+            "(which trains it by that rule) or a differentiable activation",
             spec.source,
         )
     if perceptron:

@@ -7,13 +7,12 @@ NumPy backend prints it.  The convolution, pooling and recurrence nodes print th
 ``jnp.repeat``, ``jnp.vstack``, row slices) and calls of the module's helpers, which
 templates/jax/_conv.py.j2 and _recurrent.py.j2 define without writing into arrays.
 
-`refuse` states what the JAX backend cannot emit (the perceptron rule, whose step has no
-gradient), as a one-line error naming the spec's field.
+`refuse` names a layer kind the JAX backend does not print, as a one-line error naming the
+spec's field (the perceptron's step is refused for every framework backend in `output.module`).
 """
 
 from __future__ import annotations
 
-from ..catalog import activations
 from ..errors import SpecError
 from .numpy import SymbpNumPyPrinter
 
@@ -43,23 +42,14 @@ class JaxPrinter(SymbpNumPyPrinter):
 
 
 def refuse(spec) -> None:
-    """A `SpecError` naming the first layer of `spec` the JAX backend cannot emit: a kind not in
-    `LAYER_KINDS` or an activation whose derivative is zero almost everywhere (the step: its
-    perceptron rule is no gradient, so no custom_vjp rule)."""
+    """A `SpecError` naming the first layer of `spec` whose kind is not in `LAYER_KINDS` (a
+    kind added to the catalog before this backend prints it); a step activation is refused for
+    every framework backend by `output.module.module_source`."""
     for i, layer in enumerate(spec.layers):
         if layer.kind not in LAYER_KINDS:
             raise SpecError(
                 f"layers[{i}].type",
                 f"the jax backend does not support {layer.kind} layers yet; "
                 "generate this network with --backend numpy",
-                spec.source,
-            )
-        sigma = layer.sigma
-        if sigma.elementwise and activations.derivative(sigma).is_zero:
-            raise SpecError(
-                f"layers[{i}].activation",
-                "the step's derivative is 0 almost everywhere and the perceptron rule is no "
-                "gradient, so the jax backend has no backward rule for it; "
-                "use --backend numpy or a differentiable activation",
                 spec.source,
             )
