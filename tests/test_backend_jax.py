@@ -267,10 +267,9 @@ def test_the_sharded_step_over_two_devices_equals_one_devices(tmp_path):
     run_on_two_devices(tmp_path, module_source(example("residual"), "cmd", backend="jax"), SHARDED)
 
 
-@pytest.mark.parametrize("name", DENSE + LAYERED)
-def test_the_emitted_module_is_ruff_clean(name, tmp_path):
-    path = tmp_path / f"{name}.py"
-    path.write_text(module_source(example(name), "cmd", backend="jax"))
+def assert_ruff_clean(path) -> None:
+    """`ruff check` and `ruff format --check` pass on the file at `path` (the repository's
+    configuration)."""
     for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
         run = subprocess.run(
             [sys.executable, "-m", "ruff", *command, str(path)],
@@ -279,6 +278,13 @@ def test_the_emitted_module_is_ruff_clean(name, tmp_path):
             cwd=ROOT,
         )
         assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", DENSE + LAYERED)
+def test_the_emitted_module_is_ruff_clean(name, tmp_path):
+    path = tmp_path / f"{name}.py"
+    path.write_text(module_source(example(name), "cmd", backend="jax"))
+    assert_ruff_clean(path)
 
 
 def test_the_module_imports_jax_and_the_standard_library_only():

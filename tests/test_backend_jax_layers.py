@@ -9,8 +9,6 @@ recurrent layers), with `jax.test_util.check_grads`, and with the NumPy module's
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from functools import cache
 
 import numpy as np
@@ -21,8 +19,8 @@ from symbp.output.module import module_source
 from symbp.proof.check import load_module, sample_problem
 from symbp.spec.model import Spec, from_dict
 
-from .conftest import ROOT, module_for
-from .test_backend_jax import run_on_two_devices
+from .conftest import module_for
+from .test_backend_jax import assert_ruff_clean, run_on_two_devices
 from .test_recurrent import _data, _params, family, family_spec
 
 jax = pytest.importorskip(
@@ -450,14 +448,7 @@ def test_the_emitted_module_is_ruff_clean_and_imports_jax_and_the_standard_libra
     assert imports <= stdlib | {"jax", "numpy"}, imports  # JAX itself requires NumPy
     path = tmp_path / "emitted.py"
     path.write_text(source)
-    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
-        run = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, str(path)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        assert run.returncode == 0, run.stdout + run.stderr
+    assert_ruff_clean(path)
 
 
 def test_the_recurrent_templates_print_no_formula_of_their_own():

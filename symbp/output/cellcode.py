@@ -646,8 +646,23 @@ def _common(values: list, stem) -> list:
     return out
 
 
-def backward_plan(c, layout, p, printer, cols) -> Backward:
-    """The statements of the reverse loop of cell `c` (its pass `p`; `cols`: columns per step)."""
+@dataclass(frozen=True)
+class ReverseSplit:
+    """A cell's reverse pass split for a loop over the steps: `every`, the definitions that read
+    no adjoint (sigma'_t and the like), computed for all steps at once before the loop; the
+    per-step definitions and carries with those invariants hoisted (`hoist`); `loop_reads`,
+    the values the loop body reads."""
+
+    every: list
+    step_defs: list
+    carries: list
+    loop_reads: set
+    hoist: _Hoist
+
+
+def split_reverse(c, layout, p, cols) -> ReverseSplit:
+    """`ReverseSplit` of cell `c`'s reverse pass `p` (`cols`: columns per step), shared by the
+    in-place NumPy loops and the functional backends' (`plaincells`)."""
     invariant = set(layout.stored_values) | set(c.previous)
     every_defs, step_defs = [], []
     for lhs, rhs in p.definitions:  # sigma'_t and the like: all steps at once
@@ -663,6 +678,14 @@ def backward_plan(c, layout, p, printer, cols) -> Backward:
     for expr in [rhs for _, rhs in step_defs] + carries:
         loop_reads |= expr.atoms(sp.MatrixSymbol)
     every = _every_step_values(every_defs, hoist.values, loop_reads, cols)
+    return ReverseSplit(every, step_defs, carries, loop_reads, hoist)
+
+
+def backward_plan(c, layout, p, printer, cols) -> Backward:
+    """The statements of the reverse loop of cell `c` (its pass `p`; `cols`: columns per step)."""
+    split = split_reverse(c, layout, p, cols)
+    every, step_defs, carries = split.every, split.step_defs, split.carries
+    loop_reads, hoist = split.loop_reads, split.hoist
     previous = [
         (q.name, *layout.rows_of(s))
         for s, q in zip(c.state, c.previous, strict=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .cellcode import _every_step_values, _gate_blocks, _groups, _Hoist, _inline, has_product
+from .cellcode import _gate_blocks, _groups, _inline, split_reverse
 
 
 @dataclass(frozen=True)
@@ -73,21 +73,9 @@ def forward_step(c, layout, projection, printed) -> ForwardStep:
 
 def reverse_step(c, layout, p, printed) -> ReverseStep:
     """The statements of the reverse loop of cell `c` (its pass `p`)."""
-    invariant = set(layout.stored_values) | set(c.previous)
-    every_defs, step_defs = [], []
-    for lhs, rhs in p.definitions:  # sigma'_t and the like: all steps at once
-        if not has_product(rhs) and rhs.atoms(sp.MatrixSymbol) <= invariant:
-            invariant.add(lhs)
-            every_defs.append((lhs, rhs))
-        else:
-            step_defs.append((lhs, rhs))
-    hoist = _Hoist(set(invariant), c.cols)
-    step_defs = [(lhs, hoist.go(rhs)) for lhs, rhs in step_defs]
-    carries = [hoist.go(x) for x in p.carries]
-    loop_reads = set()
-    for expr in [rhs for _, rhs in step_defs] + carries:
-        loop_reads |= expr.atoms(sp.MatrixSymbol)
-    every = _every_step_values(every_defs, hoist.values, loop_reads, c.cols)
+    split = split_reverse(c, layout, p, c.cols)
+    every, step_defs, carries = split.every, split.step_defs, split.carries
+    loop_reads = split.loop_reads
     every_reads = set()
     for _, rhs in every:
         every_reads |= rhs.atoms(sp.MatrixSymbol)
