@@ -18,11 +18,15 @@ from ..printing.torch import TorchPrinter
 
 @dataclass(frozen=True)
 class Backend:
-    """`printer` prints every formula of the module; `templates` is its folder under templates/."""
+    """`printer` prints every formula of the module; `templates` is its folder under templates/;
+    `loops` says how its recurrent template runs the steps: "in place" (scratch arrays written
+    by ufuncs, `output.cellcode`), "plain" (a Python loop of tensor expressions,
+    `output.plaincells`) or "scan" (`jax.lax.scan` bodies, `output.scans`)."""
 
     name: str
     printer: type[SymbpNumPyPrinter]
     templates: str
+    loops: str
 
     @property
     def module_template(self) -> str:
@@ -34,9 +38,9 @@ class Backend:
 BACKENDS = {
     backend.name: backend
     for backend in (
-        Backend("numpy", SymbpNumPyPrinter, "numpy"),
-        Backend("jax", JaxPrinter, "jax"),
-        Backend("torch", TorchPrinter, "torch"),
+        Backend("numpy", SymbpNumPyPrinter, "numpy", "in place"),
+        Backend("jax", JaxPrinter, "jax", "scan"),
+        Backend("torch", TorchPrinter, "torch", "plain"),
     )
 }
 DEFAULT = "numpy"

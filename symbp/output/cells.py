@@ -20,28 +20,38 @@ _TITLES = {
 }
 
 
+def hidden_projection(op):
+    """v_t = W_hh h_{t-1} (+ b_hh 1ᵀ) of the recurrence op `op`: the step's one product."""
+    c, (_, W, *bias) = op.attr("info").cell, op.inputs
+    projection = MatMul(W, c.previous[0])
+    if bias:
+        projection = MatAdd(projection, MatMul(bias[0], OneMatrix(1, c.cols)))
+    return projection
+
+
+def readout_of(graph, op):
+    """The readout op of the recurrence op `op` in `graph` (z_j = H_j or h_T)."""
+    return next(o for o in graph.ops if o.kind == "readout" and o.inputs[0] == op.output)
+
+
 def recurrent_context(graph, printed, plain: bool = False) -> list[dict]:
-    """One dict per recurrent layer of `graph` (the batch pass's), formulas printed by `printed`;
-    with `plain`, also the step and its reverse pass as plain tensor statements printed by
-    `printed` ("plain_forward", "plain_reverse": `plaincells`, for the torch backend)."""
+    """One dict per recurrent layer of `graph` (the batch pass's), formulas printed by `printed`,
+    with the loops' statements: in place for the NumPy module ("step", "reverse": `cellcode`),
+    or with `plain` as plain tensor statements printed by `printed` ("plain_forward",
+    "plain_reverse": `plaincells`, for the torch backend)."""
     out = []
     for op in graph.ops:
         if op.kind != "recurrence":
             continue
         info = op.attr("info")
         c, p = info.cell, cell_pass(info.cell)
-        A, W, *bias = op.inputs
-        projection = MatMul(W, c.previous[0])
-        if bias:
-            projection = MatAdd(projection, MatMul(bias[0], OneMatrix(1, c.cols)))
-        readout = next(o for o in graph.ops if o.kind == "readout" and o.inputs[0] == op.output)
+        A, W, *_ = op.inputs
+        projection = hidden_projection(op)
+        readout = readout_of(graph, op)
         zeta = graph.named[readout.output]
         stored = [(x.name, *info.rows_of(x)) for x in info.stored_values]
         forward = [(o.output, o.equation) for o in c.ops]
         backward = list(p.definitions)
-        printer = SymbpNumPyPrinter({info.layer: info.activation} if info.activation else {})
-        fplan = forward_plan(c, info, projection, printer)
-        bplan = backward_plan(c, info, p, printer, c.cols)
         out.append(
             {
                 "j": info.layer,
@@ -75,8 +85,6 @@ def recurrent_context(graph, printed, plain: bool = False) -> list[dict]:
                     (key, "deltas[t]" if key == "delta" else name)
                     for key, name in step_norm_names(c, p)
                 ],
-                "step": fplan,
-                "reverse": bplan,
                 "carried": [(k, int(s.shape[0])) for k, s in enumerate(p.seeds, start=1)],
                 "truncate": info.truncate,
                 "truncate_text": (
@@ -89,6 +97,10 @@ def recurrent_context(graph, printed, plain: bool = False) -> list[dict]:
         if plain:
             out[-1]["plain_forward"] = forward_step(c, info, projection, printed)
             out[-1]["plain_reverse"] = reverse_step(c, info, p, printed)
+        else:
+            printer = SymbpNumPyPrinter({info.layer: info.activation} if info.activation else {})
+            out[-1]["step"] = forward_plan(c, info, projection, printer)
+            out[-1]["reverse"] = backward_plan(c, info, p, printer, c.cols)
     return out
 
 

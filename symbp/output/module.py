@@ -361,7 +361,6 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
     shapes = {p.key: p for p in batch.graph.params}
     grads = [(key, _reshaped(printed(g), shapes[key])) for key, g in batch.gradients.items()]
     numpy_only = chosen.name == backends.DEFAULT  # the fused SGD steps and BCD: NumPy's template
-    sequences = spec.is_recurrent
     plan = descent(spec, batch)
     fused = descent_context(plan, acts, chosen.printer) if numpy_only else None  # scalar: factor
 
@@ -401,8 +400,12 @@ def module_source(spec: Spec, command: str | None = None, backend: str = backend
         gradients=grads,
         bcd=bcd_context(spec, batch, printed),
         geometries=geometries(batch.graph),
-        recurrences=recurrent_context(batch.graph, printed, plain=not numpy_only),
-        scans=scan_context(batch.graph, chosen.printer) if sequences and not numpy_only else [],
+        recurrences=(
+            []
+            if chosen.loops == "scan"
+            else recurrent_context(batch.graph, printed, plain=chosen.loops == "plain")
+        ),
+        scans=scan_context(batch.graph, chosen.printer) if chosen.loops == "scan" else [],
         step_norms=step_norms_context(batch, printed, params) if spec.is_recurrent else None,
         sequence_input=spec.is_recurrent,
         truncated=truncates(spec),

@@ -9,11 +9,10 @@ scratch arrays in place; here every formula is one expression assigned to its sy
 
 from __future__ import annotations
 
-from sympy import MatAdd, MatMul, OneMatrix
-
 from ..derivation.bptt import cell_pass
 from ..graph.recurrence import Hidden
 from ..printing.numpy import code
+from .cells import hidden_projection, readout_of
 from .fastpaths import identifiers
 
 
@@ -39,12 +38,9 @@ def _layer(graph, op, printer) -> dict:
     def printed(expr) -> str:
         return code(expr, acts, printer)
 
-    A, W, *bias = op.inputs
-    projection = MatMul(W, c.previous[0])
-    if bias:
-        projection = MatAdd(projection, MatMul(bias[0], OneMatrix(1, c.cols)))
-    readout = next(o for o in graph.ops if o.kind == "readout" and o.inputs[0] == op.output)
-    forward = [(c.v.name, printed(projection))]
+    A, W, *_ = op.inputs
+    readout = readout_of(graph, op)
+    forward = [(c.v.name, printed(hidden_projection(op)))]
     forward += [(o.output.name, printed(o.equation)) for o in c.ops]
     backward = [(lhs.name, printed(rhs)) for lhs, rhs in p.definitions]
     carries = [printed(rhs) for rhs in p.carries]
