@@ -103,16 +103,13 @@ class TorchPrinter(SymbpNumPyPrinter):
             self._in_matrix = False
 
     def _wrap(self, expr):
-        """As NumPy's, and a single call (``torch.log_softmax(U3, dim=0)``) unparenthesised."""
+        """As NumPy's, with two postfix operands unparenthesised: a row block of a named tensor
+        (``x[0:8]``) and a single call (``torch.log_softmax(U3, dim=0)``)."""
+        if isinstance(expr, RowSlice) and isinstance(expr.arg, sp.MatrixSymbol):
+            return self._print(expr)
         text = super()._wrap(expr)
         inner = text[1:-1] if text.startswith("(") and text.endswith(")") else None
         return inner if inner is not None and _postfix_operand(inner) == inner else text
-
-    def _wrap(self, expr):
-        """A row block of a named tensor (``x[0:8]``) is postfix: no parentheses around it."""
-        if isinstance(expr, RowSlice) and isinstance(expr.arg, sp.MatrixSymbol):
-            return self._print(expr)
-        return super()._wrap(expr)
 
     def _cast(self, text: str, arg: str) -> str:
         """`text` cast to the dtype of the tensor `arg`."""
