@@ -490,7 +490,7 @@ def parser() -> argparse.ArgumentParser:
         help="add the two-layer example showing ERM is not jointly convex (deep linear specs)",
     )
     p.add_argument("--force", action="store_true", help="overwrite a file symbp did not write")
-    p = command("generate", _generate, "write a standalone NumPy training module")
+    p = command("generate", _generate, "write a standalone training module (NumPy, PyTorch or JAX)")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
     p.add_argument(
         "--backend",
